@@ -1,0 +1,1 @@
+"""Pluggable domain models: geography, demand, choice, referral, reimbursement, costs."""

@@ -1,0 +1,67 @@
+"""Facility choice (就医选择): multinomial logit over the facilities a patient can reach.
+
+Utility of facility j for a patient from village v with condition c at severity s:
+    tier constant + beta_quality · quality[tier] + beta_travel · hours[v, j]
+    + beta_log_oop · ln(1 + expected out-of-pocket / 100 CNY) + beta_incapable · [j cannot treat the case]
+    + beta_wait · perceived wait at j (hours, smoothed daily from observed waits).
+Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
+levels of the DCE in shared/data/choice_dce_yan2022.csv suggest, so one coefficient serves
+both outpatient (tens of CNY) and inpatient (thousands) decisions.
+Emergencies bypass this (nearest capable facility, see referral.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import SEVERITY_LEVELS, TIERS, Scenario
+from models.costs import CostModel
+from models.geography import County
+from models.referral import ReferralModel
+from models.reimbursement import Reimbursement
+
+
+class ChoiceModel:
+    def __init__(self, scenario: Scenario, county: County, costs: CostModel, pay: Reimbursement,
+                 referral: ReferralModel):
+        spec = scenario.choice
+        self.beta_wait = spec.beta_wait_per_hour
+        cs = county.choice_set  # (V, K)
+        self.choice_set = cs
+        self.valid = cs >= 0
+        fac = np.where(self.valid, cs, 0)
+        tier = county.fac_tier[fac]  # (V, K)
+        base = np.array([spec.tier_constant.get(t, 0.0) + spec.beta_quality * spec.quality.get(t, 0.0)
+                         for t in TIERS])[tier]
+        base = base + spec.beta_travel_per_hour * county.travel_hours[np.arange(len(cs))[:, None], fac]
+        conds = [scenario.conditions[n] for n in scenario.conditions]
+        p_admit = np.array([c.admission_prob for c in conds])  # (C, S)
+        los = costs.los_mean  # (T, C, S)
+        oop = np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * los[t], p_admit, referred=False)
+                        for t in range(len(TIERS))])  # (T, C, S)
+        self.expected_oop = oop
+        util = (base[:, :, None, None] + spec.beta_log_oop * np.log1p(oop[tier] / 100.0)
+                + spec.beta_incapable * referral.incapable(county))  # (V, K, C, S)
+        self.static = np.where(self.valid[:, :, None, None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
+        self._fac = fac
+        self.cum = None
+        self.update(np.zeros(county.n_facilities))
+
+    def update(self, wait_hours: np.ndarray) -> None:
+        """Recompute choice probabilities from perceived waits (called once a day)."""
+        u = self.static + (self.beta_wait * wait_hours[self._fac])[:, None, None, :]
+        u = u - u.max(axis=-1, keepdims=True)
+        e = np.exp(u)
+        p = e / e.sum(axis=-1, keepdims=True)
+        self.prob = p
+        self.cum = np.cumsum(p, axis=-1)
+
+    def draw(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Facility chosen by each patient, by inverse CDF on the patient's own uniform."""
+        cum = self.cum[village, condition, severity]  # (N, K)
+        k = (u[:, None] >= cum).sum(axis=1)
+        nvalid = self.valid[village].sum(axis=1)
+        k = np.minimum(k, nvalid - 1)
+        return self.choice_set[village, k]
+
+
+__all__ = ["ChoiceModel", "SEVERITY_LEVELS"]

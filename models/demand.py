@@ -1,0 +1,78 @@
+"""Demand: illness episodes per village and condition class (发病与就诊需求).
+
+Episodes are not one process per resident: each village × condition is a Poisson process with
+rate = population × annual incidence × seasonal multiplier.  Their superposition is drawn one
+day at a time (a Poisson count, then marks by rate share), which is the same process in law.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import SEVERITY_LEVELS, Scenario
+from models.geography import County
+
+
+@dataclass
+class DayBatch:
+    """The episodes arriving on one day, sorted by time; all arrays have one row per episode."""
+
+    time: np.ndarray
+    village: np.ndarray
+    condition: np.ndarray
+    severity: np.ndarray  # 0-based (0 = mild)
+    admit: np.ndarray  # needs an inpatient stay (bool)
+    resident: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+class DemandModel:
+    def __init__(self, scenario: Scenario, county: County):
+        sim = scenario.simulation
+        self.names = list(scenario.conditions)
+        conds = [scenario.conditions[n] for n in self.names]
+        self.days_per_year = sim.days_per_year
+        self.incidence = np.array([c.incidence for c in conds])
+        season = np.ones((len(conds), 12))
+        for i, c in enumerate(conds):
+            if c.seasonality is not None:
+                s = np.asarray(c.seasonality, dtype=float)
+                season[i] = s * 12.0 / s.sum()
+        self.season = season
+        self.sev_cum = np.cumsum([c.severity for c in conds], axis=1)
+        self.admission_prob = np.array([c.admission_prob for c in conds])
+        self.all_day = np.array([c.all_day for c in conds])
+        self.emergency = np.array([c.emergency for c in conds])
+        self.open_start = sim.open_start_hour / 24.0
+        self.open_len = sim.open_hours / 24.0
+        pop = county.village_pop.astype(float)
+        self.population = pop.sum()
+        self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
+        self.village_pop = county.village_pop
+        self.offsets = county.resident_offsets()
+
+    def month_of(self, day: float) -> int:
+        return int((day % self.days_per_year) * 12 // self.days_per_year)
+
+    def daily_rates(self, day: int) -> np.ndarray:
+        """Expected episodes per condition class on this day."""
+        return self.population * self.incidence * self.season[:, self.month_of(day)] / self.days_per_year
+
+    def day_batch(self, rng: np.random.Generator, day: int) -> DayBatch:
+        """Draw one day's arrivals; the number of draws depends only on the arrivals themselves."""
+        rates = self.daily_rates(day)
+        total = rates.sum()
+        n = int(rng.poisson(total)) if total > 0 else 0
+        u = rng.random((n, 5))
+        cond = np.searchsorted(np.cumsum(rates) / total, u[:, 0], side="right") if n else np.zeros(0, int)
+        cond = np.minimum(cond, len(rates) - 1)
+        village = np.minimum(np.searchsorted(self.village_cum, u[:, 1], side="right"), len(self.village_cum) - 1)
+        tod = np.where(self.all_day[cond], u[:, 2], self.open_start + self.open_len * u[:, 2])
+        sev = np.minimum((u[:, 3, None] >= self.sev_cum[cond]).sum(axis=1), SEVERITY_LEVELS - 1)
+        admit = u[:, 4] < self.admission_prob[cond, sev]
+        resident = self.offsets[village] + (rng.random(n) * self.village_pop[village]).astype(np.int64)
+        order = np.argsort(tod, kind="stable")
+        return DayBatch(day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order])

@@ -1,0 +1,257 @@
+"""Geography: villages (行政村), townships (乡镇), facilities and the travel-time matrix.
+
+Three ways to get a county, all ending in the same array-based :class:`County`:
+a seeded synthetic generator, a real facility roster from CSV (villages generated around
+each township seat), or facilities and villages listed explicitly in the scenario.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import TIERS, FacilitySpec, GeographySpec, OutsideSpec, RosterSpec, SyntheticSpec
+
+UNLIMITED = -1
+VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = range(4)
+
+
+@dataclass
+class County:
+    """Plain arrays; index v runs over villages, f over facilities."""
+
+    village_names: list[str]
+    village_township: np.ndarray  # int, township index
+    village_pop: np.ndarray  # int
+    village_xy: np.ndarray  # (V, 2) km
+    township_names: list[str]
+    fac_names: list[str]
+    fac_tier: np.ndarray  # int, index into TIERS
+    fac_doctors: np.ndarray  # int, UNLIMITED = -1
+    fac_beds: np.ndarray  # int, UNLIMITED = -1
+    fac_xy: np.ndarray  # (F, 2) km
+    fac_township: np.ndarray  # int, -1 for county and outside
+    travel_hours: np.ndarray = field(init=False)  # (V, F)
+    own_clinic: np.ndarray = field(init=False)  # (V,) facility or -1
+    own_centre: np.ndarray = field(init=False)  # (V,) facility or -1
+    choice_set: np.ndarray = field(init=False)  # (V, K) facilities, padded with -1
+
+    @property
+    def population(self) -> int:
+        return int(self.village_pop.sum())
+
+    @property
+    def n_villages(self) -> int:
+        return len(self.village_names)
+
+    @property
+    def n_facilities(self) -> int:
+        return len(self.fac_names)
+
+    def resident_offsets(self) -> np.ndarray:
+        """First resident index of each village: residents are numbered village by village."""
+        return np.concatenate([[0], np.cumsum(self.village_pop)[:-1]]).astype(np.int64)
+
+    def remoteness_quintile(self) -> np.ndarray:
+        """Quintile (0 = closest) of each village's travel time to its nearest county hospital."""
+        county = np.flatnonzero(self.fac_tier == COUNTY)
+        t = self.travel_hours[:, county].min(axis=1) if county.size else np.zeros(self.n_villages)
+        ranks = t.argsort(kind="stable").argsort(kind="stable")
+        return (ranks * 5 // max(self.n_villages, 1)).astype(np.int64)
+
+
+def _finish(county: County, spec: GeographySpec, outside_hours: float | None) -> County:
+    """Travel times, own facilities and choice sets, shared by every way of building a county."""
+    diff = county.village_xy[:, None, :] - county.fac_xy[None, :, :]
+    km = np.sqrt((diff ** 2).sum(axis=2))
+    hours = spec.access_minutes / 60.0 + km / spec.speed_kmh
+    out = np.flatnonzero(county.fac_tier == OUTSIDE)
+    if out.size:
+        seat = _seat(county)
+        to_seat = np.sqrt(((county.village_xy - seat) ** 2).sum(axis=1)) / spec.speed_kmh
+        hours[:, out] = spec.access_minutes / 60.0 + to_seat[:, None] + outside_hours
+    county.travel_hours = hours
+
+    V = county.n_villages
+    own_clinic = np.full(V, -1, dtype=np.int64)
+    own_centre = np.full(V, -1, dtype=np.int64)
+    rows = []
+    for v in range(V):
+        same = county.fac_township == county.village_township[v]
+        clinic = _nearest(hours[v], same & (county.fac_tier == VILLAGE))
+        centre = _nearest(hours[v], same & (county.fac_tier == TOWNSHIP))
+        if centre < 0:
+            centre = _nearest(hours[v], county.fac_tier == TOWNSHIP)
+        own_clinic[v], own_centre[v] = clinic, centre
+        others = np.flatnonzero((county.fac_tier == TOWNSHIP) & ~same)
+        others = others[np.argsort(hours[v, others], kind="stable")][: spec.nearby_townships]
+        row = [f for f in (clinic, centre) if f >= 0] + list(others)
+        row += list(np.flatnonzero(county.fac_tier == COUNTY)) + list(out)
+        rows.append(list(dict.fromkeys(int(f) for f in row)))
+    K = max(len(r) for r in rows)
+    county.choice_set = np.array([r + [-1] * (K - len(r)) for r in rows], dtype=np.int64)
+    county.own_clinic, county.own_centre = own_clinic, own_centre
+    return county
+
+
+def _seat(county: County) -> np.ndarray:
+    hosp = np.flatnonzero(county.fac_tier == COUNTY)
+    return county.fac_xy[hosp[0]] if hosp.size else np.zeros(2)
+
+
+def _nearest(row: np.ndarray, mask: np.ndarray) -> int:
+    idx = np.flatnonzero(mask)
+    return int(idx[np.argmin(row[idx])]) if idx.size else -1
+
+
+def _cap(n: int | None) -> int:
+    return UNLIMITED if n is None else int(n)
+
+
+def _assemble(villages: list[tuple[str, str, int, float, float]],
+              facilities: list[tuple[str, str, int | None, int | None, float, float, str | None]],
+              spec: GeographySpec) -> County:
+    townships = list(dict.fromkeys(v[1] for v in villages))
+    tidx = {t: i for i, t in enumerate(townships)}
+    facs = list(facilities)
+    if spec.outside is not None:
+        o: OutsideSpec = spec.outside
+        facs.append((o.name, "outside", o.doctors, o.beds, 0.0, 0.0, None))
+    names = [f[0] for f in facs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"facility names must be unique; repeated: {dup[:5]}")
+    for f in facs:
+        if f[1] in ("village", "township") and f[6] not in tidx:
+            raise ValueError(f"facility {f[0]!r} ({f[1]}) names township {f[6]!r}, which has no villages; "
+                             f"known townships: {townships[:10]}")
+    county = County(
+        village_names=[v[0] for v in villages],
+        village_township=np.array([tidx[v[1]] for v in villages], dtype=np.int64),
+        village_pop=np.array([v[2] for v in villages], dtype=np.int64),
+        village_xy=np.array([[v[3], v[4]] for v in villages], dtype=float).reshape(-1, 2),
+        township_names=townships,
+        fac_names=names,
+        fac_tier=np.array([TIERS.index(f[1]) for f in facs], dtype=np.int64),
+        fac_doctors=np.array([_cap(f[2]) for f in facs], dtype=np.int64),
+        fac_beds=np.array([_cap(f[3]) for f in facs], dtype=np.int64),
+        fac_xy=np.array([[f[4], f[5]] for f in facs], dtype=float).reshape(-1, 2),
+        fac_township=np.array([tidx.get(f[6], -1) if f[6] else -1 for f in facs], dtype=np.int64),
+    )
+    return _finish(county, spec, spec.outside.travel_hours if spec.outside else None)
+
+
+def _split(total: int, n: int, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Split a population into n integer parts with lognormal sizes, summing exactly to total."""
+    w = rng.lognormal(0.0, spread, n) if spread > 0 else np.ones(n)
+    parts = np.floor(total * w / w.sum()).astype(np.int64)
+    parts[np.argsort(-w, kind="stable")[: total - parts.sum()]] += 1
+    return parts
+
+
+def _scatter(centre: np.ndarray, n: int, radius: float, spread: float, rng: np.random.Generator) -> np.ndarray:
+    dist = radius * (rng.lognormal(0.0, spread, n) if spread > 0 else np.ones(n)) * np.sqrt(rng.random(n))
+    ang = rng.uniform(0, 2 * np.pi, n)
+    return centre + np.column_stack([dist * np.cos(ang), dist * np.sin(ang)])
+
+
+def synthetic_county(spec: GeographySpec) -> County:
+    s: SyntheticSpec = spec.synthetic
+    rng = np.random.default_rng(s.seed)
+    T = s.townships
+    seats = np.zeros((T, 2))
+    if T > 1:  # township 0 is the county seat town; the others spread over the disc
+        r = s.radius_km * np.sqrt(rng.uniform(0.05, 1.0, T - 1))
+        a = rng.uniform(0, 2 * np.pi, T - 1)
+        seats[1:] = np.column_stack([r * np.cos(a), r * np.sin(a)])
+    tw = rng.lognormal(0.0, s.population_spread, T)
+    tw[0] *= 2.0  # the county seat town is the largest
+    tpop = np.floor(s.population * tw / tw.sum()).astype(np.int64)
+    tpop[0] += s.population - tpop.sum()
+    villages, facilities = [], []
+    for t in range(T):
+        tname = f"T{t + 1:02d}"
+        pops = _split(int(tpop[t]), s.villages_per_township, s.population_spread, rng)
+        xy = _scatter(seats[t], s.villages_per_township, s.village_radius_km, s.remoteness_spread, rng)
+        for j in range(s.villages_per_township):
+            vname = f"{tname}-V{j + 1:02d}"
+            villages.append((vname, tname, int(pops[j]), float(xy[j, 0]), float(xy[j, 1])))
+            facilities.append((f"{vname} clinic", "village", s.village_doctors, 0, float(xy[j, 0]),
+                               float(xy[j, 1]), tname))
+        facilities.append((f"{tname} health centre", "township", s.township_doctors, s.township_beds,
+                           float(seats[t, 0]), float(seats[t, 1]), tname))
+    for h in s.county_hospitals:
+        facilities.append((h.name, "county", h.doctors, h.beds, 0.0, 0.0, None))
+    return _assemble(villages, facilities, spec)
+
+
+def _read_csv(path: str, required: list[str]) -> list[dict[str, str]]:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: file not found")
+    with p.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    missing = [c for c in required if rows and c not in rows[0]]
+    if not rows or missing:
+        raise ValueError(f"{p}: needs columns {required}; missing {missing or 'all rows'}")
+    return rows
+
+
+def _num(row: dict[str, str], key: str, path: str, line: int, kind=float):
+    try:
+        value = kind(row[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}, row {line}, column {key}: expected a number, got {row[key]!r}") from None
+    if value < 0:
+        raise ValueError(f"{path}, row {line}, column {key}: must be >= 0, got {value}")
+    return value
+
+
+def roster_county(spec: GeographySpec) -> County:
+    r: RosterSpec = spec.roster
+    trows = _read_csv(r.townships_csv, ["name", "population", "lat", "lon", "n_villages"])
+    frows = _read_csv(r.facilities_csv, ["name", "tier", "township", "beds", "doctors", "lat", "lon"])
+    lat0 = float(np.mean([float(t["lat"]) for t in trows]))
+    lon0 = float(np.mean([float(t["lon"]) for t in trows]))
+
+    def km(lat: float, lon: float) -> tuple[float, float]:
+        return (lon - lon0) * 111.32 * np.cos(np.radians(lat0)), (lat - lat0) * 110.57
+
+    rng = np.random.default_rng(r.seed)
+    villages = []
+    for i, t in enumerate(trows, start=2):
+        n = _num(t, "n_villages", r.townships_csv, i, int)
+        if n < 1:
+            raise ValueError(f"{r.townships_csv}, row {i}, column n_villages: must be >= 1, got {n}")
+        pops = _split(_num(t, "population", r.townships_csv, i, int), n, r.population_spread, rng)
+        xy = _scatter(np.array(km(float(t["lat"]), float(t["lon"]))), n, r.village_radius_km, 0.5, rng)
+        villages += [(f"{t['name']}-V{j + 1:02d}", t["name"], int(pops[j]), float(xy[j, 0]), float(xy[j, 1]))
+                     for j in range(n)]
+    facilities = []
+    for i, f in enumerate(frows, start=2):
+        if f["tier"] not in ("village", "township", "county"):
+            raise ValueError(f"{r.facilities_csv}, row {i}, column tier: must be village, township or county, "
+                             f"got {f['tier']!r}")
+        x, y = km(_num(f, "lat", r.facilities_csv, i), _num(f, "lon", r.facilities_csv, i))
+        facilities.append((f["name"], f["tier"], _num(f, "doctors", r.facilities_csv, i, int),
+                           _num(f, "beds", r.facilities_csv, i, int), x, y, f["township"] or None))
+    return _assemble(villages, facilities, spec)
+
+
+def explicit_county(spec: GeographySpec) -> County:
+    villages = [(v.name, v.township, v.population, v.x_km, v.y_km) for v in spec.villages]
+    facilities = [(f.name, f.tier, f.doctors, f.beds, f.x_km, f.y_km, f.township) for f in spec.facilities
+                  if _not_outside(f)]
+    return _assemble(villages, facilities, spec)
+
+
+def _not_outside(f: FacilitySpec) -> bool:
+    if f.tier == "outside":
+        raise ValueError(f"facility {f.name!r}: out-of-county care is configured under geography.outside")
+    return True
+
+
+def build_county(spec: GeographySpec) -> County:
+    return {"synthetic": synthetic_county, "roster": roster_county, "explicit": explicit_county}[spec.kind](spec)

@@ -1,0 +1,98 @@
+"""Capability catalogue (诊疗疾病目录) and referral (双向转诊).
+
+A facility treats a case when its tier's catalogue covers the condition at that severity, as
+outpatient or (if it has beds) as inpatient.  A case beyond it is referred up the configured
+tier chain to the nearest capable facility; out-of-county hospitals treat everything.
+Stable county/outside inpatients are referred down to their own township centre for
+rehabilitation with a per-condition probability.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import SEVERITY_LEVELS, TIERS, Scenario
+from models.geography import OUTSIDE, TOWNSHIP, County
+
+TREAT_HERE = -1
+
+
+class ReferralModel:
+    def __init__(self, scenario: Scenario, county: County):
+        names = list(scenario.conditions)
+        F, C, S = county.n_facilities, len(names), SEVERITY_LEVELS
+        # cap[kind, f, c] = highest severity facility f treats (kind 0 outpatient, 1 inpatient)
+        cap = np.zeros((2, F, C), dtype=np.int64)
+        for f in range(F):
+            tier = TIERS[county.fac_tier[f]]
+            if tier == "outside":
+                cap[:, f, :] = S
+                continue
+            spec = getattr(scenario.capability, tier)
+            for c, n in enumerate(names):
+                cap[0, f, c] = spec.outpatient.get(n, 0)
+                cap[1, f, c] = spec.inpatient.get(n, 0) if county.fac_beds[f] != 0 else 0
+        self.cap = cap
+        sev = np.arange(1, S + 1)
+        # can[f, c, s, admit]
+        self.can = np.stack([cap[0][:, :, None] >= sev, cap[1][:, :, None] >= sev], axis=-1)
+        self.up = {TIERS.index(k): TIERS.index(v) for k, v in scenario.referral.up.items()}
+        self.target = self._targets(county, C, S)
+        self.emergency_first = self._emergency(county, C, S)
+        down = scenario.referral.down_prob
+        self.down_prob = np.array([down.get(n, 0.0) for n in names])
+
+    def _targets(self, county: County, C: int, S: int) -> np.ndarray:
+        """target[v, from_tier, c, s, admit]: facility a patient is referred to, or TREAT_HERE."""
+        V = county.n_villages
+        out = np.full((V, len(TIERS), C, S, 2), TREAT_HERE, dtype=np.int64)
+        for t_from in range(len(TIERS)):
+            for c in range(C):
+                for s in range(S):
+                    for a in range(2):
+                        out[:, t_from, c, s, a] = self._chain(county, t_from, c, s, a)
+        return out
+
+    def _chain(self, county: County, t_from: int, c: int, s: int, a: int) -> np.ndarray:
+        res = np.full(county.n_villages, TREAT_HERE, dtype=np.int64)
+        tier = t_from
+        pending = np.ones(county.n_villages, dtype=bool)
+        while tier in self.up and pending.any():
+            tier = self.up[tier]
+            ok = np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a])
+            if ok.size:
+                best = ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+                res[pending] = best[pending]
+                pending[:] = False
+        return res
+
+    def _emergency(self, county: County, C: int, S: int) -> np.ndarray:
+        """first[v, c, s, admit]: nearest capable facility (rule-based first contact)."""
+        first = np.empty((county.n_villages, C, S, 2), dtype=np.int64)
+        usable = county.fac_doctors != 0
+        for c in range(C):
+            for s in range(S):
+                for a in range(2):
+                    ok = np.flatnonzero(self.can[:, c, s, a] & usable)
+                    if ok.size == 0:
+                        ok = np.flatnonzero(usable)
+                    first[:, c, s, a] = ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+        return first
+
+    def incapable(self, county: County) -> np.ndarray:
+        """incapable[v, k, c, s]: choice-set option k cannot finish the case (either care kind)."""
+        cs = county.choice_set
+        fac = np.where(cs >= 0, cs, 0)
+        # a case is finishable if it can be treated as outpatient (no stay) or inpatient (stay)
+        finish = self.can[..., 0]
+        return ~finish[fac]
+
+    def refer_down(self, tier: int, condition: int, u: float) -> bool:
+        return tier >= TIERS.index("county") and u < self.down_prob[condition]
+
+    @staticmethod
+    def rehab_facility(county: County, village: int) -> int:
+        centre = county.own_centre[village]
+        return int(centre) if centre >= 0 and county.fac_beds[centre] != 0 else TREAT_HERE
+
+
+__all__ = ["ReferralModel", "TREAT_HERE", "OUTSIDE", "TOWNSHIP"]

@@ -1,0 +1,66 @@
+"""Reimbursement (医保报销): cost → insurance-fund payment and out-of-pocket payment.
+
+Per tier: outpatient and inpatient rates applied above a deductible (起付线); annual fund caps
+per resident; self-referred (unreferred) out-of-county care is paid at the lower
+``outside_unreferred`` schedule.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import TIERS, ReimbursementSpec
+
+OUTSIDE = TIERS.index("outside")
+
+
+class Reimbursement:
+    def __init__(self, spec: ReimbursementSpec, n_residents: int):
+        rows = [spec.tier(t) for t in TIERS] + [spec.outside_unreferred]
+        self.out_rate = [r.outpatient_rate for r in rows]
+        self.out_ded = [r.outpatient_deductible for r in rows]
+        self.in_rate = [r.inpatient_rate for r in rows]
+        self.in_ded = [r.inpatient_deductible for r in rows]
+        self.cap_out = spec.annual_cap_outpatient
+        self.cap_in = spec.annual_cap_inpatient
+        self._used_out = np.zeros(n_residents) if self.cap_out is not None else None
+        self._used_in = np.zeros(n_residents) if self.cap_in is not None else None
+
+    def _row(self, tier: int, referred: bool) -> int:
+        return len(TIERS) if tier == OUTSIDE and not referred else tier
+
+    def outpatient(self, tier: int, cost: float, resident: int, referred: bool) -> float:
+        """Fund payment for one outpatient visit."""
+        r = self._row(tier, referred)
+        fund = max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
+        return self._capped(fund, resident, self._used_out, self.cap_out)
+
+    def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: bool = False) -> float:
+        """Fund payment for one admission; ``deductible_paid`` waives the deductible."""
+        r = self._row(tier, referred)
+        ded = 0.0 if deductible_paid else self.in_ded[r]
+        fund = max(cost - ded, 0.0) * self.in_rate[r]
+        return self._capped(fund, resident, self._used_in, self.cap_in)
+
+    @staticmethod
+    def _capped(fund: float, resident: int, used: np.ndarray | None, cap: float | None) -> float:
+        if used is None:
+            return fund
+        room = cap - used[resident]
+        if fund > room:
+            fund = room if room > 0 else 0.0
+        used[resident] += fund
+        return fund
+
+    def new_year(self) -> None:
+        """Annual caps restart each insurance year."""
+        for used in (self._used_out, self._used_in):
+            if used is not None:
+                used.fill(0.0)
+
+    def expected_oop(self, tier: int, visit_cost: np.ndarray, stay_cost: np.ndarray, p_admit: np.ndarray,
+                     referred: bool) -> np.ndarray:
+        """Out-of-pocket a patient expects at a tier (caps ignored), for facility choice."""
+        r = self._row(tier, referred)
+        fund_v = np.maximum(visit_cost - self.out_ded[r], 0.0) * self.out_rate[r]
+        fund_s = np.maximum(stay_cost - self.in_ded[r], 0.0) * self.in_rate[r]
+        return (visit_cost - fund_v) + p_admit * (stay_cost - fund_s)

@@ -1,0 +1,203 @@
+"""KPIs from the monitors, each defined exactly as in shared/domain.md.
+
+All KPIs count only what happens after the warm-up: visits and stays by their start time,
+episodes by their arrival time.  The same function computes annual, per-year and monthly
+values by grouping rows (``numpy.bincount``), so the definitions exist once.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.config import TIERS
+from models.geography import County
+
+PRIMARY = np.array([t in ("village", "township") for t in TIERS])
+IN_COUNTY = np.array([t != "outside" for t in TIERS])
+
+# KPI name → (Chinese term, unit); the order is the order of tables and figures.
+KPI_INFO: dict[str, tuple[str, str]] = {
+    "county_visit_rate": ("县域就诊率", "share"),
+    "primary_care_share": ("基层诊疗人次占比", "share"),
+    "in_county_inpatient_share": ("县域内住院人次占比", "share"),
+    "in_county_fund_share": ("县域内基金支出比例", "share"),
+    "primary_fund_share": ("基层医保基金占比", "share"),
+    "reimbursement_ratio": ("医保报销比例", "share"),
+    "oop_per_episode": ("次均自付费用", "CNY"),
+    "cost_per_resident": ("人均医疗费用", "CNY per resident-year"),
+    "visits_per_resident": ("人均诊疗人次", "visits per resident-year"),
+    "admissions_per_resident": ("住院率", "admissions per resident-year"),
+    "mean_los_days": ("平均住院日", "days"),
+    "wait_village_min": ("村卫生室候诊时间", "minutes"),
+    "wait_township_min": ("乡镇卫生院候诊时间", "minutes"),
+    "wait_county_min": ("县级医院候诊时间", "minutes"),
+    "wait_outside_min": ("县外医院候诊时间", "minutes"),
+    "bed_wait_township_days": ("乡镇卫生院等床时间", "days"),
+    "bed_wait_county_days": ("县级医院等床时间", "days"),
+    "utilisation_township": ("乡镇卫生院医生利用率", "share"),
+    "utilisation_county": ("县级医院医生利用率", "share"),
+    "bed_occupancy_township": ("乡镇卫生院床位使用率", "share"),
+    "bed_occupancy_county": ("县级医院床位使用率", "share"),
+    "upward_referrals_per_1000": ("上转人次(每千人年)", "per 1000 resident-years"),
+    "downward_referrals_per_1000": ("下转人次(每千人年)", "per 1000 resident-years"),
+    "balked_share": ("未就诊离开比例", "share of episodes"),
+}
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
+    if mask is not None:
+        group = group[mask]
+        weights = None if weights is None else weights[mask]
+    return np.bincount(group, weights=weights, minlength=n)[:n].astype(float)
+
+
+class KpiCalculator:
+    """Turns one replication's logs into KPI tables."""
+
+    def __init__(self, county: County, warmup: float, end: float, days_per_year: int,
+                 open_hours: float):
+        self.county, self.warmup, self.end = county, warmup, end
+        self.days_per_year = days_per_year
+        self.open_share = open_hours / 24.0
+        self.tier = county.fac_tier
+
+    def _group(self, t: np.ndarray, by: str) -> np.ndarray:
+        rel = t - self.warmup
+        if by == "all":
+            return np.zeros(len(t), dtype=np.int64)
+        length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
+        return np.floor(rel / length).astype(np.int64)
+
+    def table(self, visits: dict, stays: dict, episodes: dict, by: str = "all") -> pd.DataFrame:
+        span = self.end - self.warmup
+        if by == "all":
+            n, lengths = 1, np.array([span])
+        else:
+            length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
+            n = int(np.ceil(span / length - 1e-9))
+            lengths = np.minimum(length, span - length * np.arange(n))
+        pop = float(self.county.population)
+        resident_years = pop * lengths / self.days_per_year
+
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        g = self._group(visits["time"], by)
+        vt = self.tier[visits["fac"]]
+        v_all = _sum(g, n, mask=vin)
+        v_in = _sum(g, n, mask=vin & IN_COUNTY[vt])
+        v_prim = _sum(g, n, mask=vin & PRIMARY[vt])
+
+        sin = (stays["time"] >= self.warmup) & (stays["time"] < self.end)
+        gs = self._group(stays["time"], by)
+        st = self.tier[stays["fac"]]
+        s_all = _sum(gs, n, mask=sin)
+        s_in = _sum(gs, n, mask=sin & IN_COUNTY[st])
+        hosp = sin
+        los = _ratio(_sum(gs, n, stays["los"], hosp), _sum(gs, n, mask=hosp))
+
+        fund_in = _sum(g, n, visits["fund"], vin & IN_COUNTY[vt]) + _sum(gs, n, stays["fund"], sin & IN_COUNTY[st])
+        fund_prim = _sum(g, n, visits["fund"], vin & PRIMARY[vt]) + _sum(gs, n, stays["fund"], sin & PRIMARY[st])
+        fund_all = _sum(g, n, visits["fund"], vin) + _sum(gs, n, stays["fund"], sin)
+        cost_all = _sum(g, n, visits["cost"], vin) + _sum(gs, n, stays["cost"], sin)
+
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
+        ge = self._group(episodes["time"], by)
+        e_all = _sum(ge, n, mask=ein)
+        oop = _sum(ge, n, episodes["cost"].astype(float) - episodes["fund"], ein)
+        balked = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+
+        out = {
+            "county_visit_rate": _ratio(v_in, v_all),
+            "primary_care_share": _ratio(v_prim, v_all),
+            "in_county_inpatient_share": _ratio(s_in, s_all),
+            "in_county_fund_share": _ratio(fund_in, fund_all),
+            "primary_fund_share": _ratio(fund_prim, fund_in),
+            "reimbursement_ratio": _ratio(fund_all, cost_all),
+            "oop_per_episode": _ratio(oop, e_all),
+            "cost_per_resident": cost_all / resident_years,
+            "visits_per_resident": v_all / resident_years,
+            "admissions_per_resident": s_all / resident_years,
+            "mean_los_days": los,
+        }
+        for name in TIERS:
+            m = vin & (vt == TIERS.index(name))
+            out[f"wait_{name}_min"] = _ratio(_sum(g, n, visits["wait"], m), _sum(g, n, mask=m)) * 1440.0
+        for name in ("township", "county"):
+            m = sin & (st == TIERS.index(name))
+            out[f"bed_wait_{name}_days"] = _ratio(_sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m))
+            fac = self.tier == TIERS.index(name)
+            doctors = self.county.fac_doctors[fac & (self.county.fac_doctors > 0)].sum()
+            beds = self.county.fac_beds[fac & (self.county.fac_beds > 0)].sum()
+            busy = _sum(g, n, visits["service"], vin & (vt == TIERS.index(name)))
+            out[f"utilisation_{name}"] = _ratio(busy, doctors * lengths * self.open_share)
+            out[f"bed_occupancy_{name}"] = _ratio(self._bed_days(stays, by, n, st == TIERS.index(name)),
+                                                  beds * lengths)
+        out["upward_referrals_per_1000"] = 1000 * _sum(g, n, mask=vin & (visits["referred_out"] == 1)) / resident_years
+        out["downward_referrals_per_1000"] = 1000 * _sum(gs, n, mask=sin & (stays["rehab"] == 1)) / resident_years
+        out["balked_share"] = _ratio(balked, e_all)
+        df = pd.DataFrame({k: out[k] for k in KPI_INFO})
+        df.insert(0, "visits", v_all)
+        df.insert(1, "admissions", s_all)
+        df.insert(2, "episodes", e_all)
+        return df
+
+    def _bed_days(self, stays: dict, by: str, n: int, mask: np.ndarray) -> np.ndarray:
+        """Bed-days inside each period, splitting stays that cross period boundaries."""
+        start = stays["time"][mask] + stays["wait"][mask]
+        stop = start + stays["los"][mask]
+        if by == "all":
+            edges = np.array([self.warmup, self.end])
+        else:
+            length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
+            edges = np.minimum(self.warmup + length * np.arange(n + 1), self.end)
+        lo = np.clip(start[:, None], edges[:-1], edges[1:])
+        hi = np.clip(stop[:, None], edges[:-1], edges[1:])
+        return (hi - lo).sum(axis=0) if len(start) else np.zeros(n)
+
+    def facilities(self, visits: dict, stays: dict, samples: int, in_sys_doc: np.ndarray,
+                   in_sys_bed: np.ndarray) -> pd.DataFrame:
+        c = self.county
+        F = c.n_facilities
+        span = self.end - self.warmup
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        sin = (stays["time"] >= self.warmup) & (stays["time"] < self.end)
+        nv = np.bincount(visits["fac"][vin], minlength=F).astype(float)
+        ns = np.bincount(stays["fac"][sin], minlength=F).astype(float)
+        wait = np.bincount(visits["fac"][vin], weights=visits["wait"][vin], minlength=F)
+        sojourn = wait + np.bincount(visits["fac"][vin], weights=visits["service"][vin], minlength=F)
+        busy = np.bincount(visits["fac"][vin], weights=visits["service"][vin], minlength=F)
+        bwait = np.bincount(stays["fac"][sin], weights=stays["wait"][sin], minlength=F)
+        bsoj = bwait + np.bincount(stays["fac"][sin], weights=stays["los"][sin], minlength=F)
+        bed_days = self._bed_days_all(stays, F)
+        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
+        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        df = pd.DataFrame({
+            "facility": c.fac_names,
+            "tier": [TIERS[t] for t in c.fac_tier],
+            "township": [c.township_names[t] if t >= 0 else "" for t in c.fac_township],
+            "doctors": c.fac_doctors, "beds": c.fac_beds,
+            "visits": nv, "admissions": ns,
+            "mean_wait_min": _ratio(wait, nv) * 1440.0,
+            "utilisation": busy / (docs * span * self.open_share),
+            "bed_occupancy": bed_days / (beds * span),
+            "mean_bed_wait_days": _ratio(bwait, ns),
+            "arrival_rate_per_day": nv / span,
+            "mean_sojourn_days": _ratio(sojourn, nv),
+            "admission_rate_per_day": ns / span,
+            "mean_bed_sojourn_days": _ratio(bsoj, ns),
+        })
+        if samples:
+            df["mean_in_system"] = in_sys_doc / samples
+            df["mean_in_beds"] = in_sys_bed / samples
+        return df
+
+    def _bed_days_all(self, stays: dict, F: int) -> np.ndarray:
+        start = stays["time"] + stays["wait"]
+        stop = start + stays["los"]
+        lo = np.clip(start, self.warmup, self.end)
+        hi = np.clip(stop, self.warmup, self.end)
+        return np.bincount(stays["fac"], weights=hi - lo, minlength=F)

@@ -1,0 +1,216 @@
+"""Single replications, many replications, summaries with 95 % CIs, and result files.
+
+In the treat-sim style: a Scenario object, ``single_run`` for one replication and
+``multiple_replications`` for many (optionally over a process pool; results do not depend
+on the number of workers because each replication owns its seed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import sim
+from sim.config import Scenario, resolved_dict
+from sim.engine import CountyModel
+from sim.kpis import KPI_INFO, KpiCalculator
+from sim.streams import make_streams, replication_seed
+from models.geography import County, build_county
+
+
+@dataclass
+class RunResult:
+    replication: int
+    kpis: dict[str, float]
+    monthly: pd.DataFrame
+    yearly: pd.DataFrame
+    facilities: pd.DataFrame
+    accounting: dict[str, int]
+    wall_seconds: float
+    logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+
+def single_run(scenario: Scenario, replication: int = 0, county: County | None = None,
+               keep_logs: bool = False) -> RunResult:
+    """Run one replication; its streams come from (master seed, replication)."""
+    t0 = time.perf_counter()
+    county = county if county is not None else build_county(scenario.geography)
+    streams = make_streams(replication_seed(scenario.simulation.seed, replication))
+    model = CountyModel(scenario, county, streams)
+    mon = model.run()
+    visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
+    sim_spec = scenario.simulation
+    calc = KpiCalculator(county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
+    annual = calc.table(visits, stays, episodes, "all")
+    finished = episodes["finish"] <= model.end
+    accounting = {
+        "arrived": mon.arrived,
+        "completed": int((finished & (episodes["status"] == 0)).sum()),
+        "balked": int((episodes["status"] == 1).sum()),
+        "in_system": int(mon.arrived - (finished.sum())),
+    }
+    return RunResult(
+        replication=replication,
+        kpis=annual.iloc[0].to_dict(),
+        monthly=calc.table(visits, stays, episodes, "month"),
+        yearly=calc.table(visits, stays, episodes, "year"),
+        facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
+        accounting=accounting,
+        wall_seconds=time.perf_counter() - t0,
+        logs={"visits": visits, "stays": stays, "episodes": episodes} if keep_logs else {},
+    )
+
+
+def _run_one(args: tuple[Scenario, int]) -> RunResult:
+    scenario, rep = args
+    return single_run(scenario, rep)
+
+
+def multiple_replications(scenario: Scenario, replications: int | None = None, workers: int = 1,
+                          progress: bool = False) -> list[RunResult]:
+    n = replications or scenario.simulation.replications
+    jobs = [(scenario, r) for r in range(n)]
+    if workers <= 1 or n == 1:
+        it = map(_run_one, jobs)
+        return list(_progress(it, n, progress))
+    with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
+        return list(_progress(pool.map(_run_one, jobs), n, progress))
+
+
+def _progress(it, total: int, show: bool):
+    if not show:
+        return it
+    from tqdm import tqdm
+    return tqdm(it, total=total, desc="replications", unit="run")
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+# ---------------------------------------------------------------------- summaries
+def runs_frame(results: list[RunResult]) -> pd.DataFrame:
+    rows = [{"replication": r.replication, **r.kpis} for r in results]
+    return pd.DataFrame(rows)
+
+
+def confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and t-based CI over replications (NaNs dropped)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, float("nan"), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def summarise(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    out = {}
+    for col in [c for c in runs.columns if c != "replication"]:
+        mean, lo, hi, n = confidence_interval(runs[col].to_numpy())
+        out[col] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n": n}
+    return out
+
+
+def format_table(summary: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'KPI':32s} {'mean':>12s} {'95% CI':>27s}  {'n':>3s}", "-" * 78]
+    for key, s in summary.items():
+        zh = KPI_INFO.get(key, ("", ""))[0]
+        lines.append(f"{key:32s} {s['mean']:12.4g} [{s['ci_low']:11.4g}, {s['ci_high']:11.4g}]  {s['n']:3d}  {zh}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- files
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent.parent)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _tagged(results: list[RunResult], attr: str) -> pd.DataFrame:
+    frames = []
+    for r in results:
+        df = getattr(r, attr).copy()
+        df.insert(0, "replication", r.replication)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult], wall_seconds: float,
+                  source: str | None = None) -> dict:
+    """Write summary.json, runs/monthly/yearly/facilities.parquet and manifest.json atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = runs_frame(results)
+    summary = summarise(runs)
+    monthly = _tagged(results, "monthly").rename_axis("month").reset_index()
+    monthly["month"] = monthly.groupby("replication").cumcount()
+    yearly = _tagged(results, "yearly")
+    yearly.insert(1, "year", yearly.groupby("replication").cumcount())
+    files = {
+        "runs.parquet": runs,
+        "monthly.parquet": monthly,
+        "yearly.parquet": yearly,
+        "facilities.parquet": _tagged(results, "facilities"),
+    }
+    for name, df in files.items():
+        tmp = out / f".{name}.tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, out / name)
+    manifest = {
+        "scenario": scenario.name,
+        "source": source,
+        "package_version": sim.__version__,
+        "git_commit": git_commit(),
+        "master_seed": scenario.simulation.seed,
+        "replication_seeds": [{"replication": r.replication, "entropy": scenario.simulation.seed,
+                               "spawn_key": [r.replication]} for r in results],
+        "streams": ["arrivals", "choice", "service", "referral"],
+        "wall_seconds": wall_seconds,
+        "run_seconds": [r.wall_seconds for r in results],
+        "accounting": [r.accounting for r in results],
+        "config": resolved_dict(scenario),
+    }
+    _write_json(out / "summary.json", summary)
+    _write_json(out / "manifest.json", manifest)
+    return summary
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _finite(data):
+    """NaN and infinity become null: strict JSON for every reader."""
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    if isinstance(data, (float, np.floating)) and not np.isfinite(data):
+        return None
+    return data
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    raise TypeError(type(o))
