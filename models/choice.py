@@ -3,7 +3,8 @@
 Utility of facility j for a patient from village v with condition c at severity s:
     tier constant + beta_quality · quality[tier] + beta_travel · hours[v, j]
     + beta_log_oop · ln(1 + expected out-of-pocket / 100 CNY) + beta_incapable · [j cannot treat the case]
-    + beta_wait · perceived wait at j (hours, smoothed daily from observed waits).
+    + beta_wait · perceived wait at j (hours, smoothed daily from observed waits)
+    + beta_log_size · ln(doctors at j / tier's geometric mean)  (0 by default).
 Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
 levels of the DCE in shared/data/choice_dce_yan2022.csv suggest, so one coefficient serves
 both outpatient (tens of CNY) and inpatient (thousands) decisions.
@@ -33,6 +34,11 @@ class ChoiceModel:
         base = np.array([spec.tier_constant.get(t, 0.0) + spec.beta_quality * spec.quality.get(t, 0.0)
                          for t in TIERS])[tier]
         base = base + spec.beta_travel_per_hour * county.travel_hours[np.arange(len(cs))[:, None], fac]
+        if spec.beta_log_size:
+            size = np.log(np.where(county.fac_doctors > 0, county.fac_doctors, 1).astype(float))
+            for t in range(len(TIERS)):  # relative to the tier's mean: shifts shares within a tier only
+                size[county.fac_tier == t] -= size[county.fac_tier == t].mean() if (county.fac_tier == t).any() else 0
+            base = base + spec.beta_log_size * size[fac]
         conds = [scenario.conditions[n] for n in scenario.conditions]
         p_admit = np.array([c.admission_prob for c in conds])  # (C, S)
         los = costs.los_mean  # (T, C, S)

@@ -235,7 +235,9 @@ def roster_county(spec: GeographySpec) -> County:
             raise ValueError(f"{r.facilities_csv}, row {i}, column tier: must be village, township or county, "
                              f"got {f['tier']!r}")
         x, y = km(_num(f, "lat", r.facilities_csv, i), _num(f, "lon", r.facilities_csv, i))
-        facilities.append((f["name"], f["tier"], _num(f, "doctors", r.facilities_csv, i, int),
+        doctors = _num(f, "doctors", r.facilities_csv, i, int)
+        doctors = max(1, round(doctors * r.doctor_share)) if doctors else 0
+        facilities.append((f["name"], f["tier"], doctors,
                            _num(f, "beds", r.facilities_csv, i, int), x, y, f["township"] or None))
     return _assemble(villages, facilities, spec)
 

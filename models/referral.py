@@ -36,6 +36,8 @@ class ReferralModel:
         # can[f, c, s, admit]
         self.can = np.stack([cap[0][:, :, None] >= sev, cap[1][:, :, None] >= sev], axis=-1)
         self.up = {TIERS.index(k): TIERS.index(v) for k, v in scenario.referral.up.items()}
+        rule = scenario.referral.target_rule
+        self.largest = {TIERS.index(t) for t, r in rule.items() if r == "largest"}
         self.target = self._targets(county, C, S)
         self.emergency_first = self._emergency(county, C, S)
         down = scenario.referral.down_prob
@@ -60,22 +62,36 @@ class ReferralModel:
             tier = self.up[tier]
             ok = np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a])
             if ok.size:
-                best = ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+                best = self._pick(county, tier, ok, a)
                 res[pending] = best[pending]
                 pending[:] = False
         return res
 
+    def _pick(self, county: County, tier: int, ok: np.ndarray, admit: int) -> np.ndarray:
+        """Per village, the facility among ``ok`` that a referral of this tier goes to."""
+        if tier in self.largest:
+            size = (county.fac_beds if admit else county.fac_doctors)[ok].astype(float)
+            size = np.where(size < 0, np.inf, size)
+            top = ok[size == size.max()]
+            return top[np.argmin(county.travel_hours[:, top], axis=1)]
+        return ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+
     def _emergency(self, county: County, C: int, S: int) -> np.ndarray:
-        """first[v, c, s, admit]: nearest capable facility (rule-based first contact)."""
+        """first[v, c, s, admit]: the lowest tier that can treat the case, and within it the
+        facility the tier's target rule names (rule-based first contact, no preference)."""
         first = np.empty((county.n_villages, C, S, 2), dtype=np.int64)
         usable = county.fac_doctors != 0
         for c in range(C):
             for s in range(S):
                 for a in range(2):
-                    ok = np.flatnonzero(self.can[:, c, s, a] & usable)
-                    if ok.size == 0:
+                    for tier in range(len(TIERS)):
+                        ok = np.flatnonzero(self.can[:, c, s, a] & usable & (county.fac_tier == tier))
+                        if ok.size:
+                            first[:, c, s, a] = self._pick(county, tier, ok, a)
+                            break
+                    else:
                         ok = np.flatnonzero(usable)
-                    first[:, c, s, a] = ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+                        first[:, c, s, a] = ok[np.argmin(county.travel_hours[:, ok], axis=1)]
         return first
 
     def incapable(self, county: County) -> np.ndarray:

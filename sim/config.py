@@ -96,6 +96,7 @@ class RosterSpec(Strict):
 
     facilities_csv: str
     townships_csv: str
+    doctor_share: float = Field(1.0, gt=0, le=1, description="share of listed doctors consulting at once")
     village_radius_km: float = Field(5.0, gt=0, le=200)
     population_spread: float = Field(0.5, ge=0, le=3)
     seed: int = Field(2024, ge=0)
@@ -255,6 +256,7 @@ class ChoiceSpec(Strict):
     beta_wait_per_hour: float = Field(-0.1, le=0)
     beta_quality: float = Field(1.0, ge=0)
     beta_incapable: float = Field(-2.0, le=0, description="penalty where the tier cannot treat the case")
+    beta_log_size: float = Field(0.0, ge=0, description="per unit of ln(doctors): bigger hospitals draw more")
     tier_constant: dict[Tier, float] = Field(default_factory=dict)
     quality: dict[Tier, float] = Field(default_factory=dict, description="perceived quality score per tier")
     wait_smoothing: float = Field(0.2, gt=0, le=1, description="weight of today's wait in the daily update")
@@ -268,6 +270,9 @@ class ReferralSpec(Strict):
         default_factory=lambda: {"village": "township", "township": "county", "county": "outside"})
     down_prob: dict[str, float] = Field(default_factory=dict, description="share of county/outside inpatients sent down")
     rehab_days: float = Field(7.0, gt=0, le=365)
+    target_rule: dict[Tier, Literal["nearest", "largest"]] = Field(
+        default_factory=lambda: {"township": "nearest", "county": "largest", "outside": "nearest"},
+        description="which capable facility of a tier receives referrals and emergencies")
 
     @field_validator("down_prob")
     @classmethod
