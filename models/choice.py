@@ -17,6 +17,7 @@ import numpy as np
 from sim.config import SEVERITY_LEVELS, TIERS, Scenario
 from models.costs import CostModel
 from models.geography import County
+from models import sinking
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
 
@@ -32,7 +33,7 @@ class ChoiceModel:
         fac = np.where(self.valid, cs, 0)
         tier = county.fac_tier[fac]  # (V, K)
         base = np.array([spec.tier_constant.get(t, 0.0) + spec.beta_quality * spec.quality.get(t, 0.0)
-                         for t in TIERS])[tier]
+                         for t in TIERS])[tier] + spec.beta_quality * sinking.quality_boost(scenario, county)[fac]
         base = base + spec.beta_travel_per_hour * county.travel_hours[np.arange(len(cs))[:, None], fac]
         if spec.beta_log_size:
             size = np.log(np.where(county.fac_doctors > 0, county.fac_doctors, 1).astype(float))
@@ -52,9 +53,13 @@ class ChoiceModel:
         self.cum = None
         self.update(np.zeros(county.n_facilities))
 
-    def update(self, wait_hours: np.ndarray) -> None:
-        """Recompute choice probabilities from perceived waits (called once a day)."""
-        u = self.static + (self.beta_wait * wait_hours[self._fac])[:, None, None, :]
+    def update(self, wait_hours: np.ndarray, closed: np.ndarray | None = None) -> None:
+        """Recompute choice probabilities from perceived waits (called once a day); facilities
+        in ``closed`` (e.g. mobile clinics not touring today) cannot be chosen."""
+        dyn = self.beta_wait * wait_hours[self._fac]
+        if closed is not None and len(closed):
+            dyn = np.where(np.isin(self._fac, closed) & self.valid, -np.inf, dyn)
+        u = self.static + dyn[:, None, None, :]
         u = u - u.max(axis=-1, keepdims=True)
         e = np.exp(u)
         p = e / e.sum(axis=-1, keepdims=True)
@@ -65,8 +70,8 @@ class ChoiceModel:
         """Facility chosen by each patient, by inverse CDF on the patient's own uniform."""
         cum = self.cum[village, condition, severity]  # (N, K)
         k = (u[:, None] >= cum).sum(axis=1)
-        nvalid = self.valid[village].sum(axis=1)
-        k = np.minimum(k, nvalid - 1)
+        last = (self.prob[village, condition, severity] > 0).cumsum(axis=1).argmax(axis=1)
+        k = np.minimum(k, last)  # guards rounding at the top of the cumulative sum
         return self.choice_set[village, k]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import SEVERITY_LEVELS, Scenario
+from models import medicines
 from models.geography import County
 
 
@@ -53,6 +54,7 @@ class DemandModel:
         self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
         self.village_pop = county.village_pop
         self.offsets = county.resident_offsets()
+        self.keep = medicines.keep_probability(scenario)
 
     def month_of(self, day: float) -> int:
         return int((day % self.days_per_year) * 12 // self.days_per_year)
@@ -66,7 +68,7 @@ class DemandModel:
         rates = self.daily_rates(day)
         total = rates.sum()
         n = int(rng.poisson(total)) if total > 0 else 0
-        u = rng.random((n, 5))
+        u = rng.random((n, 6))
         cond = np.searchsorted(np.cumsum(rates) / total, u[:, 0], side="right") if n else np.zeros(0, int)
         cond = np.minimum(cond, len(rates) - 1)
         village = np.minimum(np.searchsorted(self.village_cum, u[:, 1], side="right"), len(self.village_cum) - 1)
@@ -74,5 +76,7 @@ class DemandModel:
         sev = np.minimum((u[:, 3, None] >= self.sev_cum[cond]).sum(axis=1), SEVERITY_LEVELS - 1)
         admit = u[:, 4] < self.admission_prob[cond, sev]
         resident = self.offsets[village] + (rng.random(n) * self.village_pop[village]).astype(np.int64)
+        kept = u[:, 5] < self.keep[cond]  # thinning, e.g. fewer refills with long prescriptions
         order = np.argsort(tod, kind="stable")
+        order = order[kept[order]]
         return DayBatch(day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order])

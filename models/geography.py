@@ -6,6 +6,7 @@ each township seat), or facilities and villages listed explicitly in the scenari
 """
 from __future__ import annotations
 
+import copy
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,14 @@ class County:
     own_clinic: np.ndarray = field(init=False)  # (V,) facility or -1
     own_centre: np.ndarray = field(init=False)  # (V,) facility or -1
     choice_set: np.ndarray = field(init=False)  # (V, K) facilities, padded with -1
+    fac_mobile: np.ndarray = field(init=False)  # (F,) touring teams: never referral targets
+
+    def copy(self) -> "County":
+        """A deep copy that policy levers may change without touching the original."""
+        new = copy.copy(self)
+        for k, v in vars(self).items():
+            setattr(new, k, v.copy() if isinstance(v, (np.ndarray, list)) else v)
+        return new
 
     @property
     def population(self) -> int:
@@ -93,7 +102,33 @@ def _finish(county: County, spec: GeographySpec, outside_hours: float | None) ->
     K = max(len(r) for r in rows)
     county.choice_set = np.array([r + [-1] * (K - len(r)) for r in rows], dtype=np.int64)
     county.own_clinic, county.own_centre = own_clinic, own_centre
+    county.fac_mobile = np.zeros(county.n_facilities, dtype=bool)
     return county
+
+
+def add_facility(county: County, name: str, tier: int, doctors: int, beds: int, township: int,
+                 village: int, mobile: bool = False) -> int:
+    """Append a facility at a village (e.g. a touring team) and put it in that village's choice set."""
+    f = county.n_facilities
+    county.fac_names = county.fac_names + [name]
+    county.fac_tier = np.append(county.fac_tier, tier)
+    county.fac_doctors = np.append(county.fac_doctors, doctors)
+    county.fac_beds = np.append(county.fac_beds, beds)
+    county.fac_xy = np.vstack([county.fac_xy, county.village_xy[village]])
+    county.fac_township = np.append(county.fac_township, township)
+    county.fac_mobile = np.append(county.fac_mobile, mobile)
+    col = np.full((county.n_villages, 1), np.inf)
+    col[village, 0] = county.travel_hours[village, county.own_clinic[village]] if county.own_clinic[village] >= 0 \
+        else county.travel_hours[village].min()
+    county.travel_hours = np.hstack([county.travel_hours, col])
+    row = county.choice_set[village]
+    if (row < 0).any():
+        county.choice_set[village, np.flatnonzero(row < 0)[0]] = f
+    else:
+        extra = np.full((county.n_villages, 1), -1, dtype=np.int64)
+        extra[village, 0] = f
+        county.choice_set = np.hstack([county.choice_set, extra])
+    return f
 
 
 def _seat(county: County) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import SEVERITY_LEVELS, TIERS, Scenario
+from models import capacity, medicines, sinking
 from models.geography import OUTSIDE, TOWNSHIP, County
 
 TREAT_HERE = -1
@@ -31,7 +32,10 @@ class ReferralModel:
             for c, n in enumerate(names):
                 cap[0, f, c] = spec.outpatient.get(n, 0)
                 cap[1, f, c] = spec.inpatient.get(n, 0) if county.fac_beds[f] != 0 else 0
+        for lever in (capacity, sinking, medicines):  # capability levers, each in its own module
+            lever.adjust_capability(scenario, county, cap)
         self.cap = cap
+        self.fixed = ~county.fac_mobile  # touring teams receive no referrals or emergencies
         sev = np.arange(1, S + 1)
         # can[f, c, s, admit]
         self.can = np.stack([cap[0][:, :, None] >= sev, cap[1][:, :, None] >= sev], axis=-1)
@@ -60,7 +64,7 @@ class ReferralModel:
         pending = np.ones(county.n_villages, dtype=bool)
         while tier in self.up and pending.any():
             tier = self.up[tier]
-            ok = np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a])
+            ok = np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a] & self.fixed)
             if ok.size:
                 best = self._pick(county, tier, ok, a)
                 res[pending] = best[pending]
@@ -80,7 +84,7 @@ class ReferralModel:
         """first[v, c, s, admit]: the lowest tier that can treat the case, and within it the
         facility the tier's target rule names (rule-based first contact, no preference)."""
         first = np.empty((county.n_villages, C, S, 2), dtype=np.int64)
-        usable = county.fac_doctors != 0
+        usable = (county.fac_doctors != 0) & self.fixed
         for c in range(C):
             for s in range(S):
                 for a in range(2):
@@ -102,8 +106,10 @@ class ReferralModel:
         finish = self.can[..., 0]
         return ~finish[fac]
 
-    def refer_down(self, tier: int, condition: int, u: float) -> bool:
-        return tier >= TIERS.index("county") and u < self.down_prob[condition]
+    def refer_down(self, tier: int, condition: int, u: float, prob: float | None = None) -> bool:
+        """Stable county/outside inpatients go down with the condition's (or the given) probability."""
+        p = self.down_prob[condition] if prob is None else prob
+        return tier >= TIERS.index("county") and u < p
 
     @staticmethod
     def rehab_facility(county: County, village: int) -> int:

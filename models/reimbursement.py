@@ -20,6 +20,7 @@ class Reimbursement:
         self.out_ded = [r.outpatient_deductible for r in rows]
         self.in_rate = [r.inpatient_rate for r in rows]
         self.in_ded = [r.inpatient_deductible for r in rows]
+        self.continuous = spec.continuous_deductible
         self.cap_out = spec.annual_cap_outpatient
         self.cap_in = spec.annual_cap_inpatient
         self._used_out = np.zeros(n_residents) if self.cap_out is not None else None
@@ -34,12 +35,22 @@ class Reimbursement:
         fund = max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
         return self._capped(fund, resident, self._used_out, self.cap_out)
 
-    def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: bool = False) -> float:
-        """Fund payment for one admission; ``deductible_paid`` waives the deductible."""
+    def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
+                  case_payment: float | None = None) -> tuple[float, float, float]:
+        """(fund payment, out-of-pocket, deductible charged) for one admission.
+
+        With the continuous deductible (连续计算起付线) a referred patient pays only the part of
+        this tier's deductible above what the episode already paid (``deductible_paid``).  A
+        fixed ``case_payment`` (DRG, same-payment) is what the fund pays the facility; the
+        patient still pays their share of the charges by the usual rules.
+        """
         r = self._row(tier, referred)
-        ded = 0.0 if deductible_paid else self.in_ded[r]
-        fund = max(cost - ded, 0.0) * self.in_rate[r]
-        return self._capped(fund, resident, self._used_in, self.cap_in)
+        ded = self.in_ded[r]
+        if self.continuous and referred:
+            ded = max(ded - deductible_paid, 0.0)
+        fund = self._capped(max(cost - ded, 0.0) * self.in_rate[r], resident, self._used_in, self.cap_in)
+        oop = cost - fund
+        return (fund if case_payment is None else case_payment), oop, min(ded, cost)
 
     @staticmethod
     def _capped(fund: float, resident: int, used: np.ndarray | None, cap: float | None) -> float:
@@ -56,6 +67,13 @@ class Reimbursement:
         for used in (self._used_out, self._used_in):
             if used is not None:
                 used.fill(0.0)
+
+    def expected_inpatient_fund(self, tier: int, stay_cost: np.ndarray) -> np.ndarray:
+        """Fee-for-service fund payment for a stay of this cost (caps ignored)."""
+        return np.maximum(stay_cost - self.in_ded[tier], 0.0) * self.in_rate[tier]
+
+    def deductible(self, tier: int, referred: bool) -> float:
+        return self.in_ded[self._row(tier, referred)]
 
     def expected_oop(self, tier: int, visit_cost: np.ndarray, stay_cost: np.ndarray, p_admit: np.ndarray,
                      referred: bool) -> np.ndarray:

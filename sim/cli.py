@@ -1,4 +1,4 @@
-"""Command line: ``countysim run | validate``.
+"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate``.
 
 User errors (bad config, missing file) print one clear message and exit with status 2,
 without a traceback.
@@ -15,6 +15,7 @@ import yaml
 from sim.config import ConfigError, load_scenario, resolved_dict
 
 EXIT_USER_ERROR = 2
+EXIT_RUNS_FAILED = 1  # a batch finished but some of its runs raised (see manifest.json)
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
@@ -57,6 +58,67 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    from sim.executors import make_executor
+
+    return make_executor(args.workers, args.scheduler, args.dask_local)
+
+
+def _batch_status(result, out: Path, quiet: bool) -> int:
+    failed = len(result.failures)
+    print(f"\n{result.finished}/{result.planned} runs finished ({result.skipped} from an earlier invocation), "
+          f"{failed} failed, {result.wall_seconds:.1f} s; results in {out}/", file=sys.stderr)
+    if failed:
+        print(f"countysim: {failed} run(s) failed; tracebacks in {out}/manifest.json (rerun with --resume)",
+              file=sys.stderr)
+    return EXIT_RUNS_FAILED if failed else 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from sim.compare import format_advice, format_summary
+    from sim.experiment import run_experiment
+
+    executor = _executor(args)
+    try:
+        spec, plan, result, summary = run_experiment(
+            args.file, executor, out=args.out, resume=args.resume, progress=not args.quiet,
+            target_halfwidth=args.target_halfwidth, extra_overrides=args.set, replications=args.replications)
+    finally:
+        executor.close()
+    kpis = spec.shown_kpis()
+    print(format_summary(summary, kpis, spec.reference_name))
+    print(format_advice(summary, kpis))
+    return _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.sensitivity import format_indices, run_sensitivity
+
+    executor = _executor(args)
+    try:
+        spec, result, indices = run_sensitivity(args.file, executor, out=args.out, resume=args.resume,
+                                                progress=not args.quiet, extra_overrides=args.set)
+    finally:
+        executor.close()
+    if indices is not None:
+        print(format_indices(indices))
+    return _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration import format_fit, run_calibration
+
+    executor = _executor(args)
+    try:
+        spec, fit, out = run_calibration(args.file, executor, out=args.out, progress=not args.quiet,
+                                         extra_overrides=args.set)
+    finally:
+        executor.close()
+    print(format_fit(fit))
+    print(f"\nwrote {out}/calibrated.yaml, fit.csv, evaluations.csv, manifest.json", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="countysim", description="Simulate tiered rural care in a Chinese county.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,6 +141,35 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a config and print the resolved version")
     common(val)
     val.set_defaults(func=cmd_validate)
+
+    def batch(sp: argparse.ArgumentParser, resume: bool = True) -> None:
+        sp.add_argument("file", help="study YAML (see experiments/)")
+        sp.add_argument("--out", help="results folder (default: results/<name>)")
+        where = sp.add_mutually_exclusive_group()
+        where.add_argument("--workers", type=int, help="local processes (default: all cores; 1 = in-process)")
+        where.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+        where.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N workers")
+        if resume:
+            sp.add_argument("--resume", action="store_true", help="keep finished runs of an interrupted batch")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar (logs, CI)")
+        sp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override the base config of every scenario (before the scenario's own overrides)")
+
+    exp = sub.add_parser("experiment", help="scenarios × replications (and sweeps) with paired comparisons")
+    batch(exp)
+    exp.add_argument("--replications", type=int, help="override the file's replications")
+    exp.add_argument("--target-halfwidth", action="append", metavar="H|KPI=H",
+                     help="advise replications for a 95%% CI half-width: H for the shown share KPIs, "
+                          "KPI=H for one KPI in its unit (repeatable)")
+    exp.set_defaults(func=cmd_experiment)
+
+    sens = sub.add_parser("sensitivity", help="Morris screening or Sobol indices (SALib)")
+    batch(sens)
+    sens.set_defaults(func=cmd_sensitivity)
+
+    cal = sub.add_parser("calibrate", help="fit declared parameters to observed KPI targets")
+    batch(cal, resume=False)
+    cal.set_defaults(func=cmd_calibrate)
     return p
 
 

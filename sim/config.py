@@ -13,6 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.policy_config import (CapacitySpec, DaySurgerySpec, FamilyDoctorSpec, InformationSpec, MedicinesSpec,
+                               PaymentSpec, PricesSpec, SinkingSpec, TcmSpec)
+
 TIERS: tuple[str, ...] = ("village", "township", "county", "outside")
 PRIMARY_TIERS: tuple[str, ...] = ("village", "township")
 IN_COUNTY_TIERS: tuple[str, ...] = ("village", "township", "county")
@@ -193,6 +196,21 @@ class TierSpec(Strict):
     outpatient_cost: float = Field(50.0, ge=0, description="CNY per visit before multipliers")
     inpatient_cost_per_day: float = Field(500.0, ge=0, description="CNY per bed-day before multipliers")
     los_factor: float = Field(1.0, gt=0, le=10, description="stay relative to county tier")
+    drug_share: float = Field(0.4, ge=0, le=1, description="share of charges that are drugs")
+    test_share: float = Field(0.2, ge=0, le=1, description="share of charges that are equipment tests")
+    consumable_share: float = Field(0.1, ge=0, le=1, description="share of charges that are consumables")
+
+    @model_validator(mode="after")
+    def _composition(self) -> "TierSpec":
+        total = self.drug_share + self.test_share + self.consumable_share
+        if total > 1 + 1e-9:
+            raise ValueError(f"drug_share + test_share + consumable_share must be <= 1 (got {total:.3g}); "
+                             "the rest is service charges")
+        return self
+
+    @property
+    def service_share(self) -> float:
+        return max(0.0, 1.0 - self.drug_share - self.test_share - self.consumable_share)
 
 
 class ServiceSpec(Strict):
@@ -239,6 +257,8 @@ class ReimbursementSpec(Strict):
     county: TierReimbursement
     outside: TierReimbursement
     outside_unreferred: TierReimbursement = Field(description="self-referred out-of-county care")
+    continuous_deductible: bool = Field(False, description="转诊住院患者连续计算起付线: a referred inpatient pays "
+                                                           "only the deductible difference")
     annual_cap_outpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
     annual_cap_inpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
 
@@ -296,10 +316,29 @@ class Scenario(Strict):
     reimbursement: ReimbursementSpec
     choice: ChoiceSpec = Field(default_factory=ChoiceSpec)
     referral: ReferralSpec = Field(default_factory=ReferralSpec)
+    family_doctor: FamilyDoctorSpec = Field(default_factory=FamilyDoctorSpec)
+    payment: PaymentSpec = Field(default_factory=PaymentSpec)
+    capacity: CapacitySpec = Field(default_factory=CapacitySpec)
+    sinking: SinkingSpec = Field(default_factory=SinkingSpec)
+    information: InformationSpec = Field(default_factory=InformationSpec)
+    medicines: MedicinesSpec = Field(default_factory=MedicinesSpec)
+    prices: PricesSpec = Field(default_factory=PricesSpec)
+    day_surgery: DaySurgerySpec = Field(default_factory=DaySurgerySpec)
+    tcm: TcmSpec = Field(default_factory=TcmSpec)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         names = set(self.conditions)
+        named = {"payment.same_payment.conditions": self.payment.same_payment.conditions,
+                 "medicines.chronic_conditions": self.medicines.chronic_conditions,
+                 "day_surgery.conditions": self.day_surgery.conditions,
+                 "capacity.township_upgrade.outpatient": list(self.capacity.township_upgrade.outpatient),
+                 "capacity.township_upgrade.inpatient": list(self.capacity.township_upgrade.inpatient)}
+        for path, conds in named.items():
+            for cond in conds:
+                if cond not in names and not (path == "medicines.chronic_conditions"
+                                              and not self.medicines_used()):
+                    raise _KeyError(path, cond, f"unknown condition; allowed: {sorted(names)}")
         for tier in ("village", "township", "county"):
             cap: CapabilityTier = getattr(self.capability, tier)
             for kind in ("outpatient", "inpatient"):
@@ -315,6 +354,11 @@ class Scenario(Strict):
                 raise _KeyError(f"referral.up.{src}", dst, f"must be a higher tier than {src}: one of "
                                 f"{list(TIERS[TIERS.index(src) + 1:])}")
         return self
+
+
+    def medicines_used(self) -> bool:
+        m = self.medicines
+        return m.unified_drug_list or m.long_prescription_weeks != m.baseline_prescription_weeks
 
 
 class _KeyError(ValueError):
@@ -403,7 +447,8 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(data: dict, src: dict[str, str], overrides: list[str]) -> dict:
+def apply_overrides(data: dict, src: dict[str, str], overrides: list[str], source: str = "--set") -> dict:
+    """Apply ``dotted.key=value`` items; ``source`` is what error messages name as their origin."""
     data = copy.deepcopy(data)
     for item in overrides:
         key, value = parse_override(item)
@@ -424,7 +469,7 @@ def apply_overrides(data: dict, src: dict[str, str], overrides: list[str]) -> di
             node[idx] = value
         else:
             node[last] = value
-        _record(value, key, src, "--set")
+        _record(value, key, src, source)
     return data
 
 
@@ -483,19 +528,36 @@ def _short(v: Any) -> str:
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     data, src = load_raw(path)
-    data = apply_overrides(data, src, overrides or [])
-    scenario = validate(data, src, str(Path(path).resolve()))
+    return resolve(data, src, str(Path(path).resolve()), overrides)
+
+
+def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] | None = None,
+            source: str = "--set", counties: dict | None = None) -> Scenario:
+    """Overrides, validation and the geography checks on already loaded data.
+
+    Batches resolve many variants of one base file: they load it once and pass ``counties``
+    (a dict used as a cache keyed by the geography block), so each variant costs a validation,
+    not a file read and a county build.
+    """
+    src = dict(src)
+    data = apply_overrides(data, src, overrides or [], source)
+    scenario = validate(data, src, origin)
     # Geography-dependent checks need the built county; they run here so `validate` catches them.
     from models.geography import build_county  # local import: models depend on config, not reverse
     from sim.checks import check_scenario_against_county
-    try:
-        county = build_county(scenario.geography)
-    except (ValueError, FileNotFoundError) as e:
-        raise ConfigError(f"{_source_for('geography', src, str(path))}: geography: {e}") from None
+    key = scenario.geography.model_dump_json()
+    county = counties.get(key) if counties is not None else None
+    if county is None:
+        try:
+            county = build_county(scenario.geography)
+        except (ValueError, FileNotFoundError) as e:
+            raise ConfigError(f"{_source_for('geography', src, origin)}: geography: {e}") from None
+        if counties is not None:
+            counties[key] = county
     problems = check_scenario_against_county(scenario, county)
     if problems:
         raise ConfigError("invalid scenario:\n  " + "\n  ".join(
-            f"{_source_for(p, src, str(Path(path).resolve()))}: {p}: {m}" for p, m in problems))
+            f"{_source_for(p, src, origin)}: {p}: {m}" for p, m in problems))
     return scenario
 
 

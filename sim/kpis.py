@@ -41,7 +41,24 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "upward_referrals_per_1000": ("上转人次(每千人年)", "per 1000 resident-years"),
     "downward_referrals_per_1000": ("下转人次(每千人年)", "per 1000 resident-years"),
     "balked_share": ("未就诊离开比例", "share of episodes"),
+    "family_doctor_referral_rate": ("家庭医生转介率", "share of contracted residents' admissions"),
+    "wait_fd_referred_county_min": ("家医转诊患者县级候诊时间", "minutes"),
+    "bed_wait_fd_referred_county_days": ("家医转诊患者县级等床时间", "days"),
+    "telemedicine_per_1000": ("远程会诊(每千人年)", "per 1000 resident-years"),
+    "service_revenue_share": ("医疗服务收入占比", "share"),
+    "tcm_share_primary": ("基层中医药诊疗量占比", "share of primary visits"),
+    "county_inpatient_margin": ("县级住院结余(每例)", "CNY per case"),
+    "oop_remoteness_q1": ("次均自付(最近五分位)", "CNY"),
+    "oop_remoteness_q5": ("次均自付(最远五分位)", "CNY"),
 }
+# Reported per year (yearly table and run means) when the global budget is on.
+BUDGET_KPIS = {
+    "budget_balance": ("医保基金结余", "CNY per year"),
+    "surplus_retained": ("结余留用", "CNY per year"),
+    "overspend_borne": ("超支分担", "CNY per year"),
+}
+GROWTH_KPI = ("cost_growth", ("医疗费用增长率", "year on year"))
+ALL_KPI_INFO = {**KPI_INFO, **BUDGET_KPIS, GROWTH_KPI[0]: GROWTH_KPI[1]}
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -65,6 +82,7 @@ class KpiCalculator:
         self.days_per_year = days_per_year
         self.open_share = open_hours / 24.0
         self.tier = county.fac_tier
+        self.remoteness = county.remoteness_quintile()
 
     def _group(self, t: np.ndarray, by: str) -> np.ndarray:
         rel = t - self.warmup
@@ -73,7 +91,7 @@ class KpiCalculator:
         length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
         return np.floor(rel / length).astype(np.int64)
 
-    def table(self, visits: dict, stays: dict, episodes: dict, by: str = "all") -> pd.DataFrame:
+    def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, by: str = "all") -> pd.DataFrame:
         span = self.end - self.warmup
         if by == "all":
             n, lengths = 1, np.array([span])
@@ -99,16 +117,24 @@ class KpiCalculator:
         hosp = sin
         los = _ratio(_sum(gs, n, stays["los"], hosp), _sum(gs, n, mask=hosp))
 
-        fund_in = _sum(g, n, visits["fund"], vin & IN_COUNTY[vt]) + _sum(gs, n, stays["fund"], sin & IN_COUNTY[st])
-        fund_prim = _sum(g, n, visits["fund"], vin & PRIMARY[vt]) + _sum(gs, n, stays["fund"], sin & PRIMARY[st])
-        fund_all = _sum(g, n, visits["fund"], vin) + _sum(gs, n, stays["fund"], sin)
+        tin = (transfers["time"] >= self.warmup) & (transfers["time"] < self.end)
+        gt = self._group(transfers["time"], by)
+        tt = self.tier[transfers["fac"]]
+
+        def fund(mask_tiers: np.ndarray) -> np.ndarray:
+            return (_sum(g, n, visits["fund"], vin & mask_tiers[vt]) + _sum(gs, n, stays["fund"], sin & mask_tiers[st])
+                    + _sum(gt, n, transfers["fund"], tin & mask_tiers[tt]))
+
+        fund_in, fund_prim, fund_all = fund(IN_COUNTY), fund(PRIMARY), fund(np.ones(len(TIERS), bool))
         cost_all = _sum(g, n, visits["cost"], vin) + _sum(gs, n, stays["cost"], sin)
+        service_rev = _sum(g, n, visits["service_revenue"], vin) + _sum(gs, n, stays["service_revenue"], sin)
 
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
         ge = self._group(episodes["time"], by)
         e_all = _sum(ge, n, mask=ein)
-        oop = _sum(ge, n, episodes["cost"].astype(float) - episodes["fund"], ein)
+        oop = _sum(ge, n, episodes["oop"], ein)
         balked = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+        quint = self.remoteness[episodes["village"]]
 
         out = {
             "county_visit_rate": _ratio(v_in, v_all),
@@ -137,8 +163,25 @@ class KpiCalculator:
             out[f"bed_occupancy_{name}"] = _ratio(self._bed_days(stays, by, n, st == TIERS.index(name)),
                                                   beds * lengths)
         out["upward_referrals_per_1000"] = 1000 * _sum(g, n, mask=vin & (visits["referred_out"] == 1)) / resident_years
-        out["downward_referrals_per_1000"] = 1000 * _sum(gs, n, mask=sin & (stays["rehab"] == 1)) / resident_years
+        out["downward_referrals_per_1000"] = 1000 * _sum(gs, n, mask=sin & (stays["down"] > 0)) / resident_years
         out["balked_share"] = _ratio(balked, e_all)
+        contracted = sin & (stays["contracted"] == 1)
+        out["family_doctor_referral_rate"] = _ratio(_sum(gs, n, mask=contracted & (stays["family_doctor"] == 1)),
+                                                    _sum(gs, n, mask=contracted))
+        county = TIERS.index("county")
+        m = vin & (vt == county) & (visits["family_doctor"] == 1)
+        out["wait_fd_referred_county_min"] = _ratio(_sum(g, n, visits["wait"], m), _sum(g, n, mask=m)) * 1440.0
+        m = sin & (st == county) & (stays["family_doctor"] == 1)
+        out["bed_wait_fd_referred_county_days"] = _ratio(_sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m))
+        out["telemedicine_per_1000"] = 1000 * _sum(g, n, mask=vin & (visits["telemedicine"] == 1)) / resident_years
+        out["service_revenue_share"] = _ratio(service_rev, cost_all)
+        out["tcm_share_primary"] = _ratio(_sum(g, n, mask=vin & PRIMARY[vt] & (visits["tcm"] == 1)), v_prim)
+        m = sin & (st == county)
+        margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
+        out["county_inpatient_margin"] = _ratio(_sum(gs, n, margin, m), _sum(gs, n, mask=m))
+        for q in (0, 4):
+            mq = ein & (quint == q)
+            out[f"oop_remoteness_q{q + 1}"] = _ratio(_sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq))
         df = pd.DataFrame({k: out[k] for k in KPI_INFO})
         df.insert(0, "visits", v_all)
         df.insert(1, "admissions", s_all)

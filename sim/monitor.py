@@ -9,13 +9,15 @@ from array import array
 
 import numpy as np
 
-VISIT_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
-                 "referred_out": "b", "referred_in": "b"}
-STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f",
-                "rehab": "b", "referred": "b"}
+VISIT_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f", "oop": "f",
+                 "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
+                 "tcm": "b", "telemedicine": "b"}
+STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
+                "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b"}
 EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b", "first": "i", "final": "i",
-                   "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "finish": "d",
-                   "status": "b"}
+                   "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
+                   "contracted": "b", "finish": "d", "status": "b"}
+TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums such as capitation
 COMPLETED, BALKED = 0, 1
 
 
@@ -43,6 +45,8 @@ class Monitor:
         self.visits = Table(VISIT_COLUMNS)
         self.stays = Table(STAY_COLUMNS)
         self.episodes = Table(EPISODE_COLUMNS)
+        self.transfers = Table(TRANSFER_COLUMNS)
+        self.budget: list[dict] = []
         self.arrived = 0
         self.arrived_in_window = 0
         self.samples = 0

@@ -21,7 +21,7 @@ from scipy import stats
 import sim
 from sim.config import Scenario, resolved_dict
 from sim.engine import CountyModel
-from sim.kpis import KPI_INFO, KpiCalculator
+from sim.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, KpiCalculator
 from sim.streams import make_streams, replication_seed
 from models.geography import County, build_county
 
@@ -47,9 +47,19 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     model = CountyModel(scenario, county, streams)
     mon = model.run()
     visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
+    transfers = mon.transfers.arrays()
     sim_spec = scenario.simulation
-    calc = KpiCalculator(county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
-    annual = calc.table(visits, stays, episodes, "all")
+    calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
+    logs = (visits, stays, episodes, transfers)
+    annual = calc.table(*logs, "all")
+    yearly = calc.table(*logs, "year")
+    yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
+    budget = pd.DataFrame(mon.budget)
+    for key in BUDGET_KPIS:
+        yearly[key] = budget[key if key != "budget_balance" else "balance"].to_numpy()[:len(yearly)] \
+            if len(budget) else np.nan
+        annual[key] = yearly[key].mean() if len(budget) else np.nan
+    annual[GROWTH_KPI[0]] = yearly[GROWTH_KPI[0]].mean()
     finished = episodes["finish"] <= model.end
     accounting = {
         "arrived": mon.arrived,
@@ -60,12 +70,12 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     return RunResult(
         replication=replication,
         kpis=annual.iloc[0].to_dict(),
-        monthly=calc.table(visits, stays, episodes, "month"),
-        yearly=calc.table(visits, stays, episodes, "year"),
+        monthly=calc.table(*logs, "month"),
+        yearly=yearly,
         facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
         accounting=accounting,
         wall_seconds=time.perf_counter() - t0,
-        logs={"visits": visits, "stays": stays, "episodes": episodes} if keep_logs else {},
+        logs={"visits": visits, "stays": stays, "episodes": episodes, "transfers": transfers} if keep_logs else {},
     )
 
 
@@ -127,7 +137,7 @@ def summarise(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
 def format_table(summary: dict[str, dict[str, float]]) -> str:
     lines = [f"{'KPI':32s} {'mean':>12s} {'95% CI':>27s}  {'n':>3s}", "-" * 78]
     for key, s in summary.items():
-        zh = KPI_INFO.get(key, ("", ""))[0]
+        zh = ALL_KPI_INFO.get(key, ("", ""))[0]
         lines.append(f"{key:32s} {s['mean']:12.4g} [{s['ci_low']:11.4g}, {s['ci_high']:11.4g}]  {s['n']:3d}  {zh}")
     return "\n".join(lines)
 

@@ -1,46 +1,60 @@
 """A first-come-first-served station with c identical servers (doctors or beds).
 
 Waits follow the Kiefer-Wolfowitz recursion: an arrival starts at the earliest moment a server
-is free.  This gives exactly the waits of a ``simpy.Resource`` of capacity c with requests in
-arrival order (tests/test_station.py checks this), without scheduling request and release
-events — a county-year has millions of visits.  Calls must come in time order, which the SimPy
-clock guarantees.
+it may use is free.  With no reserved servers this gives exactly the waits of a
+``simpy.Resource`` of capacity c with requests in arrival order (tests/test_station.py checks
+this), without scheduling request and release events — a county-year has millions of visits.
+Calls must come in time order, which the SimPy clock guarantees.
+
+``reserved`` servers serve only priority arrivals (family-doctor referrals); a priority
+arrival takes whichever server, reserved or general, frees first.
 """
 from __future__ import annotations
 
 import heapq
-from collections import deque
 
 
 class Station:
-    __slots__ = ("capacity", "_free", "_starts", "busy_time")
+    __slots__ = ("capacity", "reserved", "track", "_free", "_held", "_starts", "busy_time")
 
-    def __init__(self, capacity: int | None):
-        """``capacity`` None means unlimited: no queue, departures kept only to count occupancy."""
+    def __init__(self, capacity: int | None, reserved: int = 0, track_queue: bool = True):
+        """``capacity`` None means unlimited: no queue.  ``track_queue`` keeps what
+        ``queue_length`` and ``in_system`` need (for balking and sampling); off, it saves memory."""
+        if capacity is not None and not 0 <= reserved < max(capacity, 1):
+            raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
         self.capacity = capacity
-        self._free = [0.0] * capacity if capacity else []
-        self._starts: deque[float] = deque()
+        self.track = track_queue
+        self.reserved = reserved if capacity else 0
+        general = (capacity or 0) - self.reserved
+        self._free = [0.0] * general  # heap of times the general servers free up
+        self._held = [0.0] * self.reserved  # heap for the reserved servers
+        self._starts: list[float] = []  # heap of start times of arrivals still waiting
         self.busy_time = 0.0
 
-    def serve(self, now: float, duration: float) -> float:
+    def serve(self, now: float, duration: float, priority: bool = False) -> float:
         """Admit an arrival at ``now`` needing ``duration``; return its wait."""
         self.busy_time += duration
         if self.capacity is None:
-            heapq.heappush(self._free, now + duration)
+            if self.track:
+                heapq.heappush(self._free, now + duration)
             return 0.0
-        free = self._free[0]
+        pool = self._free
+        if priority and self._held and (not pool or self._held[0] <= pool[0]):
+            pool = self._held
+        free = pool[0]
         if free > now:
-            heapq.heapreplace(self._free, free + duration)
-            self._starts.append(free)
+            heapq.heapreplace(pool, free + duration)
+            if self.track:
+                heapq.heappush(self._starts, free)
             return free - now
-        heapq.heapreplace(self._free, now + duration)
+        heapq.heapreplace(pool, now + duration)
         return 0.0
 
     def queue_length(self, now: float) -> int:
         """Arrivals so far still waiting at ``now``."""
         starts = self._starts
         while starts and starts[0] <= now:
-            starts.popleft()
+            heapq.heappop(starts)
         return len(starts)
 
     def in_system(self, now: float) -> int:
@@ -49,4 +63,5 @@ class Station:
             while self._free and self._free[0] <= now:
                 heapq.heappop(self._free)
             return len(self._free)
-        return sum(1 for f in self._free if f > now) + self.queue_length(now)
+        busy = sum(1 for f in self._free if f > now) + sum(1 for f in self._held if f > now)
+        return busy + self.queue_length(now)

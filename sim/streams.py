@@ -11,8 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 PURPOSES = ("arrivals", "choice", "service", "referral")
-SERVICE_DRAWS = 6  # up to 4 consultations per episode, an acute stay and a rehabilitation stay
-REFERRAL_DRAWS = 4  # down-referral decision and spare columns for policy levers
+# Fixed columns per episode, so a lever that uses a draw never shifts anyone else's.
+MAX_VISITS = 4
+STAY_DRAW, REHAB_DRAW, TCM_DRAW = MAX_VISITS, MAX_VISITS + 1, MAX_VISITS + 2  # TCM: one per visit
+SERVICE_DRAWS = 2 * MAX_VISITS + 2  # consultation times, stay lengths, TCM attribute of each visit
+DOWN, FAMILY_DOCTOR, BUDGET, SAME_PAYMENT, TELEMEDICINE, DAY_SURGERY = range(6)
+REFERRAL_DRAWS = 6  # one uniform per referral-type decision
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Benchmarks for countysim: ``python benchmarks/run_all.py`` (``make bench``)."""

@@ -1,0 +1,274 @@
+"""Benchmark functions behind ``benchmarks/run_all.py`` (and the smoke test).
+
+Every function returns a plain dict of measurements; nothing here prints or judges targets.
+Shared machines are noisy, so the comparisons that matter are measured side by side in the
+same process (engine overhead: interleaved rounds) and reported as ratios.
+
+Run as a script only as a child process (``bench.py --child '{json}'``): it loads a scenario,
+runs one replication and prints one JSON line, so the parent sees the model's own peak RSS.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "configs" / "baseline.yaml"
+BASELINE_POPULATION = 500_000
+SINGLE_THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "NUMEXPR_NUM_THREADS")}
+
+if str(ROOT) not in sys.path:  # the package is installed editable; this only helps odd set-ups
+    sys.path.insert(0, str(ROOT))
+
+
+# --------------------------------------------------------------------------- scenarios
+def scaled_overrides(population: int, config: Path = BASELINE, years: float | None = None,
+                     reference_population: int = BASELINE_POPULATION) -> list[str]:
+    """``--set`` overrides that make a county of ``population`` look like the baseline, scaled.
+
+    Utilisation stays comparable: townships grow with population (villages per township and
+    hence village and township-centre sizes stay as in the baseline), county hospital doctors
+    and beds scale with population, and the radius with its square root (same density).
+    """
+    from sim.config import load_raw
+
+    data, _ = load_raw(config)
+    syn = data["geography"]["synthetic"]
+    f = population / reference_population
+    out = [f"geography.synthetic.population={population}",
+           f"geography.synthetic.townships={max(1, round(syn['townships'] * f))}",
+           f"geography.synthetic.radius_km={syn['radius_km'] * math.sqrt(f)!r}"]
+    for i, h in enumerate(syn["county_hospitals"]):
+        out.append(f"geography.synthetic.county_hospitals.{i}.doctors={max(1, round(h['doctors'] * f))}")
+        out.append(f"geography.synthetic.county_hospitals.{i}.beds={max(1, round(h['beds'] * f))}")
+    if years is not None:
+        out.append(f"simulation.years={years!r}")
+    return out
+
+
+def load(config: Path | str = BASELINE, overrides: list[str] | None = None):
+    from sim.config import load_scenario
+
+    return load_scenario(config, overrides or [])
+
+
+# --------------------------------------------------------------------------- 1. engine overhead
+def mmc_simpy(customers: int, lam: float, mu: float, c: int, seed: int = 1) -> dict:
+    """Bare SimPy M/M/c: one process per customer, Resource request → timeout → release."""
+    import simpy
+
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=c)
+    done = [0]
+    wait_sum = [0.0]
+
+    def customer(env, service):
+        arrive = env.now
+        with server.request() as req:
+            yield req
+            wait_sum[0] += env.now - arrive
+            yield env.timeout(service)
+        done[0] += 1
+
+    def source(env):
+        for _ in range(customers):
+            yield env.timeout(rng.expovariate(lam))
+            env.process(customer(env, rng.expovariate(mu)))
+
+    env.process(source(env))
+    t0 = time.perf_counter()
+    env.run()
+    seconds = time.perf_counter() - t0
+    return {"customers": done[0], "seconds": seconds, "rate": done[0] / seconds,
+            "mean_wait": wait_sum[0] / max(done[0], 1)}
+
+
+def mmc_ciw(customers: int, lam: float, mu: float, c: int, seed: int = 1) -> dict:
+    """The same M/M/c in ciw: simulate until ``customers`` have completed service."""
+    import ciw
+
+    ciw.seed(seed)
+    network = ciw.create_network(arrival_distributions=[ciw.dists.Exponential(rate=lam)],
+                                 service_distributions=[ciw.dists.Exponential(rate=mu)],
+                                 number_of_servers=[c])
+    t0 = time.perf_counter()
+    q = ciw.Simulation(network)
+    q.simulate_until_max_customers(customers, method="Complete")
+    seconds = time.perf_counter() - t0
+    done = q.nodes[-1].number_of_completed_individuals
+    waits = [r.waiting_time for r in q.get_all_records()]
+    return {"customers": done, "seconds": seconds, "rate": done / seconds,
+            "mean_wait": sum(waits) / max(len(waits), 1)}
+
+
+def county_rate(scenario) -> dict:
+    """Episodes per second of ``single_run`` (county build, simulation and KPIs included)."""
+    from sim.runner import single_run
+
+    t0 = time.perf_counter()
+    r = single_run(scenario)
+    seconds = time.perf_counter() - t0
+    episodes = int(r.accounting["arrived"])
+    return {"episodes": episodes, "visits": int(r.kpis.get("visits", 0)), "seconds": seconds,
+            "rate": episodes / seconds}
+
+
+def engine_overhead(population: int = 50_000, years: float = 1.0, customers: int = 200_000,
+                    lam: float = 4.0, mu: float = 1.0, c: int = 5, rounds: int = 3) -> dict:
+    """County model, bare SimPy and ciw measured in interleaved rounds in this process.
+
+    Each round runs all three back to back (rotating the order), so the two ratios of a round
+    share the machine's load at that moment; the reported ratio is the median over rounds.
+    """
+    scenario = load(BASELINE, scaled_overrides(population, years=years))
+    county_rate(load(BASELINE, scaled_overrides(min(population, 2000), years=0.05)))  # warm imports
+    mmc_simpy(min(customers, 1000), lam, mu, c)
+    mmc_ciw(min(customers, 1000), lam, mu, c)
+    runs: dict[str, list[dict]] = {"county": [], "simpy": [], "ciw": []}
+    jobs = {"county": lambda: county_rate(scenario),
+            "simpy": lambda: mmc_simpy(customers, lam, mu, c, seed=1),
+            "ciw": lambda: mmc_ciw(customers, lam, mu, c, seed=1)}
+    order = list(jobs)
+    for r in range(rounds):
+        for name in order[r % 3:] + order[:r % 3]:
+            runs[name].append(jobs[name]())
+    vs_simpy = [a["rate"] / b["rate"] for a, b in zip(runs["county"], runs["simpy"])]
+    vs_ciw = [a["rate"] / b["rate"] for a, b in zip(runs["county"], runs["ciw"])]
+    return {
+        "population": population, "years": years, "customers": customers, "lam": lam, "mu": mu, "c": c,
+        "rounds": rounds,
+        "county_rate": statistics.median(x["rate"] for x in runs["county"]),
+        "county_episodes": runs["county"][0]["episodes"],
+        "simpy_rate": statistics.median(x["rate"] for x in runs["simpy"]),
+        "ciw_rate": statistics.median(x["rate"] for x in runs["ciw"]),
+        "ratio_simpy": statistics.median(vs_simpy),
+        "ratio_ciw": statistics.median(vs_ciw),
+        "ratios_simpy": vs_simpy, "ratios_ciw": vs_ciw,
+        "mmc_wait_simpy": runs["simpy"][0]["mean_wait"], "mmc_wait_ciw": runs["ciw"][0]["mean_wait"],
+    }
+
+
+# --------------------------------------------------------------------------- child runs
+def run_child(config: Path | str = BASELINE, overrides: list[str] | None = None, timeout: float = 1800) -> dict:
+    """One replication in a fresh interpreter; returns its timings and peak RSS.
+
+    ``peak_rss_mib`` is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of this process after the child
+    ended, which is the largest of all children waited for so far; ``child_rss_mib`` is the
+    child's own ``RUSAGE_SELF`` figure, and ``rss_exact`` says whether the two must agree
+    (no bigger child ran before).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spec = json.dumps({"config": str(config), "overrides": overrides or []})
+    env = {**os.environ, **SINGLE_THREAD_ENV}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", spec], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    process_seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_seconds"] = process_seconds
+    out["process_cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    out["peak_rss_mib"] = after.ru_maxrss / 1024.0  # Linux: KiB
+    out["rss_exact"] = before.ru_maxrss <= out["child_rss_mib"] * 1024.0
+    return out
+
+
+def _child_main(spec: str) -> None:
+    args = json.loads(spec)
+    t_start = time.perf_counter()
+    from sim.runner import single_run
+
+    scenario = load(args["config"], args["overrides"])
+    county_kpis = ("utilisation_county", "utilisation_township", "bed_occupancy_county")
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = single_run(scenario)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({
+        "population": int(scenario.geography.synthetic.population) if scenario.geography.synthetic else None,
+        "years": scenario.simulation.years, "episodes": int(r.accounting["arrived"]),
+        "visits": int(r.kpis["visits"]), "seconds": seconds, "cpu_seconds": cpu,
+        "startup_seconds": t0 - t_start, "child_rss_mib": rss,
+        "kpis": {k: (None if r.kpis[k] != r.kpis[k] else float(r.kpis[k])) for k in county_kpis},
+    }))
+
+
+# --------------------------------------------------------------------------- 2. county-year
+def county_year(config: Path | str = BASELINE, overrides: list[str] | None = None) -> dict:
+    """The (baseline) county for its configured horizon, one replication, one core, fresh process."""
+    out = run_child(config, overrides)
+    out["rate"] = out["episodes"] / out["seconds"]
+    return out
+
+
+# --------------------------------------------------------------------------- 3. scaling
+def fit_exponent(x: list[float], y: list[float]) -> float:
+    """Least-squares slope of log y on log x."""
+    lx, ly = [math.log(v) for v in x], [math.log(v) for v in y]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    sxx = sum((a - mx) ** 2 for a in lx)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sxx if sxx > 0 else float("nan")
+
+
+def scaling(populations: tuple[int, ...] = (50_000, 100_000, 200_000, 500_000), years: float = 1.0) -> dict:
+    """Wall time against episodes for scaled counties, each in a fresh process."""
+    points = []
+    for pop in populations:
+        p = run_child(BASELINE, scaled_overrides(pop, years=years))
+        p["us_per_episode"] = 1e6 * p["seconds"] / p["episodes"]
+        points.append(p)
+    eps = [p["episodes"] for p in points]
+    return {"years": years, "points": points,
+            "exponent": fit_exponent(eps, [p["seconds"] for p in points]),
+            "exponent_cpu": fit_exponent(eps, [p["cpu_seconds"] for p in points])}
+
+
+# --------------------------------------------------------------------------- 4. batch scaling
+def batch(population: int = 30_000, years: float = 1.0, runs: int = 8, workers: tuple[int, ...] = (1, 2)) -> dict:
+    """The same ``runs``-replication experiment with each number of workers; speed-up vs the first."""
+    from sim.runner import multiple_replications
+
+    scenario = load(BASELINE, scaled_overrides(population, years=years))
+    seconds, kpis = {}, {}
+    for w in workers:
+        t0 = time.perf_counter()
+        results = multiple_replications(scenario, runs, workers=w)
+        seconds[w] = time.perf_counter() - t0
+        kpis[w] = [r.kpis for r in results]
+    first = workers[0]
+    same = all(_same_kpis(kpis[first], kpis[w]) for w in workers)
+    return {"population": population, "years": years, "runs": runs, "seconds": seconds,
+            "speedup": {w: seconds[first] / seconds[w] for w in workers},
+            "identical_results": same, "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count()}
+
+
+def _same_kpis(a: list[dict], b: list[dict]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x.keys() != y.keys():
+            return False
+        for k in x:
+            if not (x[k] == y[k] or (x[k] != x[k] and y[k] != y[k])):
+                return False
+    return True
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        _child_main(sys.argv[2])
+    else:
+        sys.exit("bench.py is a library; run benchmarks/run_all.py")

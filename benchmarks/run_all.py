@@ -1,0 +1,277 @@
+#!/usr/bin/env python
+"""countysim benchmarks: one table, measured side by side in one run (``make bench``).
+
+Sections (all by default, in this order):
+  engine       county model episodes/s vs a bare SimPy M/M/c and ciw's M/M/c, interleaved rounds
+  county-year  the baseline county, one replication, one core, fresh process: wall, episodes/s, peak RSS
+  scaling      50k-500k residents (capacities scaled): fitted exponent of time vs episodes
+  batch        the same 8-replication experiment on 1 and 2 workers: speed-up
+
+The machines are shared and noisy: ratios are what the targets judge; absolute figures are
+context.  A full run writes the table and the machine it ran on to benchmarks/LATEST.md.
+
+    python benchmarks/run_all.py                 # everything (a few minutes)
+    python benchmarks/run_all.py --quick         # tiny sizes, smoke test; does not touch LATEST.md
+    python benchmarks/run_all.py --sections engine batch
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench  # noqa: E402
+
+SECTIONS = ("engine", "county-year", "scaling", "batch")
+TARGETS = {
+    "ratio_simpy": 0.5,        # county episodes/s ≥ 0.5 × bare SimPy M/M/c customers/s
+    "ratio_ciw": 2.0,          # county episodes/s ≥ 2 × ciw customers/s
+    "county_year_seconds": 40.0,
+    "county_year_rss_mib": 1024.0,
+    "exponent": (0.95, 1.05),
+    "speedup": 1.8,
+}
+
+FULL = {
+    "engine": dict(population=50_000, years=1.0, customers=200_000, lam=4.0, mu=1.0, c=5, rounds=3),
+    "county_year": dict(overrides=[]),
+    "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000), years=1.0),
+    "batch": dict(population=30_000, years=1.0, runs=8, workers=(1, 2)),
+}
+QUICK = {
+    "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
+    "county_year": dict(overrides=bench.scaled_overrides(10_000, years=0.1)),
+    "scaling": dict(populations=(5_000, 10_000, 20_000), years=0.1),
+    "batch": dict(population=3_000, years=0.1, runs=8, workers=(1, 2)),
+}
+
+
+# --------------------------------------------------------------------------- machine
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = {}
+    for mod in ("simpy", "ciw", "numpy", "sim"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:  # pragma: no cover - informational only
+            versions[mod] = "?"
+    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable,
+            "memory_gib": mem, "python": f"{platform.python_implementation()} {platform.python_version()}",
+            "platform": platform.platform(), "versions": versions}
+
+
+def load_avg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+# --------------------------------------------------------------------------- table
+class Table:
+    def __init__(self, quick: bool):
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.quick = quick
+        self.verdicts: list[bool] = []
+
+    def add(self, section: str, what: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        verdict = ""
+        if ok is not None:
+            self.verdicts.append(ok)
+            verdict = "PASS" if ok else "FAIL"
+            if self.quick:
+                verdict = f"({verdict.lower()})"
+        self.rows.append((section, what, value, target, verdict))
+
+    def text(self) -> str:
+        head = ("section", "measurement", "value", "target", "result")
+        w = [max(len(r[i]) for r in self.rows + [head]) for i in range(5)]
+        fmt = lambda r: "  ".join([r[0].ljust(w[0]), r[1].ljust(w[1]), r[2].rjust(w[2]), r[3].ljust(w[3]), r[4]])
+        return "\n".join([fmt(head), "-" * (sum(w) + 12)] + [fmt(r) for r in self.rows])
+
+    def markdown(self) -> str:
+        lines = ["| section | measurement | value | target | result |", "|---|---|---:|---|---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _pop(p: int) -> str:
+    return f"{p // 1000}k" if p % 1000 == 0 else str(p)
+
+
+# --------------------------------------------------------------------------- sections
+def do_engine(t: Table, p: dict) -> dict:
+    r = bench.engine_overhead(**p)
+    mmc = f"M/M/{r['c']} λ={r['lam']:g} μ={r['mu']:g}, {_n(r['customers'])} customers"
+    t.add("engine", f"county model episodes/s ({_pop(r['population'])} residents, {r['years']:g} y, "
+                    f"{_n(r['county_episodes'])} episodes)", _n(r["county_rate"]))
+    t.add("engine", f"bare SimPy customers/s ({mmc})", _n(r["simpy_rate"]))
+    t.add("engine", f"ciw customers/s (same {mmc.split(',')[0]}, same count)", _n(r["ciw_rate"]))
+    t.add("engine", f"county / SimPy (median of {r['rounds']} interleaved rounds)", f"{r['ratio_simpy']:.2f}",
+          f">= {TARGETS['ratio_simpy']}", r["ratio_simpy"] >= TARGETS["ratio_simpy"])
+    t.add("engine", f"county / ciw (median of {r['rounds']} interleaved rounds)", f"{r['ratio_ciw']:.2f}",
+          f">= {TARGETS['ratio_ciw']}", r["ratio_ciw"] >= TARGETS["ratio_ciw"])
+    return r
+
+
+def do_county_year(t: Table, p: dict) -> dict:
+    r = bench.county_year(bench.BASELINE, p["overrides"])
+    label = f"{_pop(r['population'])} residents, {r['years']:g} y" if r["population"] else f"{r['years']:g} y"
+    t.add("county-year", f"process wall, s ({label}; start-up + load + run)", f"{r['process_seconds']:.1f}",
+          f"<= {TARGETS['county_year_seconds']:g}", r["process_seconds"] <= TARGETS["county_year_seconds"])
+    t.add("county-year", "single_run wall, s (CPU s)", f"{r['seconds']:.1f} ({r['cpu_seconds']:.1f})")
+    t.add("county-year", "episodes", _n(r["episodes"]))
+    t.add("county-year", "episodes/s", _n(r["rate"]))
+    exact = "" if r["rss_exact"] else f"; own {r['child_rss_mib']:.0f}"
+    t.add("county-year", f"peak RSS, MiB (RUSAGE_CHILDREN ru_maxrss{exact})", f"{r['peak_rss_mib']:.0f}",
+          f"<= {TARGETS['county_year_rss_mib']:g}",
+          (r["peak_rss_mib"] if r["rss_exact"] else r["child_rss_mib"]) <= TARGETS["county_year_rss_mib"])
+    return r
+
+
+def do_scaling(t: Table, p: dict) -> dict:
+    r = bench.scaling(**p)
+    for q in r["points"]:
+        u = q["kpis"]
+        t.add("scaling", f"{_pop(q['population'])}: {_n(q['episodes'])} episodes, {q['seconds']:.1f} s "
+                         f"(util. county {u['utilisation_county']:.2f}, beds {u['bed_occupancy_county']:.2f})",
+              f"{q['us_per_episode']:.2f} µs/ep")
+    lo, hi = TARGETS["exponent"]
+    t.add("scaling", "fitted exponent, log wall time vs log episodes", f"{r['exponent']:.3f}",
+          f"{lo}-{hi}", lo <= r["exponent"] <= hi)
+    t.add("scaling", "same on CPU time (context)", f"{r['exponent_cpu']:.3f}")
+    return r
+
+
+def do_batch(t: Table, p: dict) -> dict:
+    r = bench.batch(**p)
+    w = list(r["seconds"])
+    for k in w:
+        t.add("batch", f"{r['runs']} runs x {_pop(r['population'])} residents x {r['years']:g} y, "
+                       f"{k} worker{'s' if k > 1 else ''}, s", f"{r['seconds'][k]:.1f}")
+    last = w[-1]
+    t.add("batch", f"speed-up on {last} workers ({r['cpus']} usable CPUs)", f"{r['speedup'][last]:.2f}",
+          f">= {TARGETS['speedup']}", r["speedup"][last] >= TARGETS["speedup"])
+    t.add("batch", "results identical across worker counts", "yes" if r["identical_results"] else "NO",
+          "yes", r["identical_results"])
+    return r
+
+
+RUNNERS = {"engine": (do_engine, "engine"), "county-year": (do_county_year, "county_year"),
+           "scaling": (do_scaling, "scaling"), "batch": (do_batch, "batch")}
+
+
+# --------------------------------------------------------------------------- record
+def write_latest(path: Path, table: Table, info: dict, argv: list[str], started: str, load_start: str,
+                 load_end: str, minutes: float, raw: dict) -> None:
+    v = info["versions"]
+    mem = f"{info['memory_gib']:.1f} GiB" if info["memory_gib"] else "?"
+    lines = [
+        "# Latest benchmark run",
+        "",
+        "Written by `benchmarks/run_all.py` (`make bench`); do not edit by hand.",
+        "Ratios are what the targets judge: the machine is shared, absolute figures are context.",
+        "",
+        f"- date: {started} (UTC), {minutes:.1f} min",
+        f"- command: `python benchmarks/run_all.py{''.join(' ' + a for a in argv)}`",
+        f"- CPU: {info['cpu']}; {info['cores']} logical cores, {info['usable_cores']} usable; memory {mem}",
+        f"- Python: {info['python']} on {info['platform']}",
+        f"- versions: countysim {v['sim']}, simpy {v['simpy']}, ciw {v['ciw']}, numpy {v['numpy']}",
+        f"- load average (1/5/15 min) at start: {load_start}; at end: {load_end}",
+        "",
+        table.markdown(),
+        "",
+    ]
+    if "engine" in raw:
+        e = raw["engine"]
+        lines += [f"Engine rounds: county/SimPy {', '.join(f'{x:.2f}' for x in e['ratios_simpy'])}; "
+                  f"county/ciw {', '.join(f'{x:.2f}' for x in e['ratios_ciw'])}. "
+                  f"M/M/c mean wait (same λ, μ, c; check the models match): SimPy {e['mmc_wait_simpy']:.3f}, "
+                  f"ciw {e['mmc_wait_ciw']:.3f}.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test); targets shown in brackets")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="SECTION",
+                    help=f"subset of {', '.join(SECTIONS)} (default: all)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds in the engine section")
+    rec = ap.add_mutually_exclusive_group()
+    rec.add_argument("--record", action="store_true", default=None,
+                     help="write LATEST.md even for --quick or a subset of sections")
+    rec.add_argument("--no-record", dest="record", action="store_false", help="do not write LATEST.md")
+    ap.add_argument("--latest", type=Path, default=HERE / "LATEST.md", help="where to record (default: %(default)s)")
+    ap.add_argument("--strict", action="store_true", help="exit status 1 when a target is missed")
+    args = ap.parse_args(argv)
+
+    params = {k: dict(v) for k, v in (QUICK if args.quick else FULL).items()}
+    if args.rounds:
+        params["engine"]["rounds"] = args.rounds
+    chosen = [s for s in SECTIONS if s in args.sections]  # fixed order: county-year before other children
+    record = args.record if args.record is not None else (not args.quick and len(chosen) == len(SECTIONS))
+
+    info = machine_info()
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    load_start = load_avg()
+    print(f"countysim benchmarks{' (quick)' if args.quick else ''}: {', '.join(chosen)}", file=sys.stderr)
+    print(f"machine: {info['cpu']}, {info['usable_cores']}/{info['cores']} cores, {info['python']}; "
+          f"load {load_start}", file=sys.stderr)
+    table, raw = Table(args.quick), {}
+    t0 = time.perf_counter()
+    for name in chosen:
+        fn, key = RUNNERS[name]
+        s0 = time.perf_counter()
+        print(f"  {name} ...", end="", flush=True, file=sys.stderr)
+        raw[name] = fn(table, params[key])
+        print(f" {time.perf_counter() - s0:.0f} s", file=sys.stderr)
+    minutes = (time.perf_counter() - t0) / 60
+    load_end = load_avg()
+
+    print()
+    print(table.text())
+    print(f"\n{info['cpu']}, {info['usable_cores']}/{info['cores']} cores, {info['python']}; "
+          f"load {load_start} -> {load_end}; {minutes:.1f} min")
+    if args.quick:
+        print("quick sizes: results in brackets are indicative only; the targets are for the full sizes")
+    missed = sum(not ok for ok in table.verdicts)
+    print(f"{len(table.verdicts) - missed}/{len(table.verdicts)} targets met")
+    if record:
+        write_latest(args.latest, table, info, argv, started, load_start, load_end, minutes, raw)
+        print(f"recorded in {args.latest.relative_to(ROOT) if args.latest.is_relative_to(ROOT) else args.latest}")
+    return 1 if (args.strict and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
