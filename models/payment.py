@@ -27,6 +27,7 @@ TOWNSHIP, COUNTY = TIERS.index("township"), TIERS.index("county")
 class BudgetYear:
     year: int
     budget: float
+    length_days: float
     spent: float = 0.0
 
     @property
@@ -44,19 +45,21 @@ class GlobalBudget:
         self.pressure = 0.0
         self.years: list[BudgetYear] = []
 
-    def start_year(self, year: int, length_share: float = 1.0) -> None:
-        self.years.append(BudgetYear(year, self.annual * length_share))
+    def start_year(self, year: int, length_days: float, days_per_year: int) -> None:
+        """A budget year; a shorter one (end of the run, warm-up) gets a pro-rated budget."""
+        self.years.append(BudgetYear(year, self.annual * length_days / days_per_year, length_days))
         self.pressure = 0.0
 
     def spend(self, amount: float) -> None:
         if self.years:
             self.years[-1].spent += amount
 
-    def update(self, elapsed_share: float) -> None:
+    def update(self, elapsed_days: float) -> None:
         """Daily: how far spending runs ahead of the pro-rata budget (0 when on or under)."""
-        if not self.enabled or not self.years or elapsed_share <= 0:
+        if not self.enabled or not self.years or elapsed_days <= 0:
             return
-        ahead = self.years[-1].spent / (self.years[-1].budget * elapsed_share) - 1.0
+        y = self.years[-1]
+        ahead = y.spent / (y.budget * min(elapsed_days / y.length_days, 1.0)) - 1.0
         self.pressure = min(1.0, max(0.0, self.responsiveness * ahead))
 
     def keeps_in_county(self, u: float) -> bool:

@@ -99,10 +99,10 @@ class ReferralModel:
         return first
 
     def incapable(self, county: County) -> np.ndarray:
-        """incapable[v, k, c, s]: choice-set option k cannot finish the case (either care kind)."""
+        """incapable[v, k, c, s]: choice-set option k cannot treat the case as an outpatient
+        (patients choose before they know whether they need a bed)."""
         cs = county.choice_set
         fac = np.where(cs >= 0, cs, 0)
-        # a case is finishable if it can be treated as outpatient (no stay) or inpatient (stay)
         finish = self.can[..., 0]
         return ~finish[fac]
 

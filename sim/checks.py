@@ -48,4 +48,31 @@ def check_scenario_against_county(scenario: Scenario, county: County) -> list[tu
             problems.append((_capacity_key(scenario, county, int(facs[0]), "beds"),
                              f"capability.{tier}.inpatient admits patients but every {tier} facility has "
                              f"beds = 0; beds must be >= 1"))
+    problems += _admissions_have_a_bed(scenario, county)
+    return problems
+
+
+def _admissions_have_a_bed(scenario: Scenario, county: County) -> list[tuple[str, str]]:
+    """Every case that may need a bed must find one: here or somewhere up the referral chain."""
+    from models.referral import TREAT_HERE, ReferralModel
+    from sim.engine import policy_county
+
+    county = policy_county(scenario, county)
+    ref = ReferralModel(scenario, county)
+    used = np.unique(np.concatenate([county.choice_set[county.choice_set >= 0], ref.emergency_first.ravel()]))
+    names = list(scenario.conditions)
+    problems = []
+    for c, name in enumerate(names):
+        for s, p in enumerate(scenario.conditions[name].admission_prob):
+            if p <= 0:
+                continue
+            for f in used:
+                tier = int(county.fac_tier[f])
+                if ref.can[f, c, s, 1] or county.fac_beds[f] != 0:
+                    continue
+                if (ref.target[:, tier, c, s, 1] == TREAT_HERE).any():
+                    problems.append((f"referral.up.{TIERS[tier]}",
+                                     f"{name} at severity {s + 1} may need a bed (admission_prob {p}), but "
+                                     f"{TIERS[tier]} facilities have none and no tier above admits it; add a "
+                                     f"referral target or inpatient capability with beds"))
     return problems

@@ -47,8 +47,8 @@ class SimulationSpec(Strict):
     @model_validator(mode="after")
     def _window(self) -> "SimulationSpec":
         if self.open_start_hour + self.open_hours > 24:
-            raise ValueError(
-                f"open_start_hour + open_hours must be <= 24 (got {self.open_start_hour} + {self.open_hours})")
+            raise _KeyError("simulation.open_hours", self.open_hours,
+                            f"open_start_hour + open_hours must be <= 24 (open_start_hour is {self.open_start_hour})")
         return self
 
 
@@ -128,11 +128,12 @@ class GeographySpec(Strict):
     @model_validator(mode="after")
     def _kind_block(self) -> "GeographySpec":
         if self.kind == "synthetic" and self.synthetic is None:
-            raise ValueError("kind 'synthetic' needs a 'synthetic' block")
+            raise _KeyError("geography.synthetic", None, "kind 'synthetic' needs a 'synthetic' block")
         if self.kind == "roster" and self.roster is None:
-            raise ValueError("kind 'roster' needs a 'roster' block")
+            raise _KeyError("geography.roster", None, "kind 'roster' needs a 'roster' block")
         if self.kind == "explicit" and (not self.facilities or not self.villages):
-            raise ValueError("kind 'explicit' needs non-empty 'facilities' and 'villages' lists")
+            raise _KeyError("geography.facilities", None,
+                            "kind 'explicit' needs non-empty 'facilities' and 'villages' lists")
         return self
 
 
@@ -329,15 +330,15 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         names = set(self.conditions)
+        # condition lists of levers that are on (defaults name baseline classes and stay unused)
         named = {"payment.same_payment.conditions": self.payment.same_payment.conditions,
-                 "medicines.chronic_conditions": self.medicines.chronic_conditions,
-                 "day_surgery.conditions": self.day_surgery.conditions,
+                 "medicines.chronic_conditions": self.medicines.chronic_conditions if self.medicines_used() else [],
+                 "day_surgery.conditions": self.day_surgery.conditions if self.day_surgery.share > 0 else [],
                  "capacity.township_upgrade.outpatient": list(self.capacity.township_upgrade.outpatient),
                  "capacity.township_upgrade.inpatient": list(self.capacity.township_upgrade.inpatient)}
         for path, conds in named.items():
             for cond in conds:
-                if cond not in names and not (path == "medicines.chronic_conditions"
-                                              and not self.medicines_used()):
+                if cond not in names:
                     raise _KeyError(path, cond, f"unknown condition; allowed: {sorted(names)}")
         for tier in ("village", "township", "county"):
             cap: CapabilityTier = getattr(self.capability, tier)
@@ -518,7 +519,7 @@ def validate(data: dict, src: dict[str, str] | None = None, origin: str = "<conf
             where = _source_for(path, src, origin)
             shown = "" if value is None and err["type"] == "missing" else f" (got {_short(value)})"
             lines.append(f"{where}: {path or '<top>'}: {msg}{shown}")
-        raise ConfigError("invalid scenario:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError("invalid scenario:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
 
 
 def _short(v: Any) -> str:

@@ -159,6 +159,7 @@ class CountyModel:
                 if t > env.now:
                     yield Timeout(env, t - env.now)
                 mon.arrived += 1
+                mon.arrival_times(t)
                 visit(Episode(t, v, c, sv, int(a), r, f, us, ur, k), f)
 
     def _daily(self):
@@ -168,12 +169,12 @@ class CountyModel:
         month = dpy / 12.0
         next_month, next_budget_year, budget_year, year_start = 0.0, self.warmup, 0, 0.0
         if self.warmup > 0:
-            self.budget.start_year(-1, min(self.warmup, dpy) / dpy)  # warm-up stub, never reported
+            self.budget.start_year(-1, self.warmup, dpy)  # warm-up stub, never reported
         day = 0
         while True:
             now = env.now
             if now >= next_budget_year - 1e-9:
-                self.budget.start_year(budget_year)
+                self.budget.start_year(budget_year, min(dpy, self.end - now), dpy)
                 budget_year, year_start, next_budget_year = budget_year + 1, now, next_budget_year + dpy
             if self.capitation.any() and now >= next_month - 1e-9:
                 self._pay_capitation(month / dpy)
@@ -191,7 +192,7 @@ class CountyModel:
                 self._wait_n = [0] * len(self._wait_n)
             if day % dpy == 0:
                 self.pay.new_year()
-            self.budget.update((env.now - year_start) / dpy)
+            self.budget.update(env.now - year_start)
 
     def _pay_capitation(self, share: float) -> None:
         now = self.env.now
@@ -220,7 +221,7 @@ class CountyModel:
     def _visit(self, ep: Episode, fac: int) -> None:
         now = self.env.now
         station = self.doctors[fac]
-        if self.balk is not None and station.capacity is not None and station.queue_length(now) >= self.balk:
+        if self.balk is not None and station.would_wait(now, ep.fd) and station.queue_length(now) >= self.balk:
             self._finish(ep, fac, now, BALKED)
             return
         k = ep.visits

@@ -91,7 +91,10 @@ class KpiCalculator:
         length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
         return np.floor(rel / length).astype(np.int64)
 
-    def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, by: str = "all") -> pd.DataFrame:
+    def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
+              by: str = "all") -> pd.DataFrame:
+        """KPIs per group; ``arrivals`` (arrival times) count every episode, even one still in
+        transit when the run ends."""
         span = self.end - self.warmup
         if by == "all":
             n, lengths = 1, np.array([span])
@@ -131,7 +134,8 @@ class KpiCalculator:
 
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
         ge = self._group(episodes["time"], by)
-        e_all = _sum(ge, n, mask=ein)
+        ain = (arrivals >= self.warmup) & (arrivals < self.end)
+        e_all = _sum(self._group(arrivals, by), n, mask=ain)
         oop = _sum(ge, n, episodes["oop"], ein)
         balked = _sum(ge, n, mask=ein & (episodes["status"] == 1))
         quint = self.remoteness[episodes["village"]]

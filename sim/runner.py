@@ -50,7 +50,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     transfers = mon.transfers.arrays()
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
-    logs = (visits, stays, episodes, transfers)
+    logs = (visits, stays, episodes, transfers, mon.arrivals())
     annual = calc.table(*logs, "all")
     yearly = calc.table(*logs, "year")
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()

@@ -50,6 +50,15 @@ class Station:
         heapq.heapreplace(pool, now + duration)
         return 0.0
 
+    def would_wait(self, now: float, priority: bool = False) -> bool:
+        """Whether an arrival now finds every server it may use busy."""
+        if self.capacity is None:
+            return False
+        earliest = self._free[0] if self._free else float("inf")
+        if priority and self._held:
+            earliest = min(earliest, self._held[0])
+        return earliest > now
+
     def queue_length(self, now: float) -> int:
         """Arrivals so far still waiting at ``now``."""
         starts = self._starts

@@ -79,10 +79,6 @@ def test_balking_matches_mmck_blocking(c, rho, room):
     assert not lo <= mmck_block(lam, mu, c, room + 1) <= hi
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG sim/engine.py CountyModel._visit: balking test `queue_length(now) >= balk` is true for "
-    "balk_queue_length=0 even when a doctor is free, so every patient balks (balked_share = 1.0) "
-    "instead of the Erlang-B loss probability."))
 @pytest.mark.parametrize("c", [1, 2])
 def test_balk_queue_length_zero_is_erlang_b(c):
     """balk_queue_length = 0 ('leave rather than queue') is the M/M/c/c loss system: Erlang B."""
