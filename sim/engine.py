@@ -17,7 +17,7 @@ import simpy
 from simpy.events import Timeout
 
 from sim.config import SEVERITY_LEVELS, TIERS, Scenario, TierSpec
-from sim.monitor import BALKED, COMPLETED, Monitor
+from sim.monitor import BALKED, COMPLETED, EventLog, Monitor
 from sim.station import Station
 from sim.streams import (BUDGET, DAY_SURGERY, DOWN, FAMILY_DOCTOR, MAX_VISITS, REFERRAL_DRAWS, REHAB_DRAW,
                          SAME_PAYMENT, SERVICE_DRAWS, STAY_DRAW, TCM_DRAW, TELEMEDICINE, Streams)
@@ -124,12 +124,17 @@ class CountyModel:
         self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, county, 0))
 
     # ------------------------------------------------------------------ processes
-    def run(self) -> Monitor:
+    def run(self, event_log: str | None = None) -> Monitor:
+        """Run to the end; with ``event_log`` (a folder) stream every visit, stay and episode to
+        Parquet in chunks as the run goes."""
+        self.log = EventLog(event_log, self.monitor) if event_log else None
         self.env.process(self._arrivals())
         self.env.process(self._daily())
         if self.sample_dt > 0:
             self.env.process(self._sampler())
         self.env.run(until=self.end)
+        if self.log:
+            self.log.flush(final=True)
         self.monitor.budget = self.budget.table()
         return self.monitor
 
@@ -192,6 +197,8 @@ class CountyModel:
                 self._wait_n = [0] * len(self._wait_n)
             if day % dpy == 0:
                 self.pay.new_year()
+            if self.log:
+                self.log.flush()
             self.budget.update(env.now - year_start)
 
     def _pay_capitation(self, share: float) -> None:

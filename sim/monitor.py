@@ -56,3 +56,41 @@ class Monitor:
 
     def arrivals(self) -> np.ndarray:
         return np.frombuffer(self._arrivals, dtype="f8").copy()
+
+
+class EventLog:
+    """Streams the per-event tables to Parquet in chunks while a replication runs (off by default).
+
+    One file per table (``visits``, ``stays``, ``episodes``) in ``folder``; each flush appends a
+    row group of the rows logged since the last one, so a long run never rebuilds big frames.
+    """
+
+    CHUNK_ROWS = 250_000
+
+    def __init__(self, folder, monitor: Monitor, chunk_rows: int | None = None):
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.tables = {"visits": monitor.visits, "stays": monitor.stays, "episodes": monitor.episodes}
+        self.written = {k: 0 for k in self.tables}
+        self.writers: dict = {}
+        self.chunk_rows = chunk_rows or self.CHUNK_ROWS
+
+    def flush(self, final: bool = False) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for name, table in self.tables.items():
+            start, stop = self.written[name], len(table)
+            if stop - start < (1 if final else self.chunk_rows):
+                continue
+            cols = {k: np.frombuffer(col, dtype=_dtype(col.typecode))[start:stop] for k, col in table.columns.items()}
+            batch = pa.table(cols)
+            if name not in self.writers:
+                self.writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", batch.schema)
+            self.writers[name].write_table(batch)
+            self.written[name] = stop
+        if final:
+            for w in self.writers.values():
+                w.close()

@@ -39,13 +39,14 @@ class RunResult:
 
 
 def single_run(scenario: Scenario, replication: int = 0, county: County | None = None,
-               keep_logs: bool = False) -> RunResult:
-    """Run one replication; its streams come from (master seed, replication)."""
+               keep_logs: bool = False, event_log: str | Path | None = None) -> RunResult:
+    """Run one replication; its streams come from (master seed, replication).  ``event_log``
+    names a folder for the per-event Parquet log (off by default)."""
     t0 = time.perf_counter()
     county = county if county is not None else build_county(scenario.geography)
     streams = make_streams(replication_seed(scenario.simulation.seed, replication))
     model = CountyModel(scenario, county, streams)
-    mon = model.run()
+    mon = model.run(str(event_log) if event_log else None)
     visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
     transfers = mon.transfers.arrays()
     sim_spec = scenario.simulation
@@ -79,15 +80,15 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     )
 
 
-def _run_one(args: tuple[Scenario, int]) -> RunResult:
-    scenario, rep = args
-    return single_run(scenario, rep)
+def _run_one(args: tuple[Scenario, int, str | None]) -> RunResult:
+    scenario, rep, event_log = args
+    return single_run(scenario, rep, event_log=f"{event_log}/rep{rep:03d}" if event_log else None)
 
 
 def multiple_replications(scenario: Scenario, replications: int | None = None, workers: int = 1,
-                          progress: bool = False) -> list[RunResult]:
+                          progress: bool = False, event_log: str | Path | None = None) -> list[RunResult]:
     n = replications or scenario.simulation.replications
-    jobs = [(scenario, r) for r in range(n)]
+    jobs = [(scenario, r, str(event_log) if event_log else None) for r in range(n)]
     if workers <= 1 or n == 1:
         it = map(_run_one, jobs)
         return list(_progress(it, n, progress))
