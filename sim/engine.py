@@ -256,9 +256,9 @@ class CountyModel:
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
         vis = self.monitor.visits.appenders
-        vis[0](fac); vis[1](now); vis[2](wait); vis[3](svc); vis[4](cost); vis[5](fund); vis[6](oop)
-        vis[7](base * self.visit_service[tier]); vis[8](target != TREAT_HERE); vis[9](referred_in)
-        vis[10](ep.fd); vis[11](ep.u_svc[TCM_DRAW + k] < self.tcm_share[tier]); vis[12](tele)
+        vis[0](fac); vis[1](ep.village); vis[2](now); vis[3](wait); vis[4](svc); vis[5](cost); vis[6](fund)
+        vis[7](oop); vis[8](base * self.visit_service[tier]); vis[9](target != TREAT_HERE); vis[10](referred_in)
+        vis[11](ep.fd); vis[12](ep.u_svc[TCM_DRAW + k] < self.tcm_share[tier]); vis[13](tele)
         if target != TREAT_HERE:
             ep.ups += 1
             if tier <= TOWNSHIP and ep.contracted:

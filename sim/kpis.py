@@ -248,3 +248,37 @@ class KpiCalculator:
         lo = np.clip(start, self.warmup, self.end)
         hi = np.clip(stop, self.warmup, self.end)
         return np.bincount(stays["fac"], weights=hi - lo, minlength=F)
+
+    def villages(self, visits: dict, episodes: dict) -> pd.DataFrame:
+        """Per village (for equity maps): visits, primary-care share, out-of-pocket per episode."""
+        c = self.county
+        V = c.n_villages
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
+        vv = visits["village"][vin]
+        nv = np.bincount(vv, minlength=V).astype(float)
+        prim = np.bincount(vv, weights=PRIMARY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
+        inc = np.bincount(vv, weights=IN_COUNTY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
+        ev = episodes["village"][ein]
+        ne = np.bincount(ev, minlength=V).astype(float)
+        oop = np.bincount(ev, weights=episodes["oop"][ein], minlength=V)
+        return pd.DataFrame({
+            "village": c.village_names,
+            "township": [c.township_names[t] for t in c.village_township],
+            "population": c.village_pop, "x_km": c.village_xy[:, 0], "y_km": c.village_xy[:, 1],
+            "remoteness_quintile": self.remoteness + 1,
+            "visits": nv, "primary_care_share": _ratio(prim, nv), "county_visit_rate": _ratio(inc, nv),
+            "episodes": ne, "oop_per_episode": _ratio(oop, ne),
+        })
+
+    def flows(self, episodes: dict) -> pd.DataFrame:
+        """Episodes by first-contact tier, final tier and whether they were referred up or down."""
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end) & (episodes["status"] == 0)
+        df = pd.DataFrame({
+            "first_tier": np.array(TIERS)[self.tier[episodes["first"][ein]]],
+            "final_tier": np.array(TIERS)[self.tier[episodes["final"][ein]]],
+            "referred_up": episodes["ups"][ein] > 0,
+            "referred_down": episodes["downs"][ein] > 0,
+        })
+        return df.value_counts().rename("episodes").reset_index().sort_values(
+            ["first_tier", "final_tier", "referred_up", "referred_down"], ignore_index=True)

@@ -9,7 +9,7 @@ from array import array
 
 import numpy as np
 
-VISIT_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f", "oop": "f",
+VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f", "oop": "f",
                  "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
                  "tcm": "b", "telemedicine": "b"}
 STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",

@@ -33,6 +33,8 @@ class RunResult:
     monthly: pd.DataFrame
     yearly: pd.DataFrame
     facilities: pd.DataFrame
+    villages: pd.DataFrame
+    flows: pd.DataFrame
     accounting: dict[str, int]
     wall_seconds: float
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -74,6 +76,8 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         monthly=calc.table(*logs, "month"),
         yearly=yearly,
         facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
+        villages=calc.villages(visits, episodes),
+        flows=calc.flows(episodes),
         accounting=accounting,
         wall_seconds=time.perf_counter() - t0,
         logs={"visits": visits, "stays": stays, "episodes": episodes, "transfers": transfers} if keep_logs else {},
@@ -178,6 +182,8 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "monthly.parquet": monthly,
         "yearly.parquet": yearly,
         "facilities.parquet": _tagged(results, "facilities"),
+        "villages.parquet": _tagged(results, "villages"),
+        "flows.parquet": _tagged(results, "flows"),
     }
     for name, df in files.items():
         tmp = out / f".{name}.tmp"
