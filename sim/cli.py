@@ -76,8 +76,11 @@ def _batch_status(result, out: Path, quiet: bool) -> int:
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     from sim.compare import format_advice, format_summary
-    from sim.experiment import run_experiment
+    from sim.experiment import load_experiment, run_experiment
 
+    if args.dry_run:
+        print(load_experiment(args.file, args.set, args.replications)[1].describe())
+        return 0
     executor = _executor(args)
     try:
         spec, plan, result, summary = run_experiment(
@@ -92,8 +95,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from sim.sensitivity import format_indices, run_sensitivity
+    from sim.sensitivity import format_indices, plan_sensitivity, run_sensitivity
 
+    if args.dry_run:
+        print(plan_sensitivity(args.file, args.set)[2].describe())
+        return 0
     executor = _executor(args)
     try:
         spec, result, indices = run_sensitivity(args.file, executor, out=args.out, resume=args.resume,
@@ -102,12 +108,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         executor.close()
     if indices is not None:
         print(format_indices(indices))
-    return _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
+    status = _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
+    return status or (EXIT_RUNS_FAILED if indices is None else 0)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.calibration import format_fit, run_calibration
+    from sim.calibration import format_fit, prepare_calibration, run_calibration
 
+    if args.dry_run:
+        cal = prepare_calibration(args.file, args.set)
+        print(f"calibration {cal.spec.name}: {len(cal.targets)} target(s) {list(cal.targets['kpi'])}; "
+              f"parameters {list(cal.spec.parameters)}; up to {cal.spec.max_evaluations} evaluations × "
+              f"{cal.spec.replications} replication(s); corners of the parameter box are valid")
+        return 0
     executor = _executor(args)
     try:
         spec, fit, out = run_calibration(args.file, executor, out=args.out, progress=not args.quiet,
@@ -152,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         if resume:
             sp.add_argument("--resume", action="store_true", help="keep finished runs of an interrupted batch")
         sp.add_argument("--quiet", action="store_true", help="no progress bar (logs, CI)")
+        sp.add_argument("--dry-run", action="store_true", help="validate everything and show the plan; run nothing")
         sp.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override the base config of every scenario (before the scenario's own overrides)")
 
@@ -181,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"countysim: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("countysim: interrupted", file=sys.stderr)
+        print("countysim: interrupted (finished runs of a batch are kept: rerun it with --resume)", file=sys.stderr)
         return 130
 
 

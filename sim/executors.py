@@ -8,17 +8,14 @@ the same countysim version installed.
 from __future__ import annotations
 
 import logging
-import os
+import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
 from sim.config import ConfigError
+from sim.runner import default_workers
 
 Outcome = tuple[Any, Any]  # (item, result) or (item, BaseException)
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class InProcess:
@@ -69,15 +66,18 @@ class Dask:
             self.description = f"dask cluster at {address}"
         else:
             n = local_workers or default_workers()
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+            with warnings.catch_warnings():  # its internal HTTP server moves off a busy :8787 by itself
+                warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                             dashboard_address=None, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
             self.description = f"dask LocalCluster ({n} workers)"
-        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        self.workers = max(1, len(self._client.nthreads()))
 
     def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
         # pure=False: a rerun after a failure must run again, not reuse a cached result
-        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items, 4 * self.workers)
+        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
+                            max(32, 4 * self.workers))  # workers may join later
 
     def close(self) -> None:
         self._client.close()

@@ -19,6 +19,7 @@ sweep:                                  # each point becomes a scenario sweep_00
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -48,7 +49,7 @@ class SweepSpec(BaseModel):
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
     samples: int | None = Field(None, ge=1, le=100_000, description="Latin hypercube points")
     seed: int = Field(0, ge=0, description="Latin hypercube sampling seed")
-    on: str | None = Field(None, description="scenario the sweep varies; default: the base config")
+    scenario: str | None = Field(None, description="scenario the sweep varies; default: the base config")
     prefix: str = Field("sweep_", pattern=NAME_PATTERN)
 
     @model_validator(mode="after")
@@ -95,10 +96,13 @@ class ExperimentSpec(StudySpec):
     @model_validator(mode="after")
     def _names(self) -> "ExperimentSpec":
         names = list(self.scenarios) or ["base"]
+        for n in names:
+            if not re.match(NAME_PATTERN, n):
+                raise ValueError(f"scenarios.{n}: a scenario name must match {NAME_PATTERN} (it names result files)")
         if self.reference is not None and self.reference not in names:
             raise ValueError(f"reference {self.reference!r} is not a scenario; allowed: {names}")
-        if self.sweep and self.sweep.on is not None and self.sweep.on not in self.scenarios:
-            raise ValueError(f"sweep.on {self.sweep.on!r} is not a scenario; allowed: {list(self.scenarios)}")
+        if self.sweep and self.sweep.scenario is not None and self.sweep.scenario not in self.scenarios:
+            raise ValueError(f"sweep.scenario {self.sweep.scenario!r} is not a scenario; allowed: {list(self.scenarios)}")
         return self
 
     @property
@@ -120,7 +124,7 @@ def scenario_defs(spec: ExperimentSpec, resolver: Resolver) -> list[ScenarioDef]
     if spec.sweep is None:
         return out
     sweep = spec.sweep
-    on = defs[sweep.on] if sweep.on else ScenarioDef(name="base", where="sweep")
+    on = defs[sweep.scenario] if sweep.scenario else ScenarioDef(name="base", where="sweep")
     reference = resolver.reference_dict(on)
     points = grid_design(sweep.parameters) if sweep.method == "grid" else \
         lhs_design(sweep.parameters, sweep.samples, sweep.seed)
@@ -159,7 +163,7 @@ def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
         raise ConfigError(f"{path}: {e}") from None
     plan = build_plan("experiment", path, spec, defs, resolver)
     if spec.sweep is not None:  # sweep parameters as columns for the explicit scenarios too
-        on = next((d for d in defs if d.name == spec.sweep.on), None)
+        on = next((d for d in defs if d.name == spec.sweep.scenario), None)
         reference = resolver.reference_dict(on)
         for ps in plan.scenarios:
             for pname, pspec in spec.sweep.parameters.items():

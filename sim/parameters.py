@@ -141,8 +141,8 @@ def overrides_for(name: str, spec: ParameterSpec, value: Any, reference: dict) -
                 base = get_path(reference, key)
                 if not isinstance(base, (int, float)) or isinstance(base, bool):
                     raise ValueError(f"mode 'scale' needs a number at {key}, the config has {base!r}")
-                v = base * float(value)
-                out.append(f"{key}={format_value(int(round(v)) if isinstance(base, int) else float(v))}")
+                v = float(f"{base * float(value):.12g}")  # 2.185, not 2.1849999999999996
+                out.append(f"{key}={format_value(int(round(v)) if isinstance(base, int) else v)}")
             else:
                 out.append(f"{key}={format_value(value)}")
     return out

@@ -91,8 +91,10 @@ def format_errors(path: Path, e: ValidationError) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check spelling)"
-        got = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
-        lines.append(f"{path}: {loc or '<top>'}: {msg}{got}")
+        # a whole block as "input" says nothing the message does not: show values only
+        got = "" if err["type"] == "missing" or isinstance(err.get("input"), dict) and err["type"] == "value_error" \
+            else f" (got {_short(err.get('input'))})"
+        lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}{got}")
     return "invalid study file:\n  " + "\n  ".join(dict.fromkeys(lines))
 
 
@@ -154,11 +156,21 @@ class Plan:
         return [RunTask(s.name, r, s.config_id, s.scenario)
                 for s in self.scenarios for r in range(self.replications)]
 
-    def order(self) -> dict[str, int]:
-        return {s.name: i for i, s in enumerate(self.scenarios)}
-
     def scenario(self, name: str) -> PlannedScenario:
         return next(s for s in self.scenarios if s.name == name)
+
+    def describe(self, limit: int = 20) -> str:
+        """What would run: for ``--dry-run`` and logs."""
+        lines = [f"{self.kind} {self.name}: {len(self.scenarios)} scenario(s) × {self.replications} replication(s) "
+                 f"= {len(self.scenarios) * self.replications} runs, master seed {self.seed}",
+                 f"  base config: {self.base_config}"]
+        for s in self.scenarios[:limit]:
+            what = "; ".join(s.overrides) or "(no overrides)"
+            own = f" [{Path(s.config_file).name}]" if s.config_file != self.base_config else ""
+            lines.append(f"  {s.name}{own}: {what if len(what) < 110 else what[:107] + '...'}")
+        if len(self.scenarios) > limit:
+            lines.append(f"  ... and {len(self.scenarios) - limit} more")
+        return "\n".join(lines)
 
 
 class Resolver:
@@ -169,6 +181,10 @@ class Resolver:
         self.folder = study_file.resolve().parent
         self.base = str((self.folder / spec.base).resolve())
         self.common = override_list(spec.set) + list(extra or [])
+        try:
+            check_not_seed(list(extra or []))
+        except ValueError as e:
+            raise ConfigError(f"--set: {e}") from None
         self.seed_overrides = [f"simulation.seed={spec.seed}", f"simulation.replications={spec.replications}"]
         self._raw: dict[str, tuple[dict, dict]] = {}
         self._counties: dict = {}

@@ -19,6 +19,7 @@ batch (validated up front, resumable with ``--resume``).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -94,55 +95,62 @@ def indices(params: dict[str, ParameterSpec], method: str, n: int, seed: int, ev
     prob = problem(params)
     X = sample(method, prob, n, seed, num_levels)
     Y = evaluate(X)
-    points = pd.concat([pd.DataFrame(X, columns=prob["names"]), Y.reset_index(drop=True)], axis=1)
+    return analyse_kpis(method, prob, X, Y, kpis, seed, num_resamples, num_levels), _points(prob, X, Y)
+
+
+def analyse_kpis(method: str, prob: dict, X: np.ndarray, Y: pd.DataFrame, kpis: list[str], seed: int,
+                 num_resamples: int = 100, num_levels: int = 4) -> pd.DataFrame:
     rows = []
     for kpi in kpis:
         y = Y[kpi].to_numpy(dtype=float)
         if not np.isfinite(y).all():
-            raise ValueError(f"KPI {kpi} is undefined (NaN) at {int((~np.isfinite(y)).sum())} sample point(s); "
-                             f"pick another KPI or narrow the ranges")
+            raise ValueError(f"KPI {kpi} is undefined (NaN) at {int((~np.isfinite(y)).sum())} sample point(s) "
+                             f"(failed runs, or a KPI without events); pick another KPI or widen the model")
         table = analyse(method, prob, X, y, seed, num_resamples, num_levels)
         table.insert(0, "kpi", kpi)
         table.insert(1, "method", method)
         rows.append(table)
-    return pd.concat(rows, ignore_index=True), points
+    return pd.concat(rows, ignore_index=True)
+
+
+def _points(prob: dict, X: np.ndarray, Y: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame(X, columns=prob["names"]), Y.reset_index(drop=True)], axis=1)
 
 
 # --------------------------------------------------------------------------- on the model
+def plan_sensitivity(path: str | Path, extra_overrides: list[str] | None = None):
+    """Validate the file, draw the sample, and resolve every point as a scenario (nothing runs)."""
+    path = Path(path)
+    spec = load_spec(path, SensitivitySpec)
+    resolver = Resolver(path, spec, extra_overrides)
+    prob = problem(spec.parameters)
+    X = sample(spec.method, prob, spec.samples, spec.sample_seed, spec.num_levels)
+    defs = point_defs(spec.parameters, X, resolver.reference_dict(), path)
+    return spec, X, build_plan("sensitivity", path, spec, defs, resolver)
+
+
 def run_sensitivity(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                     progress: bool = True, extra_overrides: list[str] | None = None):
     """Every sample point is a scenario of one batch; then SALib on the per-point KPI means."""
     from sim.batch import run_batch
     from sim.store import ResultsStore
 
-    path = Path(path)
-    spec = load_spec(path, SensitivitySpec)
-    resolver = Resolver(path, spec, extra_overrides)
-    reference = resolver.reference_dict()
+    spec, X, plan = plan_sensitivity(path, extra_overrides)
     store = ResultsStore(out or Path("results") / spec.name)
-    state: dict = {}
-
-    def evaluate(X: np.ndarray) -> pd.DataFrame:
-        defs = point_defs(spec.parameters, X, reference, path)
-        plan = build_plan("sensitivity", path, spec, defs, resolver)
-        state["result"] = result = run_batch(plan, store, executor, resume=resume, progress=progress,
-                                             extra_manifest={"sensitivity": _settings(spec)})
-        runs = result.tables["runs"]
-        means = runs.groupby("scenario", sort=False)[spec.kpis].mean()
-        state["names"] = [d.name for d in defs]
-        return means.reindex(state["names"]).reset_index(drop=True)
-
-    try:
-        table, points = indices(spec.parameters, spec.method, spec.samples, spec.sample_seed, evaluate,
-                                spec.kpis, spec.num_resamples, spec.num_levels)
-    except ValueError as e:
-        if "result" not in state:
-            raise ConfigError(f"{path}: {e}") from None
-        print(f"countysim: no sensitivity indices: {e}")
-        return spec, state["result"], None
-    result = state["result"]
-    points.insert(0, "scenario", state["names"])
+    result = run_batch(plan, store, executor, resume=resume, progress=progress,
+                       extra_manifest={"sensitivity": _settings(spec)})
+    names = [s.name for s in plan.scenarios]
+    Y = result.tables["runs"].groupby("scenario", sort=False)[spec.kpis].mean().reindex(names).reset_index(drop=True)
+    prob = problem(spec.parameters)
+    points = _points(prob, X, Y)
+    points.insert(0, "scenario", names)
     store.write_csv("points.csv", points)
+    try:
+        table = analyse_kpis(spec.method, prob, X, Y, spec.kpis, spec.sample_seed, spec.num_resamples,
+                             spec.num_levels)
+    except ValueError as e:
+        print(f"countysim: no sensitivity indices: {e}", file=sys.stderr)
+        return spec, result, None
     store.write_csv("sensitivity.csv", table)
     store.write_manifest({**result.manifest, "outputs": ["points.csv", "sensitivity.csv"]})
     return spec, result, table

@@ -1,0 +1,108 @@
+"""The same experiment through every executor gives identical result tables.
+
+In-process, a local process pool, a Dask ``LocalCluster`` (workers in their own processes), and
+an external Dask cluster: a scheduler and a worker started as separate processes on loopback,
+reached with ``--scheduler``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiment_helpers import TABLES, assert_same_tables, small_experiment
+from sim.cli import main
+from sim.executors import Dask, InProcess, ProcessPool
+from sim.experiment import run_experiment
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("exec")
+    path = small_experiment(folder, replications=2, sweep={
+        "method": "lhs", "samples": 2, "seed": 1,
+        "parameters": {"reimbursement.county.outpatient_rate": {"low": 0.1, "high": 0.5}}})
+    run_experiment(path, InProcess(), out=folder / "inprocess", progress=False)
+    return path, folder
+
+
+def _run_with(executor, path: Path, out: Path) -> None:
+    try:
+        run_experiment(path, executor, out=out, progress=False)
+    finally:
+        executor.close()
+
+
+def test_process_pool_equals_in_process(study):
+    path, folder = study
+    _run_with(ProcessPool(2), path, folder / "pool")
+    assert_same_tables(folder / "inprocess", folder / "pool")
+    assert (folder / "inprocess" / "runs.parquet").read_bytes() == (folder / "pool" / "runs.parquet").read_bytes()
+
+
+def test_dask_local_cluster_equals_in_process(study):
+    path, folder = study
+    out = folder / "dask_local"
+    assert main(["experiment", str(path), "--dask-local", "2", "--quiet", "--out", str(out)]) == 0
+    assert_same_tables(folder / "inprocess", out)
+    assert "LocalCluster" in json.loads((out / "manifest.json").read_text())["executor"]
+
+
+@pytest.fixture
+def external_cluster(tmp_path):
+    """`dask scheduler` and `dask worker` as separate processes on 127.0.0.1."""
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(sched_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)]
+    try:
+        _wait_for(lambda: sched_file.exists() and sched_file.stat().st_size > 0, "scheduler")
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "2",
+                                       "--no-dashboard", "--host", "127.0.0.1"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                                      start_new_session=True))
+        yield address
+    finally:  # each started in its own session: end it with the worker processes it spawned
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def _wait_for(check, what: str, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > end:
+            raise TimeoutError(f"{what} did not start in {timeout} s")
+        time.sleep(0.1)
+
+
+def test_external_dask_cluster_equals_in_process(study, external_cluster):
+    path, folder = study
+    out = folder / "dask_external"
+    probe = Dask(external_cluster)
+    try:
+        _wait_for(lambda: len(probe._client.scheduler_info()["workers"]) >= 1, "dask worker")
+    finally:
+        probe.close()
+    assert main(["experiment", str(path), "--scheduler", external_cluster, "--quiet", "--out", str(out)]) == 0
+    assert_same_tables(folder / "inprocess", out)
+    for t in TABLES:
+        assert (folder / "inprocess" / f"{t}.parquet").read_bytes() == (out / f"{t}.parquet").read_bytes()
+
+
+def test_executor_flags_are_checked(capsys):
+    assert main(["experiment", "x.yaml", "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: mutually exclusive
+        main(["experiment", "x.yaml", "--workers", "2", "--dask-local", "2"])

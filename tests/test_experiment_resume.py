@@ -1,0 +1,91 @@
+"""A batch killed with SIGKILL and resumed ends with exactly the tables of an uninterrupted one."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiment_helpers import assert_same_tables, small_experiment
+from sim.executors import InProcess
+from sim.experiment import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+REPS = 5  # 2 scenarios × 5 = 10 runs
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("resume")
+    path = small_experiment(folder, replications=REPS)
+    run_experiment(path, InProcess(), out=folder / "uninterrupted", progress=False)
+    return path, folder / "uninterrupted"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sim.cli", "experiment", *args, "--quiet"]
+
+
+def _finished(out: Path) -> int:
+    folder = out / "parts" / "runs"
+    return len([p for p in folder.glob("*.parquet")]) if folder.exists() else 0
+
+
+@pytest.mark.parametrize("workers, kill_after", [(1, 2), (2, 5)])
+def test_sigkill_then_resume_equals_uninterrupted(reference, tmp_path, workers, kill_after):
+    path, expected = reference
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(_cli(str(path), "--workers", str(workers), "--out", str(out)), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _finished(out) < kill_after and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its pool workers, mid-flight
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    done = _finished(out)
+    assert kill_after <= done < 2 * REPS and not (out / "runs.parquet").exists()
+
+    resumed = subprocess.run(_cli(str(path), "--workers", str(workers), "--out", str(out), "--resume"),
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({done} from an earlier invocation)" in resumed.stderr
+    assert_same_tables(expected, out)
+    pd.testing.assert_frame_equal(pd.read_csv(expected / "summary.csv"), pd.read_csv(out / "summary.csv"))
+
+
+def test_resume_survives_half_written_runs_and_temp_files(reference, tmp_path):
+    """What a kill can leave: detail parts without their commit part, temp files, a torn commit part."""
+    path, expected = reference
+    out = tmp_path / "out"
+    run_experiment(path, InProcess(), out=out, progress=False)
+    parts = out / "parts"
+    (parts / "runs" / "lever__r00001.parquet").unlink()  # killed after the detail parts, before the commit
+    (parts / "monthly" / ".lever__r00002.parquet.999.tmp").write_bytes(b"half a file")
+    torn = parts / "runs" / "baseline__r00003.parquet"
+    torn.write_bytes(torn.read_bytes()[:50])
+    for name in ("runs.parquet", "monthly.parquet"):
+        (out / name).unlink()
+    _, _, result, _ = run_experiment(path, InProcess(), out=out, resume=True, progress=False)
+    assert result.skipped == 2 * REPS - 2
+    assert not list(out.rglob("*.tmp"))
+    assert_same_tables(expected, out)
+
+
+def test_resume_reruns_scenarios_whose_config_changed(reference, tmp_path):
+    path, _ = reference
+    out = tmp_path / "out"
+    run_experiment(path, InProcess(), out=out, progress=False)
+    changed = small_experiment(tmp_path, name="small", replications=REPS,
+                               scenarios={"baseline": {}, "lever": {"set": {"reimbursement.township.outpatient_rate": 0.7}}})
+    _, _, result, _ = run_experiment(changed, InProcess(), out=out, resume=True, progress=False)
+    assert result.skipped == REPS  # baseline kept, lever redone
+    fresh = tmp_path / "fresh"
+    run_experiment(changed, InProcess(), out=fresh, progress=False)
+    assert_same_tables(fresh, out)
