@@ -10,10 +10,10 @@ keeps the clock, the queues and the records.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 import simpy
+from scipy.special import ndtri
 from simpy.events import Timeout
 
 from sim.config import SEVERITY_LEVELS, TIERS, Scenario, TierSpec
@@ -40,12 +40,15 @@ NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2
 
 
 class Episode:
-    __slots__ = ("time", "village", "cond", "sev", "admit", "resident", "first", "u_svc", "u_ref", "contracted",
-                 "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid")
+    """One illness episode.  Its uniform draws stay in the day's arrays (row ``row``) and are read
+    only when a step needs them."""
 
-    def __init__(self, time, village, cond, sev, admit, resident, first, u_svc, u_ref, is_contracted):
-        self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, admit
-        self.resident, self.first, self.u_svc, self.u_ref = resident, first, u_svc, u_ref
+    __slots__ = ("time", "village", "cond", "sev", "admit", "resident", "first", "u_svc", "u_ref", "row",
+                 "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid")
+
+    def __init__(self, time, village, cond, sev, admit, resident, first, u_svc, u_ref, row, is_contracted):
+        self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
+        self.resident, self.first, self.u_svc, self.u_ref, self.row = resident, first, u_svc, u_ref, row
         self.contracted = is_contracted
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
@@ -53,14 +56,25 @@ class Episode:
 
 
 def service_sampler(distribution: str, cv: float):
-    """Map (mean, uniform) → service time; inverse-CDF so each episode keeps its own draw."""
+    """Map (mean, uniform) → service time, for numpy arrays or scalars alike; inverse-CDF so
+    each episode keeps its own draw whatever else changes."""
     if distribution == "exponential":
-        return lambda mean, u: -mean * math.log1p(-u)
+        return lambda mean, u: -mean * np.log1p(-u)
     if distribution == "deterministic":
-        return lambda mean, u: mean
+        return lambda mean, u: mean + 0.0 * u
     sigma = math.sqrt(math.log1p(cv * cv))
-    inv = NormalDist().inv_cdf
-    return lambda mean, u: mean * math.exp(sigma * inv(min(max(u, 1e-12), 1 - 1e-12)) - 0.5 * sigma * sigma)
+    return lambda mean, u: mean * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - 0.5 * sigma * sigma)
+
+
+class Clock(simpy.Environment):
+    """A SimPy environment that can move straight to the next arrival when nothing else is due
+    before it: the same order of events as a Timeout, without scheduling one."""
+
+    def fast_forward(self, t: float) -> bool:
+        if self._queue and self._queue[0][0] <= t:
+            return False
+        self._now = t
+        return True
 
 
 def policy_county(scenario: Scenario, county: County) -> County:
@@ -76,7 +90,7 @@ class CountyModel:
         county = policy_county(scenario, county)
         self.scenario, self.county, self.streams = scenario, county, streams
         sim = scenario.simulation
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.warmup = sim.warmup_days
         self.end = sim.warmup_days + sim.years * sim.days_per_year
         self.days_per_year = sim.days_per_year
@@ -100,7 +114,7 @@ class CountyModel:
         tiers = [scenario.tiers.get(t, TierSpec()) for t in TIERS]
         self.fac_tier = county.fac_tier.tolist()
         self.svc_mean = [tiers[t].service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
-        self.service_time = service_sampler(scenario.service.distribution, scenario.service.cv)
+        self.service_times = service_sampler(scenario.service.distribution, scenario.service.cv)
         self.balk = scenario.service.balk_queue_length
         self.sample_dt = sim.sample_interval_days
         self.smoothing = scenario.choice.wait_smoothing
@@ -139,33 +153,37 @@ class CountyModel:
         return self.monitor
 
     def _arrivals(self):
+        """One day of arrivals at a time: decisions known at arrival (first contact, first
+        consultation time, TCM attribute) are drawn for the whole day with numpy."""
         env, s, ref, mon, fd = self.env, self.streams, self.referral, self.monitor, self.family_doctor
         emergency = self.demand.emergency
-        visit, end, warmup = self._visit, self.end, self.warmup
+        visit, end = self._visit, self.end
+        svc_mean, tcm_share, fac_tier = np.array(self.svc_mean), np.array(self.tcm_share), self.county.fac_tier
         for day in range(int(math.ceil(self.end))):
             b = self.demand.day_batch(s.arrivals, day)
             n = len(b)
             u_choice = s.choice.random(n)
-            u_svc = s.service.random((n, SERVICE_DRAWS)).tolist()
-            u_ref_arr = s.referral.random((n, REFERRAL_DRAWS))
-            u_ref = u_ref_arr.tolist()
+            u_svc = s.service.random((n, SERVICE_DRAWS))
+            u_ref = s.referral.random((n, REFERRAL_DRAWS))
             first = self.choice.draw(b.village, b.condition, b.severity, u_choice)
             em = emergency[b.condition]
             if em.any():
                 first[em] = ref.emergency_first[b.village[em], b.condition[em], b.severity[em], b.admit[em].astype(int)]
             is_contracted = contracted(b.resident, fd.coverage)
             if fd.active:
-                first = fd.first_contact(b.village, is_contracted, em, u_ref_arr[:, FAMILY_DOCTOR], first)
+                first = fd.first_contact(b.village, is_contracted, em, u_ref[:, FAMILY_DOCTOR], first)
+            svc0 = self.service_times(svc_mean[first], u_svc[:, 0])
+            tcm0 = u_svc[:, TCM_DRAW] < tcm_share[fac_tier[first]]
             rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
-                       b.admit.tolist(), b.resident.tolist(), first.tolist(), u_svc, u_ref, is_contracted.tolist())
-            for t, v, c, sv, a, r, f, us, ur, k in rows:
+                       b.admit.tolist(), b.resident.tolist(), first.tolist(), is_contracted.tolist(),
+                       svc0.tolist(), tcm0.tolist(), range(n))
+            for t, v, c, sv, a, r, f, k, svc, tcm, j in rows:
                 if t >= end:
                     return
-                if t > env.now:
+                if t > env.now and not env.fast_forward(t):
                     yield Timeout(env, t - env.now)
-                mon.arrived += 1
                 mon.arrival_times(t)
-                visit(Episode(t, v, c, sv, int(a), r, f, us, ur, k), f)
+                visit(Episode(t, v, c, sv, a, r, f, u_svc, u_ref, j, k), f, svc, tcm)
 
     def _daily(self):
         """Once a day: perceived waits and mobile-clinic tours (for choice); monthly capitation;
@@ -224,17 +242,22 @@ class CountyModel:
     def _later(self, delay: float, fn, ep: Episode, fac: int) -> None:
         Timeout(self.env, delay).callbacks.append(lambda _ev: fn(ep, fac))
 
+    def _next_visit(self, ep: Episode, fac: int) -> None:
+        """A later consultation (after a referral): its draws come from the episode's row."""
+        k = ep.visits
+        u = ep.u_svc[ep.row]
+        svc = float(self.service_times(self.svc_mean[fac], u[k]))
+        self._visit(ep, fac, svc, bool(u[TCM_DRAW + k] < self.tcm_share[self.fac_tier[fac]]))
+
     # ------------------------------------------------------------------ episode steps
-    def _visit(self, ep: Episode, fac: int) -> None:
+    def _visit(self, ep: Episode, fac: int, svc: float, tcm: bool) -> None:
         now = self.env.now
         station = self.doctors[fac]
         if self.balk is not None and station.would_wait(now, ep.fd) and station.queue_length(now) >= self.balk:
             self._finish(ep, fac, now, BALKED)
             return
-        k = ep.visits
-        svc = self.service_time(self.svc_mean[fac], ep.u_svc[k])
-        if k < MAX_VISITS - 1:
-            ep.visits = k + 1
+        if ep.visits < MAX_VISITS - 1:
+            ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
@@ -258,12 +281,12 @@ class CountyModel:
         vis = self.monitor.visits.appenders
         vis[0](fac); vis[1](ep.village); vis[2](now); vis[3](wait); vis[4](svc); vis[5](cost); vis[6](fund)
         vis[7](oop); vis[8](base * self.visit_service[tier]); vis[9](target != TREAT_HERE); vis[10](referred_in)
-        vis[11](ep.fd); vis[12](ep.u_svc[TCM_DRAW + k] < self.tcm_share[tier]); vis[13](tele)
+        vis[11](ep.fd); vis[12](tcm); vis[13](tele)
         if target != TREAT_HERE:
             ep.ups += 1
             if tier <= TOWNSHIP and ep.contracted:
                 ep.fd = True
-            self._later(done + self.travel_days[ep.village][target], self._visit, ep, target)
+            self._later(done + self.travel_days[ep.village][target], self._next_visit, ep, target)
         elif a:
             self._later(done, self._admit, ep, fac)
         else:
@@ -273,17 +296,17 @@ class CountyModel:
         """Levers that turn a would-be referral into care here: telemedicine at primary level
         (outpatient cases, or where there are beds) and a county under budget pressure."""
         admissible = not ep.admit or self.county.fac_beds[fac] != 0
-        if admissible and information.telemedicine_resolves(self.information, tier, ep.u_ref[TELEMEDICINE]):
+        if admissible and information.telemedicine_resolves(self.information, tier, ep.u_ref[ep.row, TELEMEDICINE]):
             return TREAT_HERE, True
         if tier == COUNTY and self.fac_tier[target] == OUTSIDE and admissible \
-                and self.budget.keeps_in_county(ep.u_ref[BUDGET]):
+                and self.budget.keeps_in_county(ep.u_ref[ep.row, BUDGET]):
             return TREAT_HERE, False
         return target, False
 
     def _admit(self, ep: Episode, fac: int) -> None:
         tier = self.fac_tier[fac]
         c, s = ep.cond, ep.sev
-        if self.case_payment.sends_down(tier, c, ep.u_ref[SAME_PAYMENT]):
+        if self.case_payment.sends_down(tier, c, ep.u_ref[ep.row, SAME_PAYMENT]):
             rf = self.referral.rehab_facility(self.county, ep.village)
             if rf != TREAT_HERE and self.can[((rf * self._C + c) * self._S + s) * 2 + 1]:
                 ep.downs += 1
@@ -296,15 +319,15 @@ class CountyModel:
 
     def _acute_stay(self, ep: Episode, fac: int, tier: int, down: int) -> None:
         c, s = ep.cond, ep.sev
-        if self.day_surgery.day_case(tier, c, ep.u_ref[DAY_SURGERY]):
+        if self.day_surgery.day_case(tier, c, ep.u_ref[ep.row, DAY_SURGERY]):
             los = self.day_surgery.los
         else:
             los = self.costs.length_of_stay(self.los_mean[tier][c][s] * self.case_payment.los_factor[tier],
-                                            ep.u_svc[STAY_DRAW])
+                                            ep.u_svc[ep.row, STAY_DRAW])
         end = self._stay(ep, fac, tier, los, self.per_day[tier][c][s] * los, down,
                          self.case_payment.case[tier][c][s])
         p_down = self.budget.down_prob(self.referral.down_prob[c])
-        if self.referral.refer_down(tier, c, ep.u_ref[DOWN], p_down):
+        if self.referral.refer_down(tier, c, ep.u_ref[ep.row, DOWN], p_down):
             rf = self.referral.rehab_facility(self.county, ep.village)
             if rf != TREAT_HERE:
                 ep.downs += 1
@@ -313,7 +336,7 @@ class CountyModel:
         self._finish(ep, fac, end, COMPLETED)
 
     def _rehab(self, ep: Episode, fac: int) -> None:
-        los = self.costs.length_of_stay(self.costs.rehab_days, ep.u_svc[REHAB_DRAW])
+        los = self.costs.length_of_stay(self.costs.rehab_days, ep.u_svc[ep.row, REHAB_DRAW])
         end = self._stay(ep, fac, self.fac_tier[fac], los, self.costs.rehab_per_day * los, REHAB, None)
         self._finish(ep, fac, end, COMPLETED)
 

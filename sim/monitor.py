@@ -47,12 +47,15 @@ class Monitor:
         self.episodes = Table(EPISODE_COLUMNS)
         self.transfers = Table(TRANSFER_COLUMNS)
         self.budget: list[dict] = []
-        self.arrived = 0
         self._arrivals = array("d")
         self.arrival_times = self._arrivals.append  # bound once: one call per episode
         self.samples = 0
         self.in_system_doctors = np.zeros(n_facilities)
         self.in_system_beds = np.zeros(n_facilities)
+
+    @property
+    def arrived(self) -> int:
+        return len(self._arrivals)
 
     def arrivals(self) -> np.ndarray:
         return np.frombuffer(self._arrivals, dtype="f8").copy()
