@@ -81,15 +81,15 @@ class KpiCalculator:
         self.county, self.warmup, self.end = county, warmup, end
         self.days_per_year = days_per_year
         self.open_share = open_hours / 24.0
-        self.tier = county.fac_tier
+        self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
         self.remoteness = county.remoteness_quintile()
 
     def _group(self, t: np.ndarray, by: str) -> np.ndarray:
         rel = t - self.warmup
         if by == "all":
-            return np.zeros(len(t), dtype=np.int64)
+            return np.zeros(len(t), dtype=np.int8)
         length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
-        return np.floor(rel / length).astype(np.int64)
+        return np.floor(rel / length).astype(np.int32)
 
     def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
               by: str = "all") -> pd.DataFrame:
@@ -274,11 +274,15 @@ class KpiCalculator:
     def flows(self, episodes: dict) -> pd.DataFrame:
         """Episodes by first-contact tier, final tier and whether they were referred up or down."""
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end) & (episodes["status"] == 0)
-        df = pd.DataFrame({
-            "first_tier": np.array(TIERS)[self.tier[episodes["first"][ein]]],
-            "final_tier": np.array(TIERS)[self.tier[episodes["final"][ein]]],
-            "referred_up": episodes["ups"][ein] > 0,
-            "referred_down": episodes["downs"][ein] > 0,
+        T = len(TIERS)
+        code = ((self.tier[episodes["first"][ein]].astype(np.int32) * T + self.tier[episodes["final"][ein]]) * 2
+                + (episodes["ups"][ein] > 0)) * 2 + (episodes["downs"][ein] > 0)
+        counts = np.bincount(code, minlength=T * T * 4)
+        idx = np.flatnonzero(counts)
+        return pd.DataFrame({
+            "first_tier": np.array(TIERS)[idx // (4 * T)],
+            "final_tier": np.array(TIERS)[(idx // 4) % T],
+            "referred_up": (idx // 2) % 2 == 1,
+            "referred_down": idx % 2 == 1,
+            "episodes": counts[idx],
         })
-        return df.value_counts().rename("episodes").reset_index().sort_values(
-            ["first_tier", "final_tier", "referred_up", "referred_down"], ignore_index=True)

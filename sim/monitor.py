@@ -29,8 +29,10 @@ class Table:
         self.appenders = tuple(col.append for col in self.columns.values())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.frombuffer(col, dtype=col.typecode if col.typecode != "b" else "i1").copy()
-                if len(col) else np.zeros(0, dtype=_dtype(col.typecode)) for k, col in self.columns.items()}
+        """Zero-copy numpy views of the columns (call once logging has ended: a column that
+        exports a view can no longer grow)."""
+        return {k: np.frombuffer(col, dtype=_dtype(col.typecode)) if len(col) else np.zeros(0, dtype=_dtype(col.typecode))
+                for k, col in self.columns.items()}
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values())))
@@ -58,7 +60,7 @@ class Monitor:
         return len(self._arrivals)
 
     def arrivals(self) -> np.ndarray:
-        return np.frombuffer(self._arrivals, dtype="f8").copy()
+        return np.frombuffer(self._arrivals, dtype="f8") if len(self._arrivals) else np.zeros(0)
 
 
 class EventLog:
