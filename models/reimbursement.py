@@ -23,8 +23,9 @@ class Reimbursement:
         self.continuous = spec.continuous_deductible
         self.cap_out = spec.annual_cap_outpatient
         self.cap_in = spec.annual_cap_inpatient
-        self._used_out = np.zeros(n_residents) if self.cap_out is not None else None
-        self._used_in = np.zeros(n_residents) if self.cap_in is not None else None
+        # plain lists: one element read and written per visit is faster than numpy scalars
+        self._used_out = [0.0] * n_residents if self.cap_out is not None else None
+        self._used_in = [0.0] * n_residents if self.cap_in is not None else None
 
     def _row(self, tier: int, referred: bool) -> int:
         return len(TIERS) if tier == OUTSIDE and not referred else tier
@@ -53,7 +54,7 @@ class Reimbursement:
         return (fund if case_payment is None else case_payment), oop, min(ded, cost)
 
     @staticmethod
-    def _capped(fund: float, resident: int, used: np.ndarray | None, cap: float | None) -> float:
+    def _capped(fund: float, resident: int, used: list[float] | None, cap: float | None) -> float:
         if used is None:
             return fund
         room = cap - used[resident]
@@ -66,14 +67,11 @@ class Reimbursement:
         """Annual caps restart each insurance year."""
         for used in (self._used_out, self._used_in):
             if used is not None:
-                used.fill(0.0)
+                used[:] = [0.0] * len(used)
 
     def expected_inpatient_fund(self, tier: int, stay_cost: np.ndarray) -> np.ndarray:
         """Fee-for-service fund payment for a stay of this cost (caps ignored)."""
         return np.maximum(stay_cost - self.in_ded[tier], 0.0) * self.in_rate[tier]
-
-    def deductible(self, tier: int, referred: bool) -> float:
-        return self.in_ded[self._row(tier, referred)]
 
     def expected_oop(self, tier: int, visit_cost: np.ndarray, stay_cost: np.ndarray, p_admit: np.ndarray,
                      referred: bool) -> np.ndarray:

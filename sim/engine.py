@@ -363,10 +363,10 @@ class CountyModel:
             self.budget.spend(fund)
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
-        values = (ep.time, ep.village, ep.cond, ep.sev, ep.first, fac, ep.ups, ep.downs, ep.stays, ep.cost,
-                  ep.fund, ep.oop, ep.contracted, when, status)
-        for col, value in zip(self.monitor.episodes.appenders, values):
-            col(value)
+        col = self.monitor.episodes.appenders
+        col[0](ep.time); col[1](ep.village); col[2](ep.cond); col[3](ep.sev); col[4](ep.first); col[5](fac)
+        col[6](ep.ups); col[7](ep.downs); col[8](ep.stays); col[9](ep.cost); col[10](ep.fund); col[11](ep.oop)
+        col[12](ep.contracted); col[13](when); col[14](status)
 
 
 def _reserved(capacity: int, share: float, tier: int) -> int:

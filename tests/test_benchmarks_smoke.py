@@ -29,12 +29,13 @@ def test_engine_overhead_tiny():
 
 def test_scaled_overrides_keep_capacity_per_resident():
     s = bench.load(bench.BASELINE, bench.scaled_overrides(50_000, years=0.1))
-    syn = s.geography.synthetic
-    assert syn.population == 50_000 and s.simulation.years == 0.1
-    assert syn.townships == max(1, round(bench.load(bench.BASELINE).geography.synthetic.townships * 0.1))
     base = bench.load(bench.BASELINE).geography.synthetic
-    assert [h.doctors for h in syn.county_hospitals] == [max(1, round(h.doctors * 0.1)) for h in base.county_hospitals]
-    assert [h.beds for h in syn.county_hospitals] == [max(1, round(h.beds * 0.1)) for h in base.county_hospitals]
+    syn = s.geography.synthetic
+    up = lambda x: max(1, math.floor(x * 0.1 + 0.5))  # noqa: E731 - round half up, at least one
+    assert syn.population == 50_000 and s.simulation.years == 0.1
+    assert syn.townships == up(base.townships)
+    assert [h.doctors for h in syn.county_hospitals] == [up(h.doctors) for h in base.county_hospitals]
+    assert [h.beds for h in syn.county_hospitals] == [up(h.beds) for h in base.county_hospitals]
 
 
 def test_county_year_and_scaling_children_tiny():
