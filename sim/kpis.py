@@ -49,6 +49,9 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "tcm_share_primary": ("基层中医药诊疗量占比", "share of primary visits"),
     "county_inpatient_margin": ("县级住院结余(每例)", "CNY per case"),
     "oop_remoteness_q1": ("次均自付(最近五分位)", "CNY"),
+    "oop_remoteness_q2": ("次均自付(第二五分位)", "CNY"),
+    "oop_remoteness_q3": ("次均自付(第三五分位)", "CNY"),
+    "oop_remoteness_q4": ("次均自付(第四五分位)", "CNY"),
     "oop_remoteness_q5": ("次均自付(最远五分位)", "CNY"),
 }
 # Reported per year (yearly table and run means) when the global budget is on.
@@ -183,7 +186,7 @@ class KpiCalculator:
         m = sin & (st == county)
         margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
         out["county_inpatient_margin"] = _ratio(_sum(gs, n, margin, m), _sum(gs, n, mask=m))
-        for q in (0, 4):
+        for q in range(5):
             mq = ein & (quint == q)
             out[f"oop_remoteness_q{q + 1}"] = _ratio(_sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq))
         df = pd.DataFrame({k: out[k] for k in KPI_INFO})
