@@ -1,4 +1,4 @@
-"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate``.
+"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate | figures | report``.
 
 User errors (bad config, missing file) print one clear message and exit with status 2,
 without a traceback.
@@ -53,8 +53,60 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = summarise(runs_frame(results))
     print(format_table(summary))
     if args.out:
-        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, facilities.parquet, "
-              f"manifest.json) in {wall:.1f} s")
+        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
+              f"villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
+        return _figures_after(Path(args.out), args)
+    return 0
+
+
+def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
+    """Figures at the end of a run or batch, unless ``--no-figures``; a failure here keeps the results."""
+    if getattr(args, "no_figures", False):
+        return status
+    from sim.figures import make_figures
+
+    try:
+        fs = make_figures(out)
+    except Exception as e:  # noqa: BLE001 - results are written; say how to retry
+        print(f"countysim: figures failed ({type(e).__name__}: {e}); the results are saved: rerun "
+              f"`countysim figures {out}`", file=sys.stderr)
+        return status or EXIT_RUNS_FAILED
+    _print_figures(fs, args.quiet)
+    return status
+
+
+def _print_figures(fs, quiet: bool) -> None:
+    print(f"figures: {len(fs.figures)} in {fs.folder}/ (PNG 300 dpi and SVG; {fs.font})", file=sys.stderr)
+    if not quiet:
+        for name, why in fs.skipped.items():
+            print(f"  skipped {name}: {why.split(': ', 1)[-1]}", file=sys.stderr)
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from sim.figures import FIGURES, MissingResultsError, make_figures
+
+    unknown = [n for n in args.only or [] if n not in FIGURES]
+    if unknown:
+        raise ConfigError(f"--only: unknown figure(s) {unknown}; known: {list(FIGURES)}")
+    try:
+        fs = make_figures(args.results, args.out, only=args.only)
+    except MissingResultsError as e:
+        raise ConfigError(str(e)) from None
+    _print_figures(fs, args.quiet)
+    for f in fs.figures:
+        print(f"{f.name}: {', '.join(p.name for p in f.files)}")
+    return 0 if fs.figures else EXIT_RUNS_FAILED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.figures import MissingResultsError
+    from sim.report import write_report
+
+    try:
+        path = write_report(args.results, args.out, refresh_figures=args.refresh_figures)
+    except MissingResultsError as e:
+        raise ConfigError(str(e)) from None
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -91,7 +143,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     kpis = spec.shown_kpis()
     print(format_summary(summary, kpis, spec.reference_name))
     print(format_advice(summary, kpis))
-    return _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
+    out = Path(args.out or Path("results") / spec.name)
+    return _figures_after(out, args, _batch_status(result, out, args.quiet))
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -108,8 +161,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         executor.close()
     if indices is not None:
         print(format_indices(indices))
-    status = _batch_status(result, Path(args.out or Path("results") / spec.name), args.quiet)
-    return status or (EXIT_RUNS_FAILED if indices is None else 0)
+    out = Path(args.out or Path("results") / spec.name)
+    status = _batch_status(result, out, args.quiet)
+    return _figures_after(out, args, status or (EXIT_RUNS_FAILED if indices is None else 0))
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -129,7 +183,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         executor.close()
     print(format_fit(fit))
     print(f"\nwrote {out}/calibrated.yaml, fit.csv, evaluations.csv, manifest.json", file=sys.stderr)
-    return 0
+    return _figures_after(Path(out), args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="directory for summary.json, parquet tables and manifest.json")
     run.add_argument("--workers", type=int, help="processes (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--no-figures", action="store_true", help="with --out: do not draw figures into OUT/figures")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a config and print the resolved version")
@@ -168,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--dry-run", action="store_true", help="validate everything and show the plan; run nothing")
         sp.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override the base config of every scenario (before the scenario's own overrides)")
+        sp.add_argument("--no-figures", action="store_true", help="do not draw figures into the results folder")
 
     exp = sub.add_parser("experiment", help="scenarios × replications (and sweeps) with paired comparisons")
     batch(exp)
@@ -184,6 +240,19 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit declared parameters to observed KPI targets")
     batch(cal, resume=False)
     cal.set_defaults(func=cmd_calibrate)
+
+    fig = sub.add_parser("figures", help="publication figures (PNG 300 dpi and SVG) from a results folder")
+    fig.add_argument("results", help="results folder of countysim run --out, experiment, sensitivity or calibrate")
+    fig.add_argument("--out", help="figure folder (default: RESULTS/figures)")
+    fig.add_argument("--only", action="append", metavar="NAME", help="draw only this figure (repeatable)")
+    fig.add_argument("--quiet", action="store_true", help="do not list skipped figures")
+    fig.set_defaults(func=cmd_figures)
+
+    rep = sub.add_parser("report", help="self-contained HTML report of a results folder")
+    rep.add_argument("results", help="results folder")
+    rep.add_argument("--out", help="report file (default: RESULTS/report.html)")
+    rep.add_argument("--refresh-figures", action="store_true", help="redraw the figures even if they are current")
+    rep.set_defaults(func=cmd_report)
     return p
 
 

@@ -44,6 +44,7 @@ class StudySpec(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="also the results folder name")
     description: str = ""
+    question: str = Field("", description="the question the study answers; leads its report (countysim report)")
     base: str = Field(min_length=1, description="scenario YAML, relative to this file")
     seed: int = Field(42, ge=0, description="master seed: replication r of every scenario uses (seed, r)")
     replications: int = Field(10, ge=1, le=100_000)

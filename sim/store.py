@@ -4,7 +4,8 @@ Layout of ``results/<study>/``::
 
     parts/<table>/<scenario>__r<rep>.parquet   one file per finished run and table
     parts/failures/<scenario>__r<rep>.json     error and traceback of a run that raised
-    runs.parquet monthly.parquet yearly.parquet facilities.parquet summary.csv manifest.json
+    runs.parquet monthly.parquet yearly.parquet facilities.parquet villages.parquet flows.parquet
+    summary.csv manifest.json
 
 Every file is written to a temporary name and renamed into place, so a file either exists
 whole or not at all.  A run's ``runs`` part is written last and is its commit marker: a run
@@ -24,7 +25,7 @@ import pandas as pd
 
 from sim.plan import Plan, RunTask
 
-DETAIL_TABLES = ("monthly", "yearly", "facilities")
+DETAIL_TABLES = ("monthly", "yearly", "facilities", "villages", "flows")
 COMMIT_TABLE = "runs"
 TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
 CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "manifest.json")
@@ -86,7 +87,8 @@ class ResultsStore:
     def reset(self) -> None:
         """A fresh batch: drop parts and consolidated files of any earlier batch here."""
         shutil.rmtree(self.parts, ignore_errors=True)
-        for name in CONSOLIDATED:
+        shutil.rmtree(self.root / "figures", ignore_errors=True)  # drawn from the earlier batch's tables
+        for name in CONSOLIDATED + ("report.html",):
             (self.root / name).unlink(missing_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
 

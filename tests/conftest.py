@@ -115,3 +115,54 @@ def nan_equal_dicts(a: dict, b: dict) -> bool:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+# ----------------------------------------------------------------------------- figures and report
+@pytest.fixture(scope="session")
+def figure_studies(tmp_path_factory):
+    """One small real study of every kind, built once per session (tests/test_figures.py, test_report.py):
+    an experiment (two scenarios and a two-point grid sweep), a `countysim run --out` folder (which draws
+    its own figures), Morris and Sobol sensitivity studies and a calibration.  Returns folders and the
+    warnings raised while drawing the experiment's figures."""
+    import warnings
+
+    from sim.cli import main
+    from sim.executors import InProcess
+    from sim.experiment import run_experiment
+    from sim.figures import make_figures
+
+    folder = tmp_path_factory.mktemp("figures")
+    exp_small = CONFIGS / "exp_small.yaml"
+    study = {"name": "figs", "question": "Does a higher township outpatient rate move first contacts to primary care?",
+             "description": "Reimbursement levers on the small test county.", "base": str(exp_small), "seed": 5,
+             "replications": 2, "reference": "baseline",
+             "scenarios": {"baseline": {"description": "as configured"},
+                           "lever": {"description": "township outpatient rate 0.85",
+                                     "set": {"reimbursement.township.outpatient_rate": 0.85}}},
+             "sweep": {"method": "grid", "parameters": {"reimbursement.county.outpatient_rate": {"values": [0.2, 0.45]}}}}
+    out = {"experiment": folder / "experiment", "run": folder / "run", "morris": folder / "morris",
+           "sobol": folder / "sobol", "calibration": folder / "calibration"}
+    run_experiment(write_yaml(folder / "figs.yaml", study), InProcess(), out=out["experiment"], progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figures = make_figures(out["experiment"])
+    assert main(["run", str(exp_small), "--replications", "2", "--workers", "1", "--quiet",
+                 "--out", str(out["run"])]) == 0
+    sens = {"base": str(exp_small), "seed": 3, "replications": 1, "samples": 2,
+            "kpis": ["primary_care_share", "county_visit_rate"],
+            "parameters": {"reimbursement.township.outpatient_rate": {"low": 0.4, "high": 0.9},
+                           "reimbursement.county.outpatient_rate": {"low": 0.1, "high": 0.5}}}
+    for method in ("morris", "sobol"):
+        path = write_yaml(folder / f"{method}.yaml", {"name": method, "method": method, **sens,
+                                                     **({"num_resamples": 20} if method == "sobol" else {})})
+        assert main(["sensitivity", str(path), "--workers", "1", "--quiet", "--no-figures", "--out",
+                     str(out[method])]) == 0
+    (folder / "targets.csv").write_text("kpi,value,sd,source\nvisits_per_resident,5.6,0.4,test\n"
+                                        "primary_care_share,0.6,0.05,test\n", encoding="utf-8")
+    cal = {"name": "cal", "base": str(exp_small), "targets": "targets.csv", "seed": 3, "replications": 1,
+           "final_replications": 2, "max_evaluations": 2,
+           "parameters": {"incidence_scale": {"keys": ["conditions.*.incidence"], "mode": "scale", "low": 0.8,
+                                              "high": 1.2, "start": 1.0}}}
+    assert main(["calibrate", str(write_yaml(folder / "cal.yaml", cal)), "--workers", "1", "--quiet",
+                 "--no-figures", "--out", str(out["calibration"])]) == 0
+    return {"folders": out, "figures": figures, "warnings": [str(w.message) for w in caught]}

@@ -143,7 +143,7 @@ def test_replications_needed_is_the_smallest_sufficient_n():
 
 def test_cli_reports_replication_advice(tmp_path, capsys):
     path = small_experiment(tmp_path)
-    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--out", str(tmp_path / "o"),
+    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--no-figures", "--out", str(tmp_path / "o"),
                  "--target-halfwidth", "0.005", "--target-halfwidth", "oop_per_episode=5"]) == 0
     out = capsys.readouterr().out
     assert "replication advice" in out and "primary_care_share" in out
@@ -164,7 +164,7 @@ def test_failed_run_is_recorded_and_batch_carries_on(tmp_path, monkeypatch, caps
     path = small_experiment(tmp_path, replications=3)
     out = tmp_path / "out"
     monkeypatch.setattr(sim.batch, "single_run", flaky)
-    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--out", str(out)]) == 1
+    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--no-figures", "--out", str(out)]) == 1
     manifest = json.loads((out / "manifest.json").read_text())
     [failure] = manifest["failures"]
     assert (failure["scenario"], failure["replication"]) == ("lever", 1)
@@ -175,7 +175,8 @@ def test_failed_run_is_recorded_and_batch_carries_on(tmp_path, monkeypatch, caps
 
     # resuming reruns only the failed run and clears the failure
     monkeypatch.setattr(sim.batch, "single_run", real)
-    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--out", str(out), "--resume"]) == 0
+    assert main(["experiment", str(path), "--workers", "1", "--quiet", "--no-figures", "--out", str(out),
+                 "--resume"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failures"] == [] and manifest["runs"]["finished_before_this_invocation"] == 5
     assert len(pd.read_parquet(out / "runs.parquet")) == 6

@@ -51,7 +51,7 @@ def test_process_pool_equals_in_process(study):
 def test_dask_local_cluster_equals_in_process(study):
     path, folder = study
     out = folder / "dask_local"
-    assert main(["experiment", str(path), "--dask-local", "2", "--quiet", "--out", str(out)]) == 0
+    assert main(["experiment", str(path), "--dask-local", "2", "--quiet", "--no-figures", "--out", str(out)]) == 0
     assert_same_tables(folder / "inprocess", out)
     assert "LocalCluster" in json.loads((out / "manifest.json").read_text())["executor"]
 
@@ -95,7 +95,8 @@ def test_external_dask_cluster_equals_in_process(study, external_cluster):
         _wait_for(lambda: len(probe._client.scheduler_info()["workers"]) >= 1, "dask worker")
     finally:
         probe.close()
-    assert main(["experiment", str(path), "--scheduler", external_cluster, "--quiet", "--out", str(out)]) == 0
+    assert main(["experiment", str(path), "--scheduler", external_cluster, "--quiet", "--no-figures",
+                 "--out", str(out)]) == 0
     assert_same_tables(folder / "inprocess", out)
     for t in TABLES:
         assert (folder / "inprocess" / f"{t}.parquet").read_bytes() == (out / f"{t}.parquet").read_bytes()

@@ -28,7 +28,7 @@ def reference(tmp_path_factory):
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sim.cli", "experiment", *args, "--quiet"]
+    return [sys.executable, "-m", "sim.cli", "experiment", *args, "--quiet", "--no-figures"]
 
 
 def _finished(out: Path) -> int:

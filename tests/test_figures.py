@@ -1,0 +1,242 @@
+"""Figures from small real studies: files exist, are valid images of the expected size, and each plotted
+value is the value of the results table it came from (the data each plot function draws, not pixels)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy import stats
+
+from sim.cli import main
+from sim.experiment import load_experiment
+from sim.figures import FIGURES, MissingResultsError, Results, draw, fonts
+from sim.figures import data as fdata
+from sim.runner import single_run
+
+EXPERIMENT_FIGURES = ["01_kpi_by_scenario", "02_paired_differences", "03_monthly_kpis", "04a_flow_matrix",
+                      "04b_referral_sankey", "05a_facility_load", "05b_load_by_month", "05c_waiting_times",
+                      "06_sweep_response", "09_village_map"]
+RUN_FIGURES = [n for n in EXPERIMENT_FIGURES if n not in ("02_paired_differences", "06_sweep_response")]
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+
+
+@pytest.fixture(scope="module")
+def exp(figure_studies):
+    return figure_studies["folders"]["experiment"]
+
+
+@pytest.fixture(scope="module")
+def figs(figure_studies):
+    return figure_studies["figures"].by_name()
+
+
+def assert_image(fig, folder) -> None:
+    png, svg = folder / f"{fig.name}.png", folder / f"{fig.name}.svg"
+    assert [p.name for p in fig.files] == [png.name, svg.name]
+    with Image.open(png) as im:
+        im.verify()
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size == fig.size_px
+        assert im.info.get("dpi", (300, 300))[0] == pytest.approx(300, abs=1)
+    w, h = fig.size_px
+    assert 1200 <= w <= 4500 and 900 <= h <= 7500  # a printable figure at 300 dpi
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    assert float(root.get("width").removesuffix("pt")) == pytest.approx(w / 300 * 72, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------- files
+def test_experiment_draws_every_scenario_figure_as_png_and_svg(figure_studies, exp, figs):
+    assert sorted(figs) == sorted(EXPERIMENT_FIGURES)
+    for fig in figs.values():
+        assert_image(fig, exp / "figures")
+        assert fig.title and fig.caption and not fig.data.empty
+    index = json.loads((exp / "figures" / "figures.json").read_text())
+    assert [f["name"] for f in index["figures"]] == [n for n in FIGURES if n in figs]
+    assert set(index["skipped"]) == {"07a_morris", "07b_sobol", "08_calibration_fit"}
+    assert not [w for w in figure_studies["warnings"] if "missing from font" in w], "a glyph drawn as a box"
+
+
+def test_run_out_folder_gets_figures_and_skips_comparisons_with_a_note(figure_studies):
+    run = figure_studies["folders"]["run"]
+    index = json.loads((run / "figures" / "figures.json").read_text())
+    assert [f["name"] for f in index["figures"]] == RUN_FIGURES
+    assert "one scenario" in index["skipped"]["02_paired_differences"]
+    assert "sweep" in index["skipped"]["06_sweep_response"]
+    for f in index["figures"]:
+        with Image.open(run / "figures" / f["files"][0]) as im:
+            assert im.size == tuple(f["size_px"])
+    with pytest.raises(MissingResultsError, match="one scenario"):
+        draw("02_paired_differences", run)
+
+
+def test_sensitivity_and_calibration_figures(figure_studies, tmp_path):
+    folders = figure_studies["folders"]
+    morris = draw("07a_morris", folders["morris"], tmp_path)
+    sobol = draw("07b_sobol", folders["sobol"], tmp_path)
+    cal = draw("08_calibration_fit", folders["calibration"], tmp_path)
+    for fig in (morris, sobol, cal):
+        assert_image(fig, tmp_path)
+    cols = ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]
+    pd.testing.assert_frame_equal(morris.data[cols], pd.read_csv(folders["morris"] / "sensitivity.csv")[cols])
+    cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    pd.testing.assert_frame_equal(sobol.data[cols], pd.read_csv(folders["sobol"] / "sensitivity.csv")[cols])
+    cols = ["kpi", "observed", "sd", "simulated_mean", "ci_low", "ci_high", "z"]
+    pd.testing.assert_frame_equal(cal.data[cols], pd.read_csv(folders["calibration"] / "fit.csv")[cols])
+    with pytest.raises(MissingResultsError, match="no sobol indices"):
+        draw("07b_sobol", folders["morris"], tmp_path)
+    with pytest.raises(MissingResultsError, match="fit.csv"):
+        draw("08_calibration_fit", folders["experiment"], tmp_path)
+
+
+# ----------------------------------------------------------------------------- plotted values
+def test_kpi_points_and_paired_differences_are_the_summary_rows(exp, figs):
+    summary = pd.read_csv(exp / "summary.csv").set_index(["scenario", "kpi"])
+    data = figs["01_kpi_by_scenario"].data
+    assert list(dict.fromkeys(data["kpi"]))[:2] == ["county_visit_rate", "primary_care_share"]
+    assert set(data["scenario"]) == {"baseline", "lever", "sweep_000", "sweep_001"}
+    for r in data.itertuples():
+        for col in ("mean", "ci_low", "ci_high", "n"):
+            assert getattr(r, col) == summary.loc[(r.scenario, r.kpi), col]
+    diff = figs["02_paired_differences"].data
+    assert "baseline" not in set(diff["scenario"]) and len(diff) == 3 * diff["kpi"].nunique()
+    for r in diff.itertuples():
+        for col in ("diff_mean", "diff_ci_low", "diff_ci_high"):
+            assert getattr(r, col) == summary.loc[(r.scenario, r.kpi), col]
+
+
+def test_monthly_series_are_means_and_t_intervals_of_monthly_table(exp, figs):
+    monthly = pd.read_parquet(exp / "monthly.parquet")
+    data = figs["03_monthly_kpis"].data
+    assert data.attrs["warmup_months"] == pytest.approx(5 / (365 / 12))
+    for r in data.sample(12, random_state=1).itertuples():
+        x = monthly[(monthly.scenario == r.scenario) & (monthly.month == r.month)][r.kpi].to_numpy()
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        assert r.mean == pytest.approx(x.mean()) and r.n == len(x)
+        assert (r.ci_low, r.ci_high) == pytest.approx((x.mean() - half, x.mean() + half))
+        assert r.t_month > data.attrs["warmup_months"]
+
+
+def test_flow_matrix_and_sankey_are_the_flows_table(exp, figs):
+    flows = pd.read_parquet(exp / "flows.parquet")
+    reps = flows.groupby("scenario")["replication"].nunique()
+    matrix = figs["04a_flow_matrix"].data
+    assert len(matrix) == matrix["scenario"].nunique() * 16  # every tier pair, zeros included
+    for r in matrix.itertuples():
+        f = flows[(flows.scenario == r.scenario) & (flows.first_tier == r.first_tier) & (flows.final_tier == r.final_tier)]
+        assert r.episodes == pytest.approx(f["episodes"].sum() / reps[r.scenario])
+        assert r.share == pytest.approx(f["episodes"].sum() / flows[flows.scenario == r.scenario]["episodes"].sum())
+    sankey = figs["04b_referral_sankey"].data
+    for scen, g in sankey.groupby("scenario"):
+        assert g["share"].sum() == pytest.approx(1.0)
+        f = flows[flows.scenario == scen]
+        up = f[f.referred_up & ~f.referred_down]["episodes"].sum() / reps[scen]
+        assert g[g.path == "referred up"]["episodes"].sum() == pytest.approx(up)
+        same = f[~f.referred_up & ~f.referred_down]
+        assert (same.first_tier == same.final_tier).all()  # treated at first contact ends where it began
+
+
+def test_facility_load_waits_and_monthly_load_are_table_means(exp, figs):
+    fac = pd.read_parquet(exp / "facilities.parquet")
+    load = figs["05a_facility_load"].data
+    assert set(load["tier"]) == {"township", "county"}
+    waits = figs["05c_waiting_times"].data
+    assert set(waits["tier"]) == {"village", "township", "county"}
+    for frame, cols in ((load, ["utilisation", "bed_occupancy"]), (waits, ["mean_wait_min", "mean_bed_wait_days"])):
+        for r in frame.itertuples():
+            f = fac[(fac.scenario == r.scenario) & (fac.facility == r.facility)]
+            for col in cols:
+                assert getattr(r, col) == pytest.approx(f[col].mean(), nan_ok=True)
+    monthly = pd.read_parquet(exp / "monthly.parquet")
+    for r in figs["05b_load_by_month"].data.itertuples():
+        x = monthly[(monthly.scenario == r.scenario) & (monthly.month == r.month)][r.measure]
+        assert r.value == pytest.approx(x.mean())
+
+
+def test_sweep_curves_are_summary_rows_at_the_swept_values(exp, figs):
+    data = figs["06_sweep_response"].data
+    summary = pd.read_csv(exp / "summary.csv").set_index(["scenario", "kpi"])
+    param = "reimbursement.county.outpatient_rate"
+    assert data.attrs["params"] == [param]
+    assert dict(zip(data["scenario"], data[param])) == {"sweep_000": 0.2, "sweep_001": 0.45}
+    for r in data.itertuples():
+        assert r.mean == summary.loc[(r.scenario, r.kpi), "mean"]
+    assert data.attrs["reference_means"]["primary_care_share"] == summary.loc[("baseline", "primary_care_share"), "mean"]
+
+
+def test_village_map_is_the_reference_villages_and_the_county_sites(exp, figs):
+    fig = figs["09_village_map"]
+    villages = pd.read_parquet(exp / "villages.parquet")
+    ref = villages[villages.scenario == "baseline"]
+    assert fig.data.attrs["scenario"] == "baseline" and len(fig.data) == ref["village"].nunique() == 12
+    for r in fig.data.itertuples():
+        v = ref[ref.village == r.village]
+        assert (r.x_km, r.y_km) == (v["x_km"].iloc[0], v["y_km"].iloc[0])
+        assert r.primary_care_share == pytest.approx(v["primary_care_share"].mean())
+        assert r.oop_per_episode == pytest.approx(v["oop_per_episode"].mean())
+    sites = fig.extra["sites"]
+    assert sorted(sites["tier"]) == ["county"] + ["township"] * 3
+    assert tuple(sites[sites.tier == "county"][["x_km", "y_km"]].iloc[0]) == (0.0, 0.0)  # the county seat
+
+
+# ----------------------------------------------------------------------------- store plumbing
+def test_batch_stores_villages_and_flows_like_single_run(exp):
+    _, plan = load_experiment(Results(exp).manifest["study_file"])
+    one = single_run(plan.scenario("lever").scenario, 1)
+    for table, expected in (("villages", one.villages), ("flows", one.flows)):
+        stored = pd.read_parquet(exp / f"{table}.parquet")
+        got = stored[(stored.scenario == "lever") & (stored.replication == 1)].drop(columns=["scenario", "replication"])
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+        assert (exp / "parts" / table / "lever__r00001.parquet").exists()
+
+
+# ----------------------------------------------------------------------------- errors and fonts
+def test_missing_tables_and_folders_are_named(exp, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(exp, broken, ignore=shutil.ignore_patterns("parts", "figures"))
+    (broken / "flows.parquet").unlink()
+    (broken / "monthly.parquet").unlink()
+    with pytest.raises(MissingResultsError, match=r"flows\.parquet"):
+        draw("04a_flow_matrix", broken)
+    with pytest.raises(MissingResultsError, match=r"monthly\.parquet"):
+        draw("03_monthly_kpis", broken)
+    with pytest.raises(MissingResultsError, match=r"manifest\.json"):
+        draw("01_kpi_by_scenario", tmp_path)
+    with pytest.raises(MissingResultsError, match="sweep"):
+        fdata.prepare_sweep(Results(exp.parent / "run"))
+    assert main(["figures", str(tmp_path / "nowhere")]) == 2
+
+
+def test_figures_command_redraws_one_figure(exp, tmp_path, capsys):
+    assert main(["figures", str(exp), "--out", str(tmp_path), "--only", "04a_flow_matrix"]) == 0
+    assert (tmp_path / "04a_flow_matrix.png").exists() and not (tmp_path / "01_kpi_by_scenario.png").exists()
+    assert "04a_flow_matrix" in capsys.readouterr().out
+    assert main(["figures", str(exp), "--only", "nope"]) == 2
+
+
+def _svg_text(path) -> str:
+    return " ".join(re.findall(r"<!-- (.*?) -->", path.read_text(encoding="utf-8")))
+
+
+def test_chinese_names_only_with_a_font_that_has_them(exp, figs, tmp_path, monkeypatch):
+    text = _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
+    if fonts.cjk_font():
+        assert "县域就诊率" in text  # the KPI's Chinese name, rendered by a font that covers it
+        path = fonts.font_manager.findfont(fonts.font_manager.FontProperties(family=fonts.cjk_font()))
+        assert fonts._covers(path, fonts.chinese_text())
+    else:
+        assert not CJK.search(text)
+    monkeypatch.setenv("COUNTYSIM_CJK_FONT", "none")
+    fonts.cjk_font.cache_clear()
+    try:
+        fig = draw("01_kpi_by_scenario", exp, tmp_path)
+        english = _svg_text(fig.files[1])
+        assert "County visit rate" in english and not CJK.search(english)
+    finally:
+        fonts.cjk_font.cache_clear()

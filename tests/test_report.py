@@ -1,0 +1,111 @@
+"""`countysim report`: one self-contained HTML file; docs/model.md kept in step with the code."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from sim.cli import main
+from sim.config import Scenario
+from sim.kpis import ALL_KPI_INFO
+from sim.report import config_changes, markdown_html, write_report
+from sim.streams import PURPOSES
+
+ROOT = Path(__file__).resolve().parents[1]
+STRESS_SECTIONS = ("1. Objectives", "2. Logic", "3. Data", "4. Experimentation", "5. Implementation", "6. Code access")
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.external: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for key in ("src", "href"):
+            v = a.get(key)
+            if v and not v.startswith(("#", "data:")):
+                self.external.append(v)
+        if tag in ("link", "script", "iframe"):
+            self.external.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.text = " ".join(page.text)
+    return page
+
+
+def test_experiment_report_is_self_contained_with_every_section(figure_studies):
+    exp = figure_studies["folders"]["experiment"]
+    assert main(["report", str(exp)]) == 0
+    path = exp / "report.html"
+    page = parse(path)
+    assert not page.external, page.external  # nothing outside the file
+    text = page.text
+    assert "Does a higher township outpatient rate move first contacts to primary care?" in text
+    for name in ("baseline", "lever", "sweep_000", "sweep_001"):
+        assert name in text
+    assert "reimbursement.township.outpatient_rate" in text and "0.85" in text  # what the lever changes
+    summary = pd.read_csv(exp / "summary.csv")
+    row = summary[(summary.scenario == "lever") & (summary.kpi == "primary_care_share")].iloc[0]
+    assert f"{100 * row['mean']:.1f} %" in text and f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]" in text
+    assert f"{100 * row.diff_mean:+.1f} pp" in text
+    index = json.loads((exp / "figures" / "figures.json").read_text())
+    assert len(page.images) == len(index["figures"]) == 10
+    for src, fig in zip(page.images, index["figures"]):
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
+            assert im.size == tuple(fig["size_px"])
+        assert fig["caption"] in text
+    for heading in ("Replications and seeds", "master seed", "Model description (STRESS-DES)", *STRESS_SECTIONS):
+        assert heading in text, heading
+    assert "5 days, excluded from every KPI" in text or "5.0 days, excluded from every KPI" in text
+
+
+def test_run_and_calibration_reports(figure_studies, tmp_path):
+    run = figure_studies["folders"]["run"]
+    page = parse(write_report(run, tmp_path / "run.html"))
+    assert not page.external and len(page.images) == 8
+    assert "Primary-care share of visits" in page.text and "paired" in page.text
+    cal = figure_studies["folders"]["calibration"]
+    page = parse(write_report(cal, tmp_path / "cal.html"))
+    assert "Calibration" in page.text and "incidence_scale" in page.text and "visits_per_resident" not in page.external
+
+
+def test_config_changes_and_markdown():
+    a = {"name": "a", "simulation": {"seed": 1, "years": 1}, "x": {"y": [1, 2], "z": [{"n": 1}]}}
+    b = {"name": "b", "simulation": {"seed": 2, "years": 2}, "x": {"y": [1, 3], "z": [{"n": 5}]}}
+    assert config_changes(a, b) == [("simulation.years", 1, 2), ("x.y", [1, 2], [1, 3]), ("x.z.0.n", 1, 5)]
+    html = markdown_html("# T\n\n**1.1 Purpose.** Some `code` <b>.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n* one\n  more\n* two")
+    assert "<h2>T</h2>" in html and "<strong>1.1 Purpose.</strong>" in html and "<code>code</code>" in html
+    assert "&lt;b&gt;" in html and "<td>1</td>" in html and "<li>one more</li>" in html
+
+
+def test_model_doc_is_in_step_with_the_code():
+    doc = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    for heading in STRESS_SECTIONS:
+        assert f"## {heading}" in doc, heading
+    missing = [k for k in ALL_KPI_INFO if f"`{k}`" not in doc]
+    assert not missing, f"docs/model.md does not describe KPIs {missing}"
+    assert all(f"`{p}`" in doc for p in PURPOSES), "random streams"
+    modules = [p.name for p in (ROOT / "models").glob("*.py") if p.name != "__init__.py"]
+    assert not [m for m in modules if f"models/{m}" not in doc], "every model module"
+    sections = [k for k in Scenario.model_fields if k not in ("name", "description")]
+    assert not [s for s in sections if f"`{s}`" not in doc], "every configuration section"
+    assert re.search(r"warmup_days", doc) and "Kiefer" in doc
