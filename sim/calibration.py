@@ -54,10 +54,7 @@ class CalibrationSpec(StudySpec):
     @field_validator("parameters")
     @classmethod
     def _ranges(cls, v: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
-        for name, p in v.items():
-            if p.values is not None:
-                raise ValueError(f"{name}: calibration needs a range (low, high), not 'values'")
-        return v
+        return ParameterSpec.require_ranges(v, "calibration")
 
 
 def load_targets(path: Path) -> pd.DataFrame:

@@ -392,7 +392,8 @@ def _record(v: Any, path: str, src: dict[str, str], source: str) -> None:
             _record(x, f"{path}.{k}", src, source)
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping, or a ConfigError naming the file (missing, not YAML, not a mapping)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -411,7 +412,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, dict
     path = Path(path).resolve()
     if path in _seen:
         raise ConfigError(f"{path}: 'extends' forms a cycle")
-    data = _read_yaml(path)
+    data = read_yaml(path)
     src: dict[str, str] = {}
     parent = data.pop("extends", None)
     if parent is not None:

@@ -47,6 +47,14 @@ class ParameterSpec(BaseModel):
             raise ValueError(f"start must lie in [low, high] = [{self.low}, {self.high}], got {self.start}")
         return self
 
+    @staticmethod
+    def require_ranges(params: dict[str, "ParameterSpec"], purpose: str) -> dict[str, "ParameterSpec"]:
+        """Sensitivity and calibration search a continuous range: explicit values make no sense."""
+        for name, p in params.items():
+            if p.values is not None:
+                raise ValueError(f"{name}: {purpose} needs a range (low, high), not 'values'")
+        return params
+
     @property
     def bounds(self) -> tuple[float, float]:
         if self.low is None or self.high is None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sim.config import ConfigError, Scenario, apply_overrides, load_raw, resolve, resolved_dict
+from sim.config import ConfigError, Scenario, apply_overrides, load_raw, read_yaml, resolve, resolved_dict
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SEED_KEYS = ("simulation.seed", "simulation.replications")
@@ -70,14 +70,7 @@ S = TypeVar("S", bound=BaseModel)
 def load_spec(path: str | Path, model: type[S]) -> S:
     """Read and validate a study file; errors name the file, key path and bad value."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping of keys")
+    data = read_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as e:

@@ -56,10 +56,7 @@ class SensitivitySpec(StudySpec):
     @field_validator("parameters")
     @classmethod
     def _ranges(cls, v: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
-        for name, p in v.items():
-            if p.values is not None:
-                raise ValueError(f"{name}: sensitivity needs a range (low, high), not 'values'")
-        return v
+        return ParameterSpec.require_ranges(v, "sensitivity")
 
 
 # --------------------------------------------------------------------------- SALib pipeline
