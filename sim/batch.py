@@ -45,7 +45,8 @@ def execute(task: RunTask) -> dict[str, pd.DataFrame] | RunFailure:
     monthly = _tag(res.monthly, ident, "month")
     yearly = _tag(res.yearly, ident, "year")
     return {COMMIT_TABLE: runs, "monthly": monthly, "yearly": yearly, "facilities": _tag(res.facilities, ident),
-            "villages": _tag(res.villages, ident), "flows": _tag(res.flows, ident)}
+            "facility_monthly": _tag(res.facility_monthly, ident), "villages": _tag(res.villages, ident),
+            "flows": _tag(res.flows, ident)}
 
 
 def _tag(df: pd.DataFrame, ident: dict, period: str | None = None) -> pd.DataFrame:

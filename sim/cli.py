@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_table(summary))
     if args.out:
         print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
-              f"villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
+              f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
         return _figures_after(Path(args.out), args)
     return 0
 

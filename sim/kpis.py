@@ -229,6 +229,7 @@ class KpiCalculator:
             "facility": c.fac_names,
             "tier": [TIERS[t] for t in c.fac_tier],
             "township": [c.township_names[t] if t >= 0 else "" for t in c.fac_township],
+            "x_km": c.fac_xy[:, 0], "y_km": c.fac_xy[:, 1], "mobile": np.asarray(c.fac_mobile, dtype=bool),
             "doctors": c.fac_doctors, "beds": c.fac_beds,
             "visits": nv, "admissions": ns,
             "mean_wait_min": _ratio(wait, nv) * 1440.0,
@@ -244,6 +245,83 @@ class KpiCalculator:
             df["mean_in_system"] = in_sys_doc / samples
             df["mean_in_beds"] = in_sys_bed / samples
         return df
+
+    def facility_monthly(self, visits: dict, stays: dict) -> pd.DataFrame:
+        """Per month (as ``table(..., by="month")``) and facility: the load columns of
+        :meth:`facilities` with the same definitions, one row per (month, facility), month-major.
+
+        Visits and admissions count by their start time (only t in [warm-up, end)); utilisation is
+        the service time of consultations started in the month ÷ (doctors × month length × opening
+        share); bed occupancy splits stays across month boundaries.  Sums are ``numpy.bincount``
+        over a combined ``month * F + facility`` index (rows outside the window go to a discard
+        bin), computed over fixed-size slices of the logs so temporaries stay a few MB however
+        long the run."""
+        c = self.county
+        F = c.n_facilities
+        span = self.end - self.warmup
+        length = self.days_per_year / 12.0
+        n = max(int(np.ceil(span / length - 1e-9)), 0)
+        lengths = np.minimum(length, span - length * np.arange(n))
+        nv, wait, busy = self._cell_sums(visits, ("wait", "service"), F, n, length)
+        ns, bwait = self._cell_sums(stays, ("wait",), F, n, length)
+        bed_days = self._bed_days_monthly(stays, F, n, length)
+        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
+        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        months = lengths[:, None]
+        return pd.DataFrame({
+            "month": np.repeat(np.arange(n, dtype=np.int64), F),
+            "facility": np.tile(np.asarray(c.fac_names, dtype=object), n),
+            "tier": np.tile(np.array([TIERS[t] for t in c.fac_tier], dtype=object), n),
+            "township": np.tile(np.array([c.township_names[t] if t >= 0 else "" for t in c.fac_township],
+                                         dtype=object), n),
+            "visits": nv.ravel(), "admissions": ns.ravel(),
+            "utilisation": (busy / (docs * months * self.open_share)).ravel(),
+            "bed_occupancy": (bed_days / (beds * months)).ravel(),
+            "mean_wait_min": (_ratio(wait, nv) * 1440.0).ravel(),
+            "mean_bed_wait_days": _ratio(bwait, ns).ravel(),
+        })
+
+    CHUNK_ROWS = 1 << 20
+
+    def _cell_sums(self, log: dict, columns: tuple[str, ...], F: int, n: int, length: float) -> list[np.ndarray]:
+        """(month, facility) row counts, then sums of each of ``columns``, of the rows with time in
+        [warm-up, end); each an (n, F) float array."""
+        size = n * F
+        out = [np.zeros(size + 1) for _ in range(len(columns) + 1)]
+        t_all, fac_all = log["time"], log["fac"]
+        for s in range(0, len(t_all), self.CHUNK_ROWS):
+            t = t_all[s:s + self.CHUNK_ROWS]
+            key = np.subtract(t, self.warmup)  # month exactly as _group: floor((t - warm-up) / length)
+            key /= length
+            np.floor(key, out=key)
+            np.clip(key, 0, max(n - 1, 0), out=key)  # a float sliver at the very end stays in the last month
+            key = key.astype(np.intp)
+            key *= F
+            key += fac_all[s:s + self.CHUNK_ROWS]
+            key[(t < self.warmup) | (t >= self.end)] = size  # the discard bin
+            out[0] += np.bincount(key, minlength=size + 1)
+            for acc, col in zip(out[1:], columns):
+                acc += np.bincount(key, weights=log[col][s:s + self.CHUNK_ROWS], minlength=size + 1)
+        return [acc[:size].reshape(n, F) for acc in out]
+
+    def _bed_days_monthly(self, stays: dict, F: int, n: int, length: float) -> np.ndarray:
+        """(month, facility) bed-days: each stay clipped to [warm-up, end) and cut into one piece
+        per month it touches (memory ∝ stays, not stays × months)."""
+        start = stays["time"] + stays["wait"]
+        stop = start + stays["los"]
+        lo = np.clip(start, self.warmup, self.end)
+        hi = np.clip(stop, self.warmup, self.end)
+        keep = np.flatnonzero(hi > lo)
+        lo, hi, fac = lo[keep], hi[keep], stays["fac"][keep]
+        first = np.clip(np.floor((lo - self.warmup) / length), 0, n - 1).astype(np.int64)
+        last = np.clip(np.floor((hi - self.warmup) / length), 0, n - 1).astype(np.int64)
+        pieces = last - first + 1
+        stay = np.repeat(np.arange(len(lo)), pieces)
+        month = first[stay] + (np.arange(len(stay)) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+        edges = np.minimum(self.warmup + length * np.arange(n + 1), self.end)
+        days = np.minimum(hi[stay], edges[month + 1]) - np.maximum(lo[stay], edges[month])
+        days = np.maximum(days, 0.0)
+        return np.bincount(month * F + fac[stay], weights=days, minlength=n * F)[:n * F].reshape(n, F)
 
     def _bed_days_all(self, stays: dict, F: int) -> np.ndarray:
         start = stays["time"] + stays["wait"]

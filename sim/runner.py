@@ -33,6 +33,7 @@ class RunResult:
     monthly: pd.DataFrame
     yearly: pd.DataFrame
     facilities: pd.DataFrame
+    facility_monthly: pd.DataFrame  # per month and facility: visits, admissions, load and waits
     villages: pd.DataFrame
     flows: pd.DataFrame
     accounting: dict[str, int]
@@ -76,6 +77,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         monthly=calc.table(*logs, "month"),
         yearly=yearly,
         facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
+        facility_monthly=calc.facility_monthly(visits, stays),
         villages=calc.villages(visits, episodes),
         flows=calc.flows(episodes),
         accounting=accounting,
@@ -168,7 +170,8 @@ def _tagged(results: list[RunResult], attr: str) -> pd.DataFrame:
 
 def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult], wall_seconds: float,
                   source: str | None = None) -> dict:
-    """Write summary.json, runs/monthly/yearly/facilities.parquet and manifest.json atomically."""
+    """Write summary.json, the runs/monthly/yearly/facilities/facility_monthly/villages/flows tables
+    (Parquet) and manifest.json atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_frame(results)
@@ -182,6 +185,7 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "monthly.parquet": monthly,
         "yearly.parquet": yearly,
         "facilities.parquet": _tagged(results, "facilities"),
+        "facility_monthly.parquet": _tagged(results, "facility_monthly"),
         "villages.parquet": _tagged(results, "villages"),
         "flows.parquet": _tagged(results, "flows"),
     }

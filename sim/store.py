@@ -4,7 +4,8 @@ Layout of ``results/<study>/``::
 
     parts/<table>/<scenario>__r<rep>.parquet   one file per finished run and table
     parts/failures/<scenario>__r<rep>.json     error and traceback of a run that raised
-    runs.parquet monthly.parquet yearly.parquet facilities.parquet villages.parquet flows.parquet
+    runs.parquet monthly.parquet yearly.parquet facilities.parquet facility_monthly.parquet
+    villages.parquet flows.parquet
     summary.csv manifest.json
 
 Every file is written to a temporary name and renamed into place, so a file either exists
@@ -25,7 +26,7 @@ import pandas as pd
 
 from sim.plan import Plan, RunTask
 
-DETAIL_TABLES = ("monthly", "yearly", "facilities", "villages", "flows")
+DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
 COMMIT_TABLE = "runs"
 TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
 CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "manifest.json")

@@ -7,7 +7,7 @@ import pandas as pd
 import yaml
 
 SMALL = Path(__file__).resolve().parent / "configs" / "exp_small.yaml"
-TABLES = ("runs", "monthly", "yearly", "facilities", "villages", "flows")
+TABLES = ("runs", "monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
 
 
 def write_study(folder: Path, name: str, **body) -> Path:

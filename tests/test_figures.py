@@ -15,7 +15,7 @@ from scipy import stats
 
 from sim.cli import main
 from sim.experiment import load_experiment
-from sim.figures import FIGURES, MissingResultsError, Results, draw, fonts
+from sim.figures import FIGURES, MissingResultsError, Results, draw, fonts, make_figures
 from sim.figures import data as fdata
 from sim.runner import single_run
 
@@ -153,10 +153,54 @@ def test_facility_load_waits_and_monthly_load_are_table_means(exp, figs):
             f = fac[(fac.scenario == r.scenario) & (fac.facility == r.facility)]
             for col in cols:
                 assert getattr(r, col) == pytest.approx(f[col].mean(), nan_ok=True)
-    monthly = pd.read_parquet(exp / "monthly.parquet")
-    for r in figs["05b_load_by_month"].data.itertuples():
-        x = monthly[(monthly.scenario == r.scenario) & (monthly.month == r.month)][r.measure]
-        assert r.value == pytest.approx(x.mean())
+
+
+def _expected_load(fm: pd.DataFrame, fac: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """Per (measure, row, month): the facility's own value, or for a township's pooled village clinics
+    busy time ÷ capacity (doctor- or bed-weighted), then the mean over replications; computed here from
+    the two tables without the figure code."""
+    f = fm[fm.scenario == scenario].merge(fac[fac.scenario == scenario][["replication", "facility", "doctors", "beds"]],
+                                          on=["replication", "facility"])
+    f["row"] = np.where(f.tier == "village", f.township + " village clinics", f.facility)
+    out = []
+    for measure, cap in (("utilisation", "doctors"), ("bed_occupancy", "beds")):
+        g = f[f[cap] > 0].assign(used=lambda d: d[measure] * d[cap])
+        rep = g.groupby(["row", "replication", "month"]).agg(used=("used", "sum"), cap=(cap, "sum"), n=("facility", "size"))
+        rep["value"] = rep.used / rep.cap
+        mean = rep.groupby(["row", "month"]).agg(value=("value", "mean"), n=("n", "max")).reset_index()
+        out.append(mean.assign(measure=measure))
+    return pd.concat(out).set_index(["measure", "row", "month"])
+
+
+def test_facility_by_month_heatmap_is_the_facility_monthly_table(exp, figs):
+    fm = pd.read_parquet(exp / "facility_monthly.parquet")
+    fac = pd.read_parquet(exp / "facilities.parquet")
+    data = figs["05b_load_by_month"].data
+    assert data.attrs["scenario"] == "baseline" and set(data["scenario"]) == {"baseline"}  # the reference
+    assert data.attrs["months"] == sorted(fm["month"].unique()) == [0, 1]  # 36.5 days: a month and a part
+    assert data.attrs["replications"] == 2 and data.attrs["left_out"] == ["outside"]
+    base = fac[(fac.scenario == "baseline") & (fac.replication == 0)]
+    centres = list(base[base.tier == "township"].facility)
+    hospitals = list(base[base.tier == "county"].facility)
+    townships = list(dict.fromkeys(base[base.tier == "village"].township))
+    pooled = [f"{t} village clinics" for t in townships]
+    # rows by tier (village clinics pooled per township, then township centres, then county hospitals)
+    assert data.attrs["rows"] == {"utilisation": pooled + centres + hospitals, "bed_occupancy": centres + hospitals}
+    for measure, rows in data.attrs["rows"].items():
+        sub = data[data.measure == measure]
+        assert list(dict.fromkeys(sub["row"])) == rows
+        assert len(sub) == len(rows) * 2
+    assert (data[data.row.isin(pooled)]["facilities"] == 4).all()  # 4 village clinics per township
+    assert (data[~data.row.isin(pooled)]["facilities"] == 1).all()
+    expected = _expected_load(fm, fac, "baseline")
+    assert len(expected) == len(data)
+    for r in data.itertuples():
+        e = expected.loc[(r.measure, r.row, r.month)]
+        assert r.value == pytest.approx(e["value"], rel=1e-12) and r.facilities == e["n"]
+    # a facility's own row is its mean over replications in facility_monthly, value for value
+    one = data[(data.row == hospitals[0]) & (data.measure == "bed_occupancy")]
+    f = fm[(fm.scenario == "baseline") & (fm.facility == hospitals[0])]
+    np.testing.assert_allclose(one["value"], f.groupby("month")["bed_occupancy"].mean().to_numpy(), rtol=1e-12)
 
 
 def test_sweep_curves_are_summary_rows_at_the_swept_values(exp, figs):
@@ -181,15 +225,45 @@ def test_village_map_is_the_reference_villages_and_the_county_sites(exp, figs):
         assert r.primary_care_share == pytest.approx(v["primary_care_share"].mean())
         assert r.oop_per_episode == pytest.approx(v["oop_per_episode"].mean())
     sites = fig.extra["sites"]
-    assert sorted(sites["tier"]) == ["county"] + ["township"] * 3
+    assert sorted(sites["tier"]) == ["county"] + ["township"] * 3 and not sites.attrs["approximate"]
     assert tuple(sites[sites.tier == "county"][["x_km", "y_km"]].iloc[0]) == (0.0, 0.0)  # the county seat
+    fac = pd.read_parquet(exp / "facilities.parquet")
+    fac = fac[(fac.scenario == "baseline") & (fac.replication == 0)].set_index("facility")
+    for r in sites.itertuples():  # positions come from the facilities table, not a rebuilt county
+        assert (r.tier, r.x_km, r.y_km) == (fac.loc[r.facility, "tier"], fac.loc[r.facility, "x_km"],
+                                            fac.loc[r.facility, "y_km"])
+
+
+def test_mobile_clinics_are_pooled_in_the_heatmap_and_left_off_the_map(exp, tmp_path):
+    """A scenario whose facilities include touring mobile clinics (a lever adds them at villages)."""
+    folder = tmp_path / "mobile"
+    shutil.copytree(exp, folder, ignore=shutil.ignore_patterns("parts", "figures"))
+    fac = pd.read_parquet(folder / "facilities.parquet")
+    fm = pd.read_parquet(folder / "facility_monthly.parquet")
+    extra = fac[(fac.scenario == "baseline") & (fac.tier == "village")].groupby("replication").head(2).copy()
+    extra["facility"] = extra["facility"] + " mobile clinic"
+    extra["tier"], extra["mobile"], extra["beds"] = "township", True, 0
+    pd.concat([fac, extra], ignore_index=True).to_parquet(folder / "facilities.parquet")
+    months = fm[fm.facility.isin(set(extra.facility.str.removesuffix(" mobile clinic")))].copy()
+    months["facility"] = months["facility"] + " mobile clinic"
+    months["tier"] = "township"
+    pd.concat([fm, months], ignore_index=True).to_parquet(folder / "facility_monthly.parquet")
+    data = fdata.prepare_load_by_month(Results(folder))
+    rows = data.attrs["rows"]["utilisation"]
+    mobile = [r for r in rows if "mobile" in r]
+    assert mobile == ["T01 mobile clinics"] and rows.index(mobile[0]) > rows.index("T03 health centre")
+    assert data.attrs["pooled"] == {"village clinics": 12, "mobile clinics": 2}
+    assert (data[data.row == mobile[0]]["facilities"] == 2).all()
+    assert not any("mobile" in r for r in data.attrs["rows"]["bed_occupancy"])
+    assert not fdata.prepare_sites(Results(folder))["facility"].str.contains("mobile").any()
 
 
 # ----------------------------------------------------------------------------- store plumbing
-def test_batch_stores_villages_and_flows_like_single_run(exp):
+def test_batch_stores_detail_tables_like_single_run(exp):
     _, plan = load_experiment(Results(exp).manifest["study_file"])
     one = single_run(plan.scenario("lever").scenario, 1)
-    for table, expected in (("villages", one.villages), ("flows", one.flows)):
+    for table, expected in (("villages", one.villages), ("flows", one.flows), ("facilities", one.facilities),
+                            ("facility_monthly", one.facility_monthly)):
         stored = pd.read_parquet(exp / f"{table}.parquet")
         got = stored[(stored.scenario == "lever") & (stored.replication == 1)].drop(columns=["scenario", "replication"])
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
@@ -211,6 +285,23 @@ def test_missing_tables_and_folders_are_named(exp, tmp_path):
     with pytest.raises(MissingResultsError, match="sweep"):
         fdata.prepare_sweep(Results(exp.parent / "run"))
     assert main(["figures", str(tmp_path / "nowhere")]) == 2
+
+
+def test_folder_from_before_facility_monthly_skips_only_that_figure(exp, tmp_path):
+    """An older results folder: no facility_monthly.parquet, no coordinates in facilities.parquet."""
+    old = tmp_path / "old"
+    shutil.copytree(exp, old, ignore=shutil.ignore_patterns("parts", "figures"))
+    (old / "facility_monthly.parquet").unlink()
+    fac = pd.read_parquet(old / "facilities.parquet")
+    fac.drop(columns=["x_km", "y_km", "mobile"]).to_parquet(old / "facilities.parquet")
+    with pytest.raises(MissingResultsError, match=r"facility_monthly\.parquet.*rerun the study"):
+        draw("05b_load_by_month", old, tmp_path / "one")
+    load = ["05a_facility_load", "05b_load_by_month", "05c_waiting_times", "09_village_map"]
+    fs = make_figures(old, tmp_path / "figs", only=load)
+    assert sorted(fs.by_name()) == ["05a_facility_load", "05c_waiting_times", "09_village_map"]
+    assert list(fs.skipped) == ["05b_load_by_month"] and "facility_monthly.parquet" in fs.skipped["05b_load_by_month"]
+    sites = fs.by_name()["09_village_map"].extra["sites"]
+    assert sites.attrs["approximate"] and list(sites.tier) == ["township"] * 3  # village centroids
 
 
 def test_figures_command_redraws_one_figure(exp, tmp_path, capsys):

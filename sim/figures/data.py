@@ -30,8 +30,10 @@ MAX_SCENARIOS = 40  # more (long sweeps) → explicit scenarios first, the rest 
 TIERS = ("village", "township", "county", "outside")
 LOAD_TIERS = ("township", "county")  # tiers with doctors and beds whose load is worth a heatmap row
 WAIT_TIERS = ("village", "township", "county")  # outside hospitals have unlimited capacity: no queue
-LOAD_MEASURES = ("utilisation_township", "utilisation_county", "bed_occupancy_township", "bed_occupancy_county")
 PATHS = ("treated at first contact", "referred up", "referred down", "referred up, then down")
+# tables that results folders written by older countysim versions lack → what they hold
+NEWER_TABLES = {"villages": "village", "flows": "flow", "facility_monthly": "per-facility monthly"}
+LOAD_COLUMNS = {"utilisation": "doctors", "bed_occupancy": "beds"}  # load measure → the capacity it divides by
 
 
 class MissingResultsError(ValueError):
@@ -152,8 +154,8 @@ class Results:
         if name not in self._tables:
             path = self.root / f"{name}.parquet"
             if not path.exists():
-                why = ("written by countysim since per-run village and flow tables are stored; rerun the study"
-                       if name in ("villages", "flows") else "the batch did not finish, or the folder was pruned")
+                why = (f"written by countysim since per-run {NEWER_TABLES[name]} tables are stored; rerun the study"
+                       if name in NEWER_TABLES else "the batch did not finish, or the folder was pruned")
                 raise self.missing(what, [path.name], why)
             df = pd.read_parquet(path)
             if "scenario" not in df.columns:
@@ -360,19 +362,76 @@ def prepare_facility_load(res: Results) -> pd.DataFrame:
     return df
 
 
-def prepare_load_by_month(res: Results) -> pd.DataFrame:
-    """scenario, month, measure (tier utilisation / bed occupancy KPI), value: mean over replications."""
-    what = "the load-by-month heatmap"
-    monthly = res.table("monthly", what)
-    measures = [m for m in LOAD_MEASURES if m in monthly.columns]
-    if not measures:
-        raise MissingResultsError(f"{res.root}: {what} needs columns {list(LOAD_MEASURES)} in monthly.parquet")
-    order = _scenario_order(res, monthly["scenario"].unique(), MAX_FLOW_PANELS)
-    m = monthly[monthly["scenario"].isin(order)]
-    df = m.groupby(["scenario", "month"], sort=False)[measures].mean().reset_index()
-    df = df.melt(id_vars=["scenario", "month"], value_vars=measures, var_name="measure", value_name="value")
-    df = _ordered(df, "scenario", order)
-    df.attrs.update(scenarios=order, measures=measures, omitted=len(set(monthly["scenario"])) - len(order))
+def load_row(tier: str, township: str, facility: str, mobile: bool) -> str:
+    """Heatmap row of a facility: village clinics (hundreds in a county) and touring mobile clinics
+    are pooled per township; every other facility is its own row."""
+    if tier == "village":
+        return f"{township} village clinics" if township else "village clinics"
+    if mobile:
+        return f"{township} mobile clinics" if township else "mobile clinics"
+    return facility
+
+
+def prepare_load_by_month(res: Results, scenario: str | None = None) -> pd.DataFrame:
+    """scenario, measure (utilisation / bed_occupancy), row, tier, facilities, month, value — one scenario
+    (default: the reference), from facility_monthly.parquet.
+
+    A row is one facility, except village clinics and mobile clinics, which are pooled per township
+    (``facilities`` counts the pooled ones); a pooled row's value is the capacity-weighted mean of its
+    facilities' values (utilisation weighted by doctors, occupancy by beds: total busy time ÷ total
+    capacity) in each replication.  ``value`` is the mean over replications.  Only facilities with
+    that capacity appear in a measure (outside hospitals with unlimited capacity, village clinics in
+    bed occupancy, do not).  Rows are ordered by tier, then by the facilities table's order."""
+    what = "the facility-by-month load heatmap"
+    fm = res.table("facility_monthly", what)
+    res.require_columns(fm, ["replication", "month", "facility", "tier", "township", *LOAD_COLUMNS],
+                        "facility_monthly.parquet", what)
+    fac = res.table("facilities", what)
+    res.require_columns(fac, ["replication", "facility", *LOAD_COLUMNS.values()], "facilities.parquet", what)
+    scenario = scenario or res.reference
+    if scenario not in set(fm["scenario"]):
+        present = _scenario_order(res, fm["scenario"].unique())
+        if not present:
+            raise MissingResultsError(f"{res.root}: {what}: facility_monthly.parquet has no rows")
+        scenario = present[0]
+    f = fm[fm["scenario"] == scenario]
+    cap = fac[fac["scenario"] == scenario]
+    cap = cap.assign(mobile=cap["mobile"].astype(bool) if "mobile" in cap else False)
+    cap = cap[["replication", "facility", "mobile", *LOAD_COLUMNS.values()]]
+    f = f.merge(cap, on=["replication", "facility"], how="left", validate="many_to_one")
+    f["mobile"] = f["mobile"].eq(True)
+    f["row"] = [load_row(t, w, n, m) for t, w, n, m in zip(f["tier"], f["township"], f["facility"], f["mobile"])]
+    rank = {t: i for i, t in enumerate(TIERS)}
+    first = {}
+    for row, tier, facility in zip(f["row"], f["tier"], f["facility"]):
+        first.setdefault(row, (rank.get(tier, len(TIERS)), len(first)))
+    order = sorted(first, key=first.get)
+    frames = []
+    for measure, capacity in LOAD_COLUMNS.items():
+        c = f[capacity].astype(float)
+        g = f[(c > 0) & f[measure].notna()].assign(_w=c, _used=lambda d: d[measure] * d["_w"])
+        per_rep = g.groupby(["row", "tier", "replication", "month"], sort=False) \
+            .agg(_used=("_used", "sum"), _w=("_w", "sum"), facilities=("facility", "size")).reset_index()
+        per_rep["value"] = per_rep["_used"] / per_rep["_w"]
+        df = per_rep.groupby(["row", "tier", "month"], sort=False) \
+            .agg(facilities=("facilities", "max"), value=("value", "mean")).reset_index()
+        df.insert(0, "measure", measure)
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    df["_m"] = df["measure"].map({m: i for i, m in enumerate(LOAD_COLUMNS)})
+    df["_r"] = df["row"].map({r: i for i, r in enumerate(order)})
+    df = df.sort_values(["_m", "_r", "month"], kind="stable").drop(columns=["_m", "_r"]).reset_index(drop=True)
+    df.insert(0, "scenario", scenario)
+    df["month"] = df["month"].astype(int)
+    rows = {m: [r for r in order if r in set(df.loc[df["measure"] == m, "row"])] for m in LOAD_COLUMNS}
+    if not any(rows.values()):
+        raise MissingResultsError(f"{res.root}: {what}: no facility of scenario {scenario!r} has doctors or beds")
+    one = f.drop_duplicates("facility")
+    df.attrs.update(scenario=scenario, rows=rows, months=sorted(df["month"].unique().tolist()),
+                    replications=int(f["replication"].nunique()),
+                    pooled={"village clinics": int((one["tier"] == "village").sum()),
+                            "mobile clinics": int((one["mobile"] & (one["tier"] != "village")).sum())},
+                    left_out=[t for t in TIERS if t in set(f.loc[~f["row"].isin(set(df["row"])), "tier"])])
     return df
 
 
@@ -462,26 +521,25 @@ def prepare_villages(res: Results, scenario: str | None = None) -> pd.DataFrame:
 
 
 def prepare_sites(res: Results, scenario: str | None = None) -> pd.DataFrame:
-    """facility, tier, x_km, y_km of township centres and county hospitals, from the scenario's resolved
-    geography (the county is rebuilt: it is deterministic); if that fails, townships at their villages'
-    centroid and no county hospital position."""
-    from sim.config import GeographySpec
-    from models.geography import build_county
-
+    """facility, tier, x_km, y_km of township centres and county hospitals of one scenario (default: the
+    reference), from the facilities table (touring mobile clinics left out).  Folders whose facilities table
+    has no coordinates (written by older versions) or none at all: townships at their villages' centroid,
+    no county hospital."""
     scenario = scenario or res.reference
-    cfg = res.configs.get(scenario, {})
     try:
-        county = build_county(GeographySpec.model_validate(cfg["geography"]))
-    except Exception:  # noqa: BLE001 - e.g. a roster CSV moved since the run: fall back to centroids
-        v = prepare_villages(res, scenario)
-        c = v.groupby("township", sort=False)[["x_km", "y_km"]].mean().reset_index()
-        df = pd.DataFrame({"facility": c["township"] + " (centroid)", "tier": "township",
-                           "x_km": c["x_km"], "y_km": c["y_km"]})
-        df.attrs.update(approximate=True)
+        fac = res.table("facilities", "the village map")
+    except MissingResultsError:
+        fac = pd.DataFrame(columns=["scenario", "tier"])
+    fac = fac[(fac["scenario"] == scenario) & fac["tier"].isin(LOAD_TIERS)]
+    if {"x_km", "y_km"} <= set(fac.columns) and len(fac):
+        if "mobile" in fac.columns:
+            fac = fac[~fac["mobile"].astype(bool)]
+        df = fac.drop_duplicates("facility")[["facility", "tier", "x_km", "y_km"]].reset_index(drop=True)
+        df.attrs.update(approximate=False)
         return df
-    tiers = np.array(TIERS)[county.fac_tier]
-    keep = np.isin(tiers, LOAD_TIERS)
-    df = pd.DataFrame({"facility": np.array(county.fac_names)[keep], "tier": tiers[keep],
-                       "x_km": county.fac_xy[keep, 0], "y_km": county.fac_xy[keep, 1]})
-    df.attrs.update(approximate=False)
+    v = prepare_villages(res, scenario)
+    c = v.groupby("township", sort=False)[["x_km", "y_km"]].mean().reset_index()
+    df = pd.DataFrame({"facility": c["township"] + " (centroid)", "tier": "township",
+                       "x_km": c["x_km"], "y_km": c["y_km"]})
+    df.attrs.update(approximate=True)
     return df

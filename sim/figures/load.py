@@ -1,10 +1,9 @@
 """Figure 5: facility load (utilisation and bed occupancy heatmaps) and waiting-time distributions by tier.
 
-The results hold per-facility load over the whole run and per-tier load by month, not
-per-facility load by month, so the load figures are (a) facility × scenario and (b) tier
-measure × month.  A facility × month heatmap would need a per-run table ``facility_monthly``
-with columns replication, month, facility, tier, township, visits, admissions, utilisation,
-bed_occupancy, mean_wait_min, mean_bed_wait_days (``KpiCalculator.facilities`` grouped by month).
+(a) facility × scenario over the whole run (``facilities``); (b) facility × month for the reference
+scenario (``facility_monthly``), with village clinics — hundreds in a county — and touring mobile
+clinics pooled per township, and township centres, county hospitals (and outside hospitals if
+their capacity is finite) one row each.
 
 Waiting times are shown as the distribution over a tier's facilities of each facility's mean
 wait (the facilities table holds means, not individual waits).
@@ -20,7 +19,6 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.figures import style
 from sim.figures.data import WAIT_TIERS
-from sim.figures.scenarios import grid
 from sim.figures.style import FigureResult
 
 
@@ -62,37 +60,56 @@ def facility_load(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
         return style.save(fig, out_dir, "05a_facility_load", title, caption, data)
 
 
-MEASURE_LABELS = {"utilisation_township": "Doctors, township", "utilisation_county": "Doctors, county",
-                  "bed_occupancy_township": "Beds, township", "bed_occupancy_county": "Beds, county"}
+MEASURE_TITLES = {"utilisation": "Doctor utilisation", "bed_occupancy": "Bed occupancy"}
+MAX_ANNOTATED_CELLS = 160  # per panel; more and the percentages would not fit in the cells
 
 
 def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
-    """Per scenario: tier utilisation and bed occupancy (rows) by month (columns)."""
-    scenarios = list(dict.fromkeys(data["scenario"]))
-    measures = data.attrs.get("measures") or list(dict.fromkeys(data["measure"]))
-    months = sorted(data["month"].unique())
+    """One scenario: doctor utilisation (top) and bed occupancy (bottom), facility rows × month columns;
+    village and mobile clinics pooled per township (rows and pooling as ``prepare_load_by_month``)."""
+    scenario = data.attrs.get("scenario") or (data["scenario"].iloc[0] if len(data) else "")
+    rows = data.attrs.get("rows") or {m: list(dict.fromkeys(data.loc[data["measure"] == m, "row"]))
+                                      for m in MEASURE_TITLES}
+    panels = [m for m in MEASURE_TITLES if rows.get(m)]
+    months = data.attrs.get("months") or sorted(data["month"].unique())
+    n_rows = sum(len(rows[m]) for m in panels)
     vmax = float(np.nanmax([data["value"].max(), 1.0]))
     with style.theme():
-        fig = style.new_figure(max(8.0, 2.6 + 0.5 * len(months)), 1.9 * len(scenarios) + 2.0)
-        axes = grid(fig, len(scenarios), 1)
-        for ax, scen in zip(axes, scenarios):
-            m = data[data["scenario"] == scen].pivot(index="measure", columns="month", values="value") \
-                .reindex(index=measures, columns=months)
-            m.index = [MEASURE_LABELS.get(x, x) for x in m.index]
+        fig = style.new_figure(min(14.0, max(8.0, 4.2 + 0.42 * len(months))),
+                               min(24.0, 0.2 * n_rows + 1.1 * len(panels) + 1.6))
+        axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
+                            height_ratios=[max(len(rows[m]), 1) for m in panels])[:, 0]
+        for ax, measure in zip(axes, panels):
+            sub = data[data["measure"] == measure]
+            m = sub.pivot(index="row", columns="month", values="value").reindex(index=rows[measure], columns=months)
             m.columns = [int(c) + 1 for c in m.columns]
-            _heat(ax, m, vmax, len(months) <= 24)
-            ax.set_title(scen)
-            ax.set_xlabel("month after warm-up")
+            counts = sub.drop_duplicates("row").set_index("row")["facilities"]
+            m.index = [f"{r} ({int(counts[r])})" if counts.get(r, 1) > 1 else r for r in m.index]
+            _heat(ax, m, vmax, m.size <= MAX_ANNOTATED_CELLS)
+            ax.set_title(MEASURE_TITLES[measure])
+            ax.set_xlabel("month after warm-up" if ax is axes[-1] else "")
             ax.set_ylabel("")
-            ax.tick_params(axis="y", rotation=0)
-        cb = fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.8)
+            ax.tick_params(axis="y", rotation=0, labelsize=7 if len(rows[measure]) > 20 else 8)
+            ax.tick_params(axis="x", rotation=0)
+        cb = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.6, aspect=30)
         cb.set_label("share of capacity in use (%)")
         cb.formatter = PercentFormatter(xmax=1)
         cb.update_ticks()
-        title = "Load by tier and month"
-        style.title(fig, title, f"{study}: doctor utilisation and bed occupancy per tier, mean over replications")
-        caption = ("Monthly doctor utilisation and bed occupancy of township centres and county hospitals (tier "
-                   "totals; the results hold no per-facility monthly table).")
+        pooled = data.attrs.get("pooled") or {}
+        pooled_text = " and ".join(k for k, v in pooled.items() if v)
+        reps = data.attrs.get("replications")
+        title = "Facility load by month"
+        style.title(fig, title, f"{study}: scenario {scenario}, each facility by month after warm-up, mean over "
+                                f"{reps} replications" + (f"; {pooled_text} pooled per township" if pooled_text
+                                                          else ""))
+        left_out = [style.tier_label(t) for t in data.attrs.get("left_out", [])]
+        caption = (f"Doctor utilisation (consulting time of visits started in the month ÷ doctors × opening hours) "
+                   f"and bed occupancy (bed-days in the month ÷ beds × days) per facility and month, scenario "
+                   f"{scenario}; rows ordered by tier."
+                   + (f" {pooled_text.capitalize()} are pooled per township (number pooled in brackets): busy time "
+                      "÷ their doctors' (or beds') capacity." if pooled_text else "")
+                   + " Each panel shows the facilities with that capacity"
+                   + (f"; {', '.join(left_out)} (unlimited capacity) in neither." if left_out else "."))
         return style.save(fig, out_dir, "05b_load_by_month", title, caption, data)
 
 
