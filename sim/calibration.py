@@ -217,7 +217,7 @@ def fit_table(targets: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 def write_calibrated_config(path: Path, base: str, overrides: tuple[str, ...], resolved: dict,
                             values: dict[str, Any], chi2: float, study: Path) -> None:
     """A scenario file that extends the base config and sets only the fitted keys."""
-    from sim.store import atomic_write
+    from sim.files import atomic_write
 
     tree: dict = {}
     for item in overrides:

@@ -6,7 +6,6 @@ on the number of workers because each replication owns its seed).
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -20,6 +19,7 @@ from scipy import stats
 
 import sim
 from sim.config import Scenario, resolved_dict
+from sim.files import write_json, write_parquet
 from sim.engine import CountyModel
 from sim.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, KpiCalculator
 from sim.streams import make_streams, replication_seed
@@ -190,9 +190,7 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "flows.parquet": _tagged(results, "flows"),
     }
     for name, df in files.items():
-        tmp = out / f".{name}.tmp"
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, out / name)
+        write_parquet(out / name, df)
     manifest = {
         "scenario": scenario.name,
         "source": source,
@@ -207,31 +205,6 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "accounting": [r.accounting for r in results],
         "config": resolved_dict(scenario),
     }
-    _write_json(out / "summary.json", summary)
-    _write_json(out / "manifest.json", manifest)
+    write_json(out / "summary.json", summary)
+    write_json(out / "manifest.json", manifest)
     return summary
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_json_default))
-    os.replace(tmp, path)
-
-
-def _finite(data):
-    """NaN and infinity become null: strict JSON for every reader."""
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    if isinstance(data, (float, np.floating)) and not np.isfinite(data):
-        return None
-    return data
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    raise TypeError(type(o))

@@ -19,11 +19,11 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.files import write_csv, write_json, write_parquet
 from sim.plan import Plan, RunTask
 
 DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
@@ -31,52 +31,6 @@ COMMIT_TABLE = "runs"
 TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
 CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "manifest.json")
 RUN_META = ("config_id", "wall_seconds")  # in the runs parts, not in runs.parquet (timings are not results)
-
-
-def atomic_write(path: Path, write) -> None:
-    """``write(tmp_path)`` then rename: readers and crashes never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json(path: Path, data: Any) -> None:
-    text = json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
-def write_csv(path: Path, df: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.10g"))
-
-
-def _finite(data: Any) -> Any:
-    """NaN and infinity become null: strict JSON for every reader."""
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    if isinstance(data, (float, np.floating)) and not np.isfinite(data):
-        return None
-    return data
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, (Path,)):
-        return str(o)
-    raise TypeError(type(o))
 
 
 class ResultsStore:
