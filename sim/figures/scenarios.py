@@ -54,7 +54,7 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
             ax.set_title(style.kpi_title(kpi))
             ax.set_xlabel(style.unit_label(kpi))
             style.format_axis(ax, kpi, "x")
-        _figure_legend(fig)
+        style.figure_legend(fig)
         n = int(data["n"].max()) if len(data) else 0
         title = "KPIs by scenario"
         style.title(fig, title, f"{study}: mean and 95 % CI over {n} replication(s) per scenario"
@@ -62,18 +62,6 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
         caption = (f"Mean of each KPI over {n} replication(s) with its 95 % t confidence interval; dashed lines are "
                    "the policy targets (county visit rate ≥ 90 %, primary-care share 65 %).")
         return style.save(fig, out_dir, "01_kpi_by_scenario", title, caption, data)
-
-
-def _figure_legend(fig) -> None:
-    """Reference lines (policy targets) explained once, below the panels."""
-    handles, labels = [], []
-    for ax in fig.axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
 
 
 def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:

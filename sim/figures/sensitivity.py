@@ -36,14 +36,7 @@ def morris(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRe
             ax.set_ylabel(f"σ of elementary effects ({style.delta_unit(kpi)})")
             style.format_axis(ax, kpi, "x")
             style.format_axis(ax, kpi, "y")
-        handles, labels = [], []
-        for ax in fig.axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, [style.short_param(x, 40) for x in labels], loc="outside lower center", ncols=2,
-                   fontsize="small")
+        style.figure_legend(fig, max_cols=2, rename=lambda x: style.short_param(x, 40), fontsize="small")
         title = "Morris screening"
         style.title(fig, title, f"{study}: μ* (importance, with 95 % bootstrap CI) against σ "
                                 "(interactions and non-linearity)")

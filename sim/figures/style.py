@@ -201,3 +201,17 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
 
 def finite(x) -> bool:
     return x is not None and np.isfinite(x)
+
+
+def figure_legend(fig, max_cols: int = 3, rename=None, **kwargs) -> None:
+    """One legend below the panels with every distinct label of every axis (reference lines,
+    series), instead of a legend per panel."""
+    handles, labels = [], []
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        shown = [rename(x) for x in labels] if rename else labels
+        fig.legend(handles, shown, loc="outside lower center", ncols=min(len(labels), max_cols), **kwargs)

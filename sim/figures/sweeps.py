@@ -50,13 +50,7 @@ def sweep_response(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> 
                     ax.errorbar(d[p], d["mean"], yerr=err, fmt="o", ms=4, capsize=2, color=style.palette(1)[0],
                                 label="sweep point (95 % CI)")
                     _decorate(ax, kpi, p, ref_means, reference)
-        handles, labels = [], []
-        for ax in fig.axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+        style.figure_legend(fig)
         n = int(data["n"].max()) if len(data) else 0
         title = "KPI response to the swept parameter" + ("s" if len(params) > 1 else "")
         style.title(fig, title, f"{study}: {method} sweep, mean and 95 % CI over {n} replication(s) per point")

@@ -37,13 +37,7 @@ def monthly_kpis(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fi
             ax.set_xlabel("simulated time (months since start)")
             ax.set_ylabel(style.unit_label(kpi))
             style.format_axis(ax, kpi, "y")
-        handles, labels = [], []
-        for ax in fig.axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+        style.figure_legend(fig, max_cols=4)
         n = int(data["n"].max()) if len(data) else 0
         title = "Monthly KPIs"
         style.title(fig, title, f"{study}: monthly mean and 95 % CI band over {n} replication(s)"
