@@ -44,8 +44,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"countysim: {scenario.name}: {n} replication(s) × {scenario.simulation.years:g} year(s), "
               f"seed {scenario.simulation.seed}, {workers} worker(s)", file=sys.stderr)
+    if args.event_log and not args.out:
+        raise ConfigError("--event-log needs --out DIR (the log goes to DIR/events/rep<r>/)")
     t0 = time.perf_counter()
-    results = multiple_replications(scenario, n, workers=workers, progress=not args.quiet)
+    events = Path(args.out) / "events" if args.event_log else None
+    results = multiple_replications(scenario, n, workers=workers, progress=not args.quiet, event_log=events)
     wall = time.perf_counter() - t0
     if args.out:
         summary = write_outputs(args.out, scenario, results, wall, source=str(Path(args.config).resolve()))
@@ -204,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="processes (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-figures", action="store_true", help="with --out: do not draw figures into OUT/figures")
+    run.add_argument("--event-log", action="store_true",
+                     help="with --out: stream every visit, stay and episode to OUT/events/rep<r>/*.parquet")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a config and print the resolved version")

@@ -18,3 +18,15 @@ def test_event_log_matches_monitors_and_leaves_results_unchanged(tmp_path, monke
         assert len(table) == len(plain.logs[name]["time"]) > 0
         assert (table["time"].to_numpy() == plain.logs[name]["time"]).all()
     assert pq.ParquetFile(tmp_path / "events" / "visits.parquet").num_row_groups > 1
+
+
+def test_cli_event_log_needs_out_and_writes_one_folder_per_replication(tmp_path):
+    from conftest import CONFIGS
+    from sim.cli import main
+
+    assert main(["run", str(CONFIGS / "small_county.yaml"), "--replications", "2", "--event-log", "--quiet"]) == 2
+    out = tmp_path / "run"
+    assert main(["run", str(CONFIGS / "small_county.yaml"), "--replications", "2", "--workers", "1", "--quiet",
+                 "--no-figures", "--event-log", "--out", str(out)]) == 0
+    for rep in ("rep000", "rep001"):
+        assert len(pd.read_parquet(out / "events" / rep / "episodes.parquet")) > 0
