@@ -6,11 +6,17 @@ per resident; self-referred (unreferred) out-of-county care is paid at the lower
 """
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 from sim.config import TIERS, ReimbursementSpec
 
 OUTSIDE = TIERS.index("outside")
+
+
+def _zeros(n: int) -> array:
+    return array("d", bytes(8 * n))
 
 
 class Reimbursement:
@@ -23,9 +29,9 @@ class Reimbursement:
         self.continuous = spec.continuous_deductible
         self.cap_out = spec.annual_cap_outpatient
         self.cap_in = spec.annual_cap_inpatient
-        # plain lists: one element read and written per visit is faster than numpy scalars
-        self._used_out = [0.0] * n_residents if self.cap_out is not None else None
-        self._used_in = [0.0] * n_residents if self.cap_in is not None else None
+        # typed arrays: per-element access as fast as a list, but compact (8 bytes a resident)
+        self._used_out = _zeros(n_residents) if self.cap_out is not None else None
+        self._used_in = _zeros(n_residents) if self.cap_in is not None else None
 
     def _row(self, tier: int, referred: bool) -> int:
         return len(TIERS) if tier == OUTSIDE and not referred else tier
@@ -54,7 +60,7 @@ class Reimbursement:
         return (fund if case_payment is None else case_payment), oop, min(ded, cost)
 
     @staticmethod
-    def _capped(fund: float, resident: int, used: list[float] | None, cap: float | None) -> float:
+    def _capped(fund: float, resident: int, used: array | None, cap: float | None) -> float:
         if used is None:
             return fund
         room = cap - used[resident]
@@ -67,7 +73,7 @@ class Reimbursement:
         """Annual caps restart each insurance year."""
         for used in (self._used_out, self._used_in):
             if used is not None:
-                used[:] = [0.0] * len(used)
+                used[:] = _zeros(len(used))
 
     def expected_inpatient_fund(self, tier: int, stay_cost: np.ndarray) -> np.ndarray:
         """Fee-for-service fund payment for a stay of this cost (caps ignored)."""
