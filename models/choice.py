@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import SEVERITY_LEVELS, TIERS, Scenario
+from sim.config import TIERS, Scenario
 from models.costs import CostModel
 from models.geography import County
 from models import sinking
@@ -73,6 +73,3 @@ class ChoiceModel:
         last = (self.prob[village, condition, severity] > 0).cumsum(axis=1).argmax(axis=1)
         k = np.minimum(k, last)  # guards rounding at the top of the cumulative sum
         return self.choice_set[village, k]
-
-
-__all__ = ["ChoiceModel", "SEVERITY_LEVELS"]

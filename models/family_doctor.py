@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.config import TIERS, Scenario
@@ -19,6 +21,7 @@ from models.geography import County
 
 _HASH = np.uint64(0x9E3779B97F4A7C15)
 PRIMARY = (TIERS.index("village"), TIERS.index("township"))
+COUNTY = TIERS.index("county")
 
 
 def contracted(resident: np.ndarray, coverage: float) -> np.ndarray:
@@ -35,6 +38,7 @@ class FamilyDoctor:
         self.coverage = spec.coverage
         self.compliance = spec.first_contact_compliance
         self.capitation = spec.capitation_cny
+        self.reserved_share = spec.reserved_share
         home = np.where(county.own_clinic >= 0, county.own_clinic, county.own_centre)
         self.home = home  # (V,) the family doctor's facility
         self.active = self.coverage > 0
@@ -57,6 +61,13 @@ class FamilyDoctor:
             if f >= 0:
                 out[f] += n * self.capitation
         return out
+
+    def reserved_servers(self, capacity: int, tier: int) -> int:
+        """Doctors or beds of a county hospital reserved for family-doctor referrals (预留号源、
+        床位); at least one stays open to everyone."""
+        if tier != COUNTY or self.reserved_share <= 0 or capacity < 2:
+            return 0
+        return min(int(math.floor(self.reserved_share * capacity)), int(capacity) - 1)
 
     def fee_waived(self, tier: int, is_contracted: bool) -> bool:
         """Capitation replaces the fund's fee-for-service payment for this visit."""

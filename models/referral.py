@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.config import SEVERITY_LEVELS, TIERS, Scenario
 from models import capacity, medicines, sinking
-from models.geography import OUTSIDE, TOWNSHIP, County
+from models.geography import County
 
 TREAT_HERE = -1
 
@@ -115,6 +115,3 @@ class ReferralModel:
     def rehab_facility(county: County, village: int) -> int:
         centre = county.own_centre[village]
         return int(centre) if centre >= 0 and county.fac_beds[centre] != 0 else TREAT_HERE
-
-
-__all__ = ["ReferralModel", "TREAT_HERE", "OUTSIDE", "TOWNSHIP"]

@@ -99,17 +99,17 @@ class CountyModel:
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral)
-        self.family_doctor = FamilyDoctor(scenario, county)
         self.budget = GlobalBudget(scenario, county.population)
         self.case_payment = CasePayment.build(scenario, self.costs, self.pay)
         self.day_surgery = DaySurgery(scenario)
         self.information = scenario.information
         self.monitor = Monitor(county.n_facilities)
-        reserved_share = scenario.family_doctor.reserved_share
+        self.family_doctor = FamilyDoctor(scenario, county)
+        reserved = self.family_doctor.reserved_servers
         track = scenario.service.balk_queue_length is not None or sim.sample_interval_days > 0
-        self.doctors = [Station(None if d < 0 else int(d), _reserved(d, reserved_share, t), track)
+        self.doctors = [Station(None if d < 0 else int(d), reserved(d, t), track)
                         for d, t in zip(county.fac_doctors, county.fac_tier)]
-        self.beds = [Station(None if b < 0 else int(b), _reserved(b, reserved_share, t), track)
+        self.beds = [Station(None if b < 0 else int(b), reserved(b, t), track)
                      for b, t in zip(county.fac_beds, county.fac_tier)]
         tiers = [scenario.tiers.get(t, TierSpec()) for t in TIERS]
         self.fac_tier = county.fac_tier.tolist()
@@ -367,10 +367,3 @@ class CountyModel:
         col[0](ep.time); col[1](ep.village); col[2](ep.cond); col[3](ep.sev); col[4](ep.first); col[5](fac)
         col[6](ep.ups); col[7](ep.downs); col[8](ep.stays); col[9](ep.cost); col[10](ep.fund); col[11](ep.oop)
         col[12](ep.contracted); col[13](when); col[14](status)
-
-
-def _reserved(capacity: int, share: float, tier: int) -> int:
-    """Servers reserved for family-doctor referrals at county hospitals; at least one stays open."""
-    if tier != COUNTY or share <= 0 or capacity < 2:
-        return 0
-    return min(int(math.floor(share * capacity)), int(capacity) - 1)

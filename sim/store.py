@@ -16,7 +16,6 @@ killed at any moment and resumed redoes only unfinished runs, never loses or dou
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
