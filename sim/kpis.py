@@ -87,123 +87,138 @@ class KpiCalculator:
         self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
         self.remoteness = county.remoteness_quintile()
 
-    def _group(self, t: np.ndarray, by: str) -> np.ndarray:
-        rel = t - self.warmup
-        if by == "all":
-            return np.zeros(len(t), dtype=np.int8)
-        length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
-        return np.floor(rel / length).astype(np.int32)
+    def _month(self, t: np.ndarray) -> np.ndarray:
+        """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
+        return np.floor((t - self.warmup) / (self.days_per_year / 12.0)).astype(np.int32)
 
     def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
               by: str = "all") -> pd.DataFrame:
-        """KPIs per group; ``arrivals`` (arrival times) count every episode, even one still in
-        transit when the run ends."""
+        """KPIs per group (``all``, ``year`` or ``month``); reads the logs once per call."""
+        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals), by))
+
+    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray) -> pd.DataFrame:
+        """The additive quantities behind every KPI, one row per month after the warm-up.
+
+        Every KPI is a ratio of such sums, so years and the whole run are sums of months: the
+        logs are read once.  ``arrivals`` (arrival times) count every episode, even one still in
+        transit when the run ends.
+        """
+        length = self.days_per_year / 12.0
         span = self.end - self.warmup
-        if by == "all":
-            n, lengths = 1, np.array([span])
-        else:
-            length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
-            n = int(np.ceil(span / length - 1e-9))
-            lengths = np.minimum(length, span - length * np.arange(n))
-        pop = float(self.county.population)
-        resident_years = pop * lengths / self.days_per_year
+        n = int(np.ceil(span / length - 1e-9))
+        out: dict[str, np.ndarray] = {"days": np.minimum(length, span - length * np.arange(n))}
 
         vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
-        g = self._group(visits["time"], by)
+        g = self._month(visits["time"])
         vt = self.tier[visits["fac"]]
-        v_all = _sum(g, n, mask=vin)
-        v_in = _sum(g, n, mask=vin & IN_COUNTY[vt])
-        v_prim = _sum(g, n, mask=vin & PRIMARY[vt])
-
         sin = (stays["time"] >= self.warmup) & (stays["time"] < self.end)
-        gs = self._group(stays["time"], by)
+        gs = self._month(stays["time"])
         st = self.tier[stays["fac"]]
-        s_all = _sum(gs, n, mask=sin)
-        s_in = _sum(gs, n, mask=sin & IN_COUNTY[st])
-        hosp = sin
-        los = _ratio(_sum(gs, n, stays["los"], hosp), _sum(gs, n, mask=hosp))
-
         tin = (transfers["time"] >= self.warmup) & (transfers["time"] < self.end)
-        gt = self._group(transfers["time"], by)
+        gt = self._month(transfers["time"])
         tt = self.tier[transfers["fac"]]
-
-        def fund(mask_tiers: np.ndarray) -> np.ndarray:
-            return (_sum(g, n, visits["fund"], vin & mask_tiers[vt]) + _sum(gs, n, stays["fund"], sin & mask_tiers[st])
-                    + _sum(gt, n, transfers["fund"], tin & mask_tiers[tt]))
-
-        fund_in, fund_prim, fund_all = fund(IN_COUNTY), fund(PRIMARY), fund(np.ones(len(TIERS), bool))
-        cost_all = _sum(g, n, visits["cost"], vin) + _sum(gs, n, stays["cost"], sin)
-        service_rev = _sum(g, n, visits["service_revenue"], vin) + _sum(gs, n, stays["service_revenue"], sin)
-
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
-        ge = self._group(episodes["time"], by)
-        ain = (arrivals >= self.warmup) & (arrivals < self.end)
-        e_all = _sum(self._group(arrivals, by), n, mask=ain)
-        oop = _sum(ge, n, episodes["oop"], ein)
-        balked = _sum(ge, n, mask=ein & (episodes["status"] == 1))
-        quint = self.remoteness[episodes["village"]]
+        ge = self._month(episodes["time"])
+        county = TIERS.index("county")
 
+        out["visits"] = _sum(g, n, mask=vin)
+        out["visits_in_county"] = _sum(g, n, mask=vin & IN_COUNTY[vt])
+        out["visits_primary"] = _sum(g, n, mask=vin & PRIMARY[vt])
+        out["admissions"] = _sum(gs, n, mask=sin)
+        out["admissions_in_county"] = _sum(gs, n, mask=sin & IN_COUNTY[st])
+        out["bed_days_stayed"] = _sum(gs, n, stays["los"], sin)
+        for name, tiers in (("fund_in_county", IN_COUNTY), ("fund_primary", PRIMARY),
+                            ("fund", np.ones(len(TIERS), bool))):
+            out[name] = (_sum(g, n, visits["fund"], vin & tiers[vt]) + _sum(gs, n, stays["fund"], sin & tiers[st])
+                         + _sum(gt, n, transfers["fund"], tin & tiers[tt]))
+        out["cost"] = _sum(g, n, visits["cost"], vin) + _sum(gs, n, stays["cost"], sin)
+        out["service_revenue"] = _sum(g, n, visits["service_revenue"], vin) + _sum(gs, n, stays["service_revenue"], sin)
+        ain = (arrivals >= self.warmup) & (arrivals < self.end)
+        out["episodes"] = _sum(self._month(arrivals), n, mask=ain)
+        out["oop"] = _sum(ge, n, episodes["oop"], ein)
+        out["balked"] = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+        for t, name in enumerate(TIERS):
+            m = vin & (vt == t)
+            out[f"wait_{name}"], out[f"visits_{name}"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
+            out[f"service_{name}"] = _sum(g, n, visits["service"], m)
+            m = sin & (st == t)
+            out[f"bed_wait_{name}"], out[f"admissions_{name}"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
+            out[f"bed_days_{name}"] = self._bed_days(stays, n, st == t)
+        out["referred_up"] = _sum(g, n, mask=vin & (visits["referred_out"] == 1))
+        out["referred_down"] = _sum(gs, n, mask=sin & (stays["down"] > 0))
+        contracted = sin & (stays["contracted"] == 1)
+        out["contracted_admissions"] = _sum(gs, n, mask=contracted)
+        out["fd_referred_admissions"] = _sum(gs, n, mask=contracted & (stays["family_doctor"] == 1))
+        m = vin & (vt == county) & (visits["family_doctor"] == 1)
+        out["fd_wait"], out["fd_visits"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
+        m = sin & (st == county) & (stays["family_doctor"] == 1)
+        out["fd_bed_wait"], out["fd_admissions"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
+        out["telemedicine"] = _sum(g, n, mask=vin & (visits["telemedicine"] == 1))
+        out["tcm_primary"] = _sum(g, n, mask=vin & PRIMARY[vt] & (visits["tcm"] == 1))
+        margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
+        out["county_margin"] = _sum(gs, n, margin, sin & (st == county))
+        quint = self.remoteness[episodes["village"]]
+        for q in range(5):
+            mq = ein & (quint == q)
+            out[f"oop_q{q + 1}"], out[f"episodes_q{q + 1}"] = _sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq)
+        return pd.DataFrame(out)
+
+    def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
+        """Monthly sums added up per year (12 months) or over the whole run."""
+        if by == "month":
+            return sums
+        key = np.zeros(len(sums), dtype=int) if by == "all" else np.arange(len(sums)) // 12
+        return sums.groupby(key).sum().reset_index(drop=True)
+
+    def kpis(self, s: pd.DataFrame) -> pd.DataFrame:
+        """Every KPI of KPI_INFO from the sums, row by row."""
+        resident_years = float(self.county.population) * s["days"].to_numpy() / self.days_per_year
+        col = {k: s[k].to_numpy() for k in s.columns}
         out = {
-            "county_visit_rate": _ratio(v_in, v_all),
-            "primary_care_share": _ratio(v_prim, v_all),
-            "in_county_inpatient_share": _ratio(s_in, s_all),
-            "in_county_fund_share": _ratio(fund_in, fund_all),
-            "primary_fund_share": _ratio(fund_prim, fund_in),
-            "reimbursement_ratio": _ratio(fund_all, cost_all),
-            "oop_per_episode": _ratio(oop, e_all),
-            "cost_per_resident": cost_all / resident_years,
-            "visits_per_resident": v_all / resident_years,
-            "admissions_per_resident": s_all / resident_years,
-            "mean_los_days": los,
+            "county_visit_rate": _ratio(col["visits_in_county"], col["visits"]),
+            "primary_care_share": _ratio(col["visits_primary"], col["visits"]),
+            "in_county_inpatient_share": _ratio(col["admissions_in_county"], col["admissions"]),
+            "in_county_fund_share": _ratio(col["fund_in_county"], col["fund"]),
+            "primary_fund_share": _ratio(col["fund_primary"], col["fund_in_county"]),
+            "reimbursement_ratio": _ratio(col["fund"], col["cost"]),
+            "oop_per_episode": _ratio(col["oop"], col["episodes"]),
+            "cost_per_resident": col["cost"] / resident_years,
+            "visits_per_resident": col["visits"] / resident_years,
+            "admissions_per_resident": col["admissions"] / resident_years,
+            "mean_los_days": _ratio(col["bed_days_stayed"], col["admissions"]),
         }
         for name in TIERS:
-            m = vin & (vt == TIERS.index(name))
-            out[f"wait_{name}_min"] = _ratio(_sum(g, n, visits["wait"], m), _sum(g, n, mask=m)) * 1440.0
+            out[f"wait_{name}_min"] = _ratio(col[f"wait_{name}"], col[f"visits_{name}"]) * 1440.0
         for name in ("township", "county"):
-            m = sin & (st == TIERS.index(name))
-            out[f"bed_wait_{name}_days"] = _ratio(_sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m))
+            out[f"bed_wait_{name}_days"] = _ratio(col[f"bed_wait_{name}"], col[f"admissions_{name}"])
             fac = self.tier == TIERS.index(name)
             doctors = self.county.fac_doctors[fac & (self.county.fac_doctors > 0)].sum()
             beds = self.county.fac_beds[fac & (self.county.fac_beds > 0)].sum()
-            busy = _sum(g, n, visits["service"], vin & (vt == TIERS.index(name)))
-            out[f"utilisation_{name}"] = _ratio(busy, doctors * lengths * self.open_share)
-            out[f"bed_occupancy_{name}"] = _ratio(self._bed_days(stays, by, n, st == TIERS.index(name)),
-                                                  beds * lengths)
-        out["upward_referrals_per_1000"] = 1000 * _sum(g, n, mask=vin & (visits["referred_out"] == 1)) / resident_years
-        out["downward_referrals_per_1000"] = 1000 * _sum(gs, n, mask=sin & (stays["down"] > 0)) / resident_years
-        out["balked_share"] = _ratio(balked, e_all)
-        contracted = sin & (stays["contracted"] == 1)
-        out["family_doctor_referral_rate"] = _ratio(_sum(gs, n, mask=contracted & (stays["family_doctor"] == 1)),
-                                                    _sum(gs, n, mask=contracted))
-        county = TIERS.index("county")
-        m = vin & (vt == county) & (visits["family_doctor"] == 1)
-        out["wait_fd_referred_county_min"] = _ratio(_sum(g, n, visits["wait"], m), _sum(g, n, mask=m)) * 1440.0
-        m = sin & (st == county) & (stays["family_doctor"] == 1)
-        out["bed_wait_fd_referred_county_days"] = _ratio(_sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m))
-        out["telemedicine_per_1000"] = 1000 * _sum(g, n, mask=vin & (visits["telemedicine"] == 1)) / resident_years
-        out["service_revenue_share"] = _ratio(service_rev, cost_all)
-        out["tcm_share_primary"] = _ratio(_sum(g, n, mask=vin & PRIMARY[vt] & (visits["tcm"] == 1)), v_prim)
-        m = sin & (st == county)
-        margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
-        out["county_inpatient_margin"] = _ratio(_sum(gs, n, margin, m), _sum(gs, n, mask=m))
-        for q in range(5):
-            mq = ein & (quint == q)
-            out[f"oop_remoteness_q{q + 1}"] = _ratio(_sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq))
+            out[f"utilisation_{name}"] = _ratio(col[f"service_{name}"], doctors * col["days"] * self.open_share)
+            out[f"bed_occupancy_{name}"] = _ratio(col[f"bed_days_{name}"], beds * col["days"])
+        out["upward_referrals_per_1000"] = 1000 * col["referred_up"] / resident_years
+        out["downward_referrals_per_1000"] = 1000 * col["referred_down"] / resident_years
+        out["balked_share"] = _ratio(col["balked"], col["episodes"])
+        out["family_doctor_referral_rate"] = _ratio(col["fd_referred_admissions"], col["contracted_admissions"])
+        out["wait_fd_referred_county_min"] = _ratio(col["fd_wait"], col["fd_visits"]) * 1440.0
+        out["bed_wait_fd_referred_county_days"] = _ratio(col["fd_bed_wait"], col["fd_admissions"])
+        out["telemedicine_per_1000"] = 1000 * col["telemedicine"] / resident_years
+        out["service_revenue_share"] = _ratio(col["service_revenue"], col["cost"])
+        out["tcm_share_primary"] = _ratio(col["tcm_primary"], col["visits_primary"])
+        out["county_inpatient_margin"] = _ratio(col["county_margin"], col["admissions_county"])
+        for q in range(1, 6):
+            out[f"oop_remoteness_q{q}"] = _ratio(col[f"oop_q{q}"], col[f"episodes_q{q}"])
         df = pd.DataFrame({k: out[k] for k in KPI_INFO})
-        df.insert(0, "visits", v_all)
-        df.insert(1, "admissions", s_all)
-        df.insert(2, "episodes", e_all)
+        df.insert(0, "visits", col["visits"])
+        df.insert(1, "admissions", col["admissions"])
+        df.insert(2, "episodes", col["episodes"])
         return df
 
-    def _bed_days(self, stays: dict, by: str, n: int, mask: np.ndarray) -> np.ndarray:
-        """Bed-days inside each period, splitting stays that cross period boundaries."""
+    def _bed_days(self, stays: dict, n: int, mask: np.ndarray) -> np.ndarray:
+        """Bed-days inside each of the n months, splitting stays that cross month boundaries."""
         start = stays["time"][mask] + stays["wait"][mask]
         stop = start + stays["los"][mask]
-        if by == "all":
-            edges = np.array([self.warmup, self.end])
-        else:
-            length = self.days_per_year / 12.0 if by == "month" else float(self.days_per_year)
-            edges = np.minimum(self.warmup + length * np.arange(n + 1), self.end)
+        edges = np.minimum(self.warmup + self.days_per_year / 12.0 * np.arange(n + 1), self.end)
         lo = np.clip(start[:, None], edges[:-1], edges[1:])
         hi = np.clip(stop[:, None], edges[:-1], edges[1:])
         return (hi - lo).sum(axis=0) if len(start) else np.zeros(n)
@@ -291,7 +306,7 @@ class KpiCalculator:
         t_all, fac_all = log["time"], log["fac"]
         for s in range(0, len(t_all), self.CHUNK_ROWS):
             t = t_all[s:s + self.CHUNK_ROWS]
-            key = np.subtract(t, self.warmup)  # month exactly as _group: floor((t - warm-up) / length)
+            key = np.subtract(t, self.warmup)  # month exactly as _month: floor((t - warm-up) / length)
             key /= length
             np.floor(key, out=key)
             np.clip(key, 0, max(n - 1, 0), out=key)  # a float sliver at the very end stays in the last month

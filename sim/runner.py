@@ -55,8 +55,9 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     logs = (visits, stays, episodes, transfers, mon.arrivals())
-    annual = calc.table(*logs, "all")
-    yearly = calc.table(*logs, "year")
+    sums = calc.sums(*logs)  # monthly; years and the whole run add these up
+    annual = calc.kpis(calc.aggregate(sums, "all"))
+    yearly = calc.kpis(calc.aggregate(sums, "year"))
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
     budget = pd.DataFrame(mon.budget)
     for key in BUDGET_KPIS:
@@ -74,7 +75,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     return RunResult(
         replication=replication,
         kpis=annual.iloc[0].to_dict(),
-        monthly=calc.table(*logs, "month"),
+        monthly=calc.kpis(sums),
         yearly=yearly,
         facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
         facility_monthly=calc.facility_monthly(visits, stays),
