@@ -1,0 +1,24 @@
+"""Every shipped study file validates, with every scenario it implies, before anyone runs it."""
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = {
+    "experiment": ["reimbursement_gap", "family_doctor_coverage", "full_reform_vs_baseline"],
+    "sensitivity": ["sobol_primary_share", "morris_screening"],
+    "calibrate": ["calibrate_baseline"],
+}
+
+
+@pytest.mark.parametrize("command,name", [(c, n) for c, names in STUDIES.items() for n in names])
+def test_shipped_study_validates(command, name, capsys):
+    path = ROOT / "experiments" / f"{name}.yaml"
+    assert main([command, str(path), "--dry-run", "--quiet"]) == 0, capsys.readouterr().err
+
+
+def test_every_study_file_is_listed():
+    shipped = {p.stem for p in (ROOT / "experiments").glob("*.yaml")}
+    assert shipped == {n for names in STUDIES.values() for n in names}
