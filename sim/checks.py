@@ -29,11 +29,14 @@ def check_scenario_against_county(scenario: Scenario, county: County) -> list[tu
     if county.population <= 0:
         problems.append(("geography", "the county has no residents (population must be > 0)"))
     used = np.unique(county.choice_set[county.choice_set >= 0])
+    idle: dict[str, list[str]] = {}  # key path → facilities without doctors
     for f in used:
         if county.fac_doctors[f] == 0:
-            problems.append((_capacity_key(scenario, county, f, "doctors"),
-                             f"facility {county.fac_names[f]!r} is in patients' choice sets and needs "
-                             f"doctors >= 1 (got 0)"))
+            idle.setdefault(_capacity_key(scenario, county, f, "doctors"), []).append(county.fac_names[f])
+    for key, names in idle.items():
+        shown = ", ".join(repr(x) for x in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        problems.append((key, f"{shown} {'are' if len(names) > 1 else 'is'} in patients' choice sets and "
+                              f"need{'' if len(names) > 1 else 's'} doctors >= 1 (got 0)"))
     present = set(county.fac_tier.tolist())
     for src, dst in scenario.referral.up.items():
         if TIERS.index(src) in present and TIERS.index(dst) not in present:

@@ -530,7 +530,7 @@ def _short(v: Any) -> str:
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
     data, src = load_raw(path)
-    return resolve(data, src, str(Path(path).resolve()), overrides)
+    return resolve(data, src, str(Path(path).resolve()), overrides, source=f"{Path(path).name} (--set)")
 
 
 def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] | None = None,
