@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 import sim
+from sim.compare import t_halfwidth
 from sim.config import Scenario, resolved_dict
 from sim.files import write_json, write_parquet
 from sim.engine import CountyModel
@@ -130,7 +130,7 @@ def confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float,
     mean = float(x.mean())
     if n == 1:
         return mean, float("nan"), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    half = t_halfwidth(float(x.std(ddof=1)), n, level)
     return mean, mean - half, mean + half, n
 
 
