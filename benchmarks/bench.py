@@ -39,7 +39,7 @@ def scaled_overrides(population: int, config: Path = BASELINE, years: float | No
     hence village and township-centre sizes stay as in the baseline), county hospital doctors
     and beds scale with population, and the radius with its square root (same density).
     """
-    from sim.config import load_raw
+    from models.loading import load_scenario_data as load_raw
 
     data, _ = load_raw(config)
     syn = data["geography"]["synthetic"]
@@ -57,7 +57,7 @@ def scaled_overrides(population: int, config: Path = BASELINE, years: float | No
 
 
 def load(config: Path | str = BASELINE, overrides: list[str] | None = None):
-    from sim.config import load_scenario
+    from models.loading import load_scenario
 
     return load_scenario(config, overrides or [])
 
@@ -114,7 +114,7 @@ def mmc_ciw(customers: int, lam: float, mu: float, c: int, seed: int = 1) -> dic
 
 def county_rate(scenario) -> dict:
     """Episodes per second of ``single_run`` (county build, simulation and KPIs included)."""
-    from sim.runner import single_run
+    from sim.studies.runner import single_run
 
     t0, c0 = time.perf_counter(), time.process_time()
     r = single_run(scenario)
@@ -195,7 +195,7 @@ def run_child(config: Path | str = BASELINE, overrides: list[str] | None = None,
 def _child_main(spec: str) -> None:
     args = json.loads(spec)
     t_start = time.perf_counter()
-    from sim.runner import single_run
+    from sim.studies.runner import single_run
 
     scenario = load(args["config"], args["overrides"])
     county_kpis = ("utilisation_county", "utilisation_township", "bed_occupancy_county")
@@ -264,7 +264,7 @@ def batch(population: int = 20_000, years: float = 1.0, runs: int = 8, workers: 
     With ``repeats`` > 1 the worker counts alternate (1, 2, 2, 1, ...) and the fastest time of
     each counts, so a burst of load from other users hits both sides alike.
     """
-    from sim.runner import multiple_replications
+    from sim.studies.runner import multiple_replications
 
     scenario = load(BASELINE, scaled_overrides(population, years=years))
     times: dict[int, list[float]] = {w: [] for w in workers}

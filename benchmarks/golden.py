@@ -31,8 +31,8 @@ def _plain(x):
 
 def compute(config: Path = CONFIG, replications: int | None = None) -> dict:
     """KPI dict and episode accounting of each replication, serially (the result cannot depend on it)."""
-    from sim.config import load_scenario
-    from sim.runner import multiple_replications
+    from models.loading import load_scenario
+    from sim.studies.runner import multiple_replications
 
     scenario = load_scenario(config)
     n = replications or scenario.simulation.replications

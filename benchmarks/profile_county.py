@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--html", type=Path, help="pyinstrument: also write an HTML report here")
     args = ap.parse_args(argv)
 
-    from sim.runner import single_run
+    from sim.studies.runner import single_run
 
     scenario = bench.load(bench.BASELINE, bench.scaled_overrides(args.population, years=args.years))
     if args.cprofile:

@@ -12,14 +12,19 @@ Emergencies bypass this (nearest capable facility, see referral.py).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from sim.config import TIERS, Scenario
 from models.costs import CostModel
 from models.geography import County
-from models import sinking
+from models.levers import sinking
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
+from models.tiers import TIERS
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
 
 
 class ChoiceModel:

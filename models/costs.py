@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config import TIERS, Scenario, TierSpec
-from models import information, medicines, prices
+from models.levers import information, levers_with
+from models.tiers import TIERS
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario, TierSpec
 
 _NORMAL = NormalDist()
 
@@ -22,14 +26,15 @@ _NORMAL = NormalDist()
 def _price_parts(base: np.ndarray, tiers: list[TierSpec], scenario: Scenario) -> np.ndarray:
     shares = np.array([[t.drug_share, t.test_share, t.consumable_share, t.service_share] for t in tiers])
     parts = base[:, None] * shares
-    parts = medicines.adjust_prices(scenario.medicines, parts)
-    return prices.adjust(scenario.prices, parts)
+    for lever in levers_with("adjust_prices"):  # medicines, then prices
+        parts = lever.adjust_prices(getattr(scenario, lever.KEY), parts)
+    return parts
 
 
 class CostModel:
     def __init__(self, scenario: Scenario):
         conds = [scenario.conditions[n] for n in scenario.conditions]
-        tiers = [scenario.tiers.get(t, TierSpec()) for t in TIERS]
+        tiers = [scenario.tier(t) for t in TIERS]
         mult = np.array([c.cost_multiplier for c in conds])  # (C, S)
         visit_parts = _price_parts(np.array([t.outpatient_cost for t in tiers]), tiers, scenario)
         day_parts = _price_parts(np.array([t.inpatient_cost_per_day for t in tiers]), tiers, scenario)

@@ -7,12 +7,16 @@ day at a time (a Poisson count, then marks by rate share), which is the same pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config import SEVERITY_LEVELS, Scenario
-from models import medicines
 from models.geography import County
+from models.levers import medicines
+from models.tiers import SEVERITY_LEVELS
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
 
 
 @dataclass

@@ -10,10 +10,100 @@ import copy
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from sim.config import TIERS, FacilitySpec, GeographySpec, OutsideSpec, RosterSpec, SyntheticSpec
+from models.tiers import TIERS, Tier
+from sim.core.config_files import KeyPathError, Strict
+
+
+# --------------------------------------------------------------------------- geography
+class FacilitySpec(Strict):
+    name: str = Field(min_length=1)
+    tier: Tier
+    doctors: int | None = Field(None, ge=0, description="outpatient servers; null = unlimited")
+    beds: int | None = Field(0, ge=0, description="inpatient servers; null = unlimited")
+    x_km: float = 0.0
+    y_km: float = 0.0
+    township: str | None = None
+
+
+class VillageSpec(Strict):
+    name: str = Field(min_length=1)
+    township: str
+    population: int = Field(ge=0)
+    x_km: float = 0.0
+    y_km: float = 0.0
+
+
+class CountyHospitalSpec(Strict):
+    name: str = Field(min_length=1)
+    doctors: int = Field(ge=0)
+    beds: int = Field(ge=0)
+
+
+class SyntheticSpec(Strict):
+    """Seeded synthetic county: townships on a disc around the county seat."""
+
+    population: int = Field(500_000, gt=0, le=20_000_000)
+    townships: int = Field(15, ge=1, le=200)
+    villages_per_township: int = Field(20, ge=1, le=200)
+    radius_km: float = Field(40.0, gt=0, le=1000)
+    remoteness_spread: float = Field(0.6, ge=0, le=3, description="lognormal sigma of village distances")
+    village_radius_km: float = Field(6.0, gt=0, le=200)
+    population_spread: float = Field(0.5, ge=0, le=3, description="lognormal sigma of village sizes")
+    seed: int = Field(2024, ge=0)
+    county_hospitals: list[CountyHospitalSpec] = Field(min_length=1)
+    township_doctors: int = Field(12, ge=0)
+    township_beds: int = Field(40, ge=0)
+    village_doctors: int = Field(2, ge=0)
+
+
+class RosterSpec(Strict):
+    """A real facility roster (CSV) with township populations; villages are generated."""
+
+    facilities_csv: str
+    townships_csv: str
+    doctor_share: float = Field(1.0, gt=0, le=1, description="share of listed doctors consulting at once")
+    village_radius_km: float = Field(5.0, gt=0, le=200)
+    population_spread: float = Field(0.5, ge=0, le=3)
+    seed: int = Field(2024, ge=0)
+
+
+class OutsideSpec(Strict):
+    """Hospitals outside the county (city / provincial tertiary), one aggregate facility."""
+
+    name: str = "Out-of-county hospitals"
+    travel_hours: float = Field(2.0, ge=0, le=48)
+    doctors: int | None = Field(None, ge=0)
+    beds: int | None = Field(None, ge=0)
+
+
+class GeographySpec(Strict):
+    kind: Literal["synthetic", "roster", "explicit"] = "synthetic"
+    synthetic: SyntheticSpec | None = None
+    roster: RosterSpec | None = None
+    facilities: list[FacilitySpec] = Field(default_factory=list)
+    villages: list[VillageSpec] = Field(default_factory=list)
+    outside: OutsideSpec | None = Field(default_factory=OutsideSpec)
+    speed_kmh: float = Field(30.0, gt=0, le=200, description="road travel speed")
+    access_minutes: float = Field(10.0, ge=0, le=600, description="fixed time to reach any facility")
+    nearby_townships: int = Field(1, ge=0, le=20, description="other township centres in the choice set")
+
+    @model_validator(mode="after")
+    def _kind_block(self) -> "GeographySpec":
+        if self.kind == "synthetic" and self.synthetic is None:
+            raise KeyPathError("geography.synthetic", None, "kind 'synthetic' needs a 'synthetic' block")
+        if self.kind == "roster" and self.roster is None:
+            raise KeyPathError("geography.roster", None, "kind 'roster' needs a 'roster' block")
+        if self.kind == "explicit" and (not self.facilities or not self.villages):
+            raise KeyPathError("geography.facilities", None,
+                            "kind 'explicit' needs non-empty 'facilities' and 'villages' lists")
+        return self
+
+
 
 UNLIMITED = -1
 VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = range(4)

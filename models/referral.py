@@ -8,11 +8,16 @@ rehabilitation with a per-condition probability.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from sim.config import SEVERITY_LEVELS, TIERS, Scenario
-from models import capacity, medicines, sinking
 from models.geography import County
+from models.levers import levers_with
+from models.tiers import SEVERITY_LEVELS, TIERS
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
 
 TREAT_HERE = -1
 
@@ -32,7 +37,7 @@ class ReferralModel:
             for c, n in enumerate(names):
                 cap[0, f, c] = spec.outpatient.get(n, 0)
                 cap[1, f, c] = spec.inpatient.get(n, 0) if county.fac_beds[f] != 0 else 0
-        for lever in (capacity, sinking, medicines):  # capability levers, each in its own module
+        for lever in levers_with("adjust_capability"):  # capacity, sinking, medicines
             lever.adjust_capability(scenario, county, cap)
         self.cap = cap
         self.fixed = ~county.fac_mobile  # touring teams receive no referrals or emergencies

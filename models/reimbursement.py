@@ -7,10 +7,15 @@ per resident; self-referred (unreferred) out-of-county care is paid at the lower
 from __future__ import annotations
 
 from array import array
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config import TIERS, ReimbursementSpec
+from models.tiers import TIERS
+
+if TYPE_CHECKING:
+    from models.scenario import ReimbursementSpec
+
 
 OUTSIDE = TIERS.index("outside")
 
@@ -37,10 +42,13 @@ class Reimbursement:
         return len(TIERS) if tier == OUTSIDE and not referred else tier
 
     def outpatient(self, tier: int, cost: float, resident: int, referred: bool) -> float:
-        """Fund payment for one outpatient visit."""
+        """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
+        return self._capped(self.outpatient_fee(tier, cost, referred), resident, self._used_out, self.cap_out)
+
+    def outpatient_fee(self, tier: int, cost: float, referred: bool) -> float:
+        """The fund's fee-for-service share of a visit, before any annual cap."""
         r = self._row(tier, referred)
-        fund = max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
-        return self._capped(fund, resident, self._used_out, self.cap_out)
+        return max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
 
     def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
                   case_payment: float | None = None) -> tuple[float, float, float]:

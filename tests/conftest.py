@@ -27,7 +27,7 @@ PYTHON = str(VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable))
 if str(ROOT) not in sys.path:  # the package is installed editable, but be safe
     sys.path.insert(0, str(ROOT))
 
-from sim.config import load_scenario  # noqa: E402
+from models.loading import load_scenario  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- scenario builders
@@ -126,10 +126,10 @@ def figure_studies(tmp_path_factory):
     warnings raised while drawing the experiment's figures."""
     import warnings
 
-    from sim.cli import main
-    from sim.executors import InProcess
-    from sim.experiment import run_experiment
-    from sim.figures import make_figures
+    from sim.outputs.cli import main
+    from sim.outputs.figures import make_figures
+    from sim.studies.executors import InProcess
+    from sim.studies.experiment import run_experiment
 
     folder = tmp_path_factory.mktemp("figures")
     exp_small = CONFIGS / "exp_small.yaml"

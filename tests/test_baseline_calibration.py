@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import load_scenario
-from sim.runner import multiple_replications, runs_frame
+from models.loading import load_scenario
+from sim.studies.runner import multiple_replications, runs_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGES = {

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import small_county
 from scipy import stats
 
-from conftest import small_county
 from models.geography import build_county
-from sim.engine import CountyModel
-from sim.runner import single_run
-from sim.streams import make_streams, replication_seed
+from sim.core.streams import make_streams, replication_seed
+from sim.pathway import CountyModel
+from sim.studies.runner import single_run
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +42,12 @@ def _counts(s, model, r, v: int, cond: str, sev: int):
     end = s.simulation.warmup_days + s.simulation.years * s.simulation.days_per_year
     # episodes still travelling at the end are not logged yet: drop the last day to avoid that bias
     m = (ep["village"] == v) & (ep["condition"] == c) & (ep["severity"] == sev) & (ep["time"] < end - 1)
-    options = model.choice.choice_set[v]
+    options = model.care.choice.choice_set[v]
     options = options[options >= 0]
     first = ep["first"][m]
     assert np.isin(first, options).all(), "first contact outside the village's choice set"
     obs = np.array([(first == f).sum() for f in options], dtype=float)
-    p = model.choice.prob[v, c, sev, : len(options)]
+    p = model.care.choice.prob[v, c, sev, : len(options)]
     return obs, p
 
 
@@ -90,6 +90,6 @@ def test_choice_probabilities_respond_to_levers(setup):
     county = model.county
     v = int(np.argmax(county.village_pop))
     c = list(s.conditions).index("minor_acute")
-    opts = model.choice.choice_set[v]
+    opts = model.care.choice.choice_set[v]
     is_county = np.array([f >= 0 and county.fac_tier[f] == 2 for f in opts])
-    assert model2.choice.prob[v, c, 0][is_county].sum() > model.choice.prob[v, c, 0][is_county].sum()
+    assert model2.care.choice.prob[v, c, 0][is_county].sum() > model.care.choice.prob[v, c, 0][is_county].sum()

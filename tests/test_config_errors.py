@@ -12,9 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import MMC, PYTHON, ROOT, SMALL, read_yaml, set_dotted, write_yaml
-from sim.config import ConfigError, load_scenario
+
+from models.loading import load_scenario
+from sim.core.config_files import ConfigError
 
 # (key to change, bad value, key path the message must name)
 BAD = [
@@ -159,7 +160,7 @@ def test_extends_cycle_and_missing_parent(tmp_path):
 
 # ----------------------------------------------------------------------------- CLI
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "sim.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run([PYTHON, "-m", "sim.outputs.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def test_cli_validate_bad_file_exit_2(tmp_path):

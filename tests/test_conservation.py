@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import MMC, load, small_county
+
 from models.geography import build_county
-from sim.engine import CountyModel
-from sim.runner import single_run
-from sim.streams import make_streams, replication_seed
+from sim.core.streams import make_streams, replication_seed
+from sim.pathway import CountyModel
+from sim.studies.runner import single_run
 
 BALK = 1
 
@@ -35,7 +35,7 @@ def _replayed_arrivals(s, model, replication: int) -> tuple[int, int]:
     end = model.end
     total = window = 0
     for day in range(int(np.ceil(end))):
-        b = model.demand.day_batch(arrivals, day)
+        b = model.care.demand.day_batch(arrivals, day)
         total += int((b.time < end).sum())
         window += int(((b.time < end) & (b.time >= model.warmup)).sum())
     return total, window
@@ -95,7 +95,7 @@ def test_every_logged_episode_is_valid(balking_run):
     assert np.all((cs[ne] == ep["first"][ne, None]).any(axis=1))
     # completed episodes end where the case can be treated (as inpatient if there was a stay),
     # or, after a down-referral, at the village's own township centre
-    can = model.referral.can
+    can = model.care.referral.can
     done = ep["status"] == 0
     acute = done & (ep["downs"] == 0)
     admitted = (ep["stays"] > 0).astype(int)
@@ -123,7 +123,7 @@ def test_episodes_column_counts_all_arrivals_in_window():
 
 
 def test_admission_without_beds_or_target_is_rejected_or_runs():
-    from sim.config import ConfigError
+    from sim.core.config_files import ConfigError
     try:
         s = load(MMC, "conditions.illness.admission_prob=[0.5, 0.5, 0.5]", "simulation.years=0.02")
     except ConfigError as e:  # a clear validation error is an acceptable outcome

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import nan_equal_dicts, small_county
-from sim.runner import multiple_replications, runs_frame, single_run
+
+from sim.studies.runner import multiple_replications, runs_frame, single_run
 
 # end of run at midnight (20 d warm-up + 0.2 y = 93 d): no patient is between facilities at the
 # end, so the 'episodes' column equals the arrivals in the window (see test_conservation.py)

@@ -1,14 +1,14 @@
 """Documentation kept in step with the code."""
 from pathlib import Path
 
-from sim.schema_doc import markdown
+from sim.outputs.schema_doc import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_parameter_reference_matches_schema():
     doc = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
-    assert doc == markdown(), "docs/parameters.md is stale: run `python -m sim.schema_doc > docs/parameters.md`"
+    assert doc == markdown(), "docs/parameters.md is stale: run `python -m sim.outputs.schema_doc > docs/parameters.md`"
 
 
 def test_every_schema_key_is_documented():

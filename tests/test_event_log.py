@@ -1,10 +1,10 @@
 """The optional per-event log holds exactly what the monitors counted, and changes no result."""
 import pandas as pd
 import pyarrow.parquet as pq
-
 from conftest import small_county
-from sim.monitor import EventLog
-from sim.runner import single_run
+
+from sim.core.tables import EventLog
+from sim.studies.runner import single_run
 
 
 def test_event_log_matches_monitors_and_leaves_results_unchanged(tmp_path, monkeypatch):
@@ -22,7 +22,8 @@ def test_event_log_matches_monitors_and_leaves_results_unchanged(tmp_path, monke
 
 def test_cli_event_log_needs_out_and_writes_one_folder_per_replication(tmp_path):
     from conftest import CONFIGS
-    from sim.cli import main
+
+    from sim.outputs.cli import main
 
     assert main(["run", str(CONFIGS / "small_county.yaml"), "--replications", "2", "--event-log", "--quiet"]) == 2
     out = tmp_path / "run"

@@ -7,15 +7,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from experiment_helpers import SMALL, small_experiment, write_study
 from scipy import stats
 
-import sim.batch
-from experiment_helpers import SMALL, small_experiment, write_study
-from sim.cli import main
-from sim.compare import replications_needed, t_halfwidth
-from sim.config import ConfigError, load_scenario
-from sim.executors import InProcess
-from sim.experiment import load_experiment, run_experiment
+import sim.studies.batch
+from models.loading import load_scenario
+from sim.core.config_files import ConfigError
+from sim.core.stats import replications_needed, t_halfwidth
+from sim.outputs.cli import main
+from sim.studies.executors import InProcess
+from sim.studies.experiment import load_experiment, run_experiment
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def no_runs(monkeypatch):
     """Fail the test if any simulation starts."""
     def forbidden(*a, **k):
         raise AssertionError("a run started before validation finished")
-    monkeypatch.setattr(sim.batch, "single_run", forbidden)
+    monkeypatch.setattr(sim.studies.batch, "single_run", forbidden)
 
 
 # ----------------------------------------------------------------------------- bad files
@@ -154,7 +155,7 @@ def test_cli_reports_replication_advice(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- failures
 def test_failed_run_is_recorded_and_batch_carries_on(tmp_path, monkeypatch, capsys):
-    real = sim.batch.single_run
+    real = sim.studies.batch.single_run
 
     def flaky(scenario, replication, *a, **k):
         if scenario.name == "lever" and replication == 1:
@@ -163,7 +164,7 @@ def test_failed_run_is_recorded_and_batch_carries_on(tmp_path, monkeypatch, caps
 
     path = small_experiment(tmp_path, replications=3)
     out = tmp_path / "out"
-    monkeypatch.setattr(sim.batch, "single_run", flaky)
+    monkeypatch.setattr(sim.studies.batch, "single_run", flaky)
     assert main(["experiment", str(path), "--workers", "1", "--quiet", "--no-figures", "--out", str(out)]) == 1
     manifest = json.loads((out / "manifest.json").read_text())
     [failure] = manifest["failures"]
@@ -174,7 +175,7 @@ def test_failed_run_is_recorded_and_batch_carries_on(tmp_path, monkeypatch, caps
     assert "failed" in capsys.readouterr().err
 
     # resuming reruns only the failed run and clears the failure
-    monkeypatch.setattr(sim.batch, "single_run", real)
+    monkeypatch.setattr(sim.studies.batch, "single_run", real)
     assert main(["experiment", str(path), "--workers", "1", "--quiet", "--no-figures", "--out", str(out),
                  "--resume"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())

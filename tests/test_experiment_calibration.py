@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from experiment_helpers import SMALL, write_study
-from sim.calibration import load_targets, run_calibration
-from sim.cli import main
-from sim.config import ConfigError, load_scenario
-from sim.executors import InProcess
-from sim.runner import single_run
+
+from models.loading import load_scenario
+from sim.core.config_files import ConfigError
+from sim.outputs.cli import main
+from sim.studies.calibration import load_targets, run_calibration
+from sim.studies.executors import InProcess
+from sim.studies.runner import single_run
 
 TRUE_SCALE = 1.15
 

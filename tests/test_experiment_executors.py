@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from experiment_helpers import TABLES, assert_same_tables, small_experiment
-from sim.cli import main
-from sim.executors import Dask, InProcess, ProcessPool
-from sim.experiment import run_experiment
+
+from sim.outputs.cli import main
+from sim.studies.executors import Dask, InProcess, ProcessPool
+from sim.studies.experiment import run_experiment
 
 BIN = Path(sys.executable).parent
 

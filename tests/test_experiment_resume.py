@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from experiment_helpers import assert_same_tables, small_experiment
-from sim.executors import InProcess
-from sim.experiment import run_experiment
+
+from sim.studies.executors import InProcess
+from sim.studies.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 REPS = 5  # 2 scenarios × 5 = 10 runs
@@ -28,7 +28,7 @@ def reference(tmp_path_factory):
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sim.cli", "experiment", *args, "--quiet", "--no-figures"]
+    return [sys.executable, "-m", "sim.outputs.cli", "experiment", *args, "--quiet", "--no-figures"]
 
 
 def _finished(out: Path) -> int:

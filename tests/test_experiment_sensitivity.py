@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from experiment_helpers import write_study
 from SALib.test_functions import Ishigami
 
-from experiment_helpers import write_study
-from sim.cli import main
-from sim.executors import InProcess
-from sim.parameters import ParameterSpec
-from sim.sensitivity import indices, run_sensitivity
+from sim.outputs.cli import main
+from sim.studies.executors import InProcess
+from sim.studies.parameters import ParameterSpec
+from sim.studies.sensitivity import indices, run_sensitivity
 
 # Ishigami (a=7, b=0.1) on [-π, π]³: analytical first-order and total indices
 S1_TRUE = [0.3139, 0.4424, 0.0]

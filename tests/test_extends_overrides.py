@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import BASELINE, PYTHON, ROOT, SMALL, read_yaml, set_dotted, write_yaml
-from sim.config import ConfigError, load_scenario, resolved_dict
+
+from models.loading import load_scenario, resolved_dict
+from sim.core.config_files import ConfigError
 
 
 def _dump(path, overrides=()):
@@ -86,7 +87,7 @@ def test_set_list_index_out_of_range_is_config_error():
 
 def test_cli_validate_prints_resolved_yaml(tmp_path):
     child = write_yaml(tmp_path / "child.yaml", {"extends": str(SMALL), "simulation": {"seed": 5}})
-    p = subprocess.run([PYTHON, "-m", "sim.cli", "validate", str(child), "--set", "simulation.years=0.5"],
+    p = subprocess.run([PYTHON, "-m", "sim.outputs.cli", "validate", str(child), "--set", "simulation.years=0.5"],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     printed = yaml.safe_load(p.stdout)

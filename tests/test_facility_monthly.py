@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import small_county
-from sim.kpis import KpiCalculator
-from sim.runner import single_run
+
+from models.kpis import KpiCalculator
+from sim.studies.runner import single_run
 
 COLUMNS = ["month", "facility", "tier", "township", "visits", "admissions", "utilisation", "bed_occupancy",
            "mean_wait_min", "mean_bed_wait_days"]
@@ -81,7 +81,9 @@ def test_facility_monthly_adds_up_to_the_tier_kpis_by_month(run):
 def test_slicing_the_logs_does_not_change_the_table(run, monkeypatch):
     """The sums run over fixed-size slices of the logs; small slices give the same table."""
     scenario = small_county()
-    from models.geography import build_county  # no levers in the small county: the county the run used
+    from models.geography import (
+        build_county,  # no levers in the small county: the county the run used
+    )
 
     sim = scenario.simulation
     county = build_county(scenario.geography)

@@ -13,11 +13,18 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from sim.cli import main
-from sim.experiment import load_experiment
-from sim.figures import FIGURES, MissingResultsError, Results, draw, fonts, make_figures
-from sim.figures import data as fdata
-from sim.runner import single_run
+from sim.outputs.cli import main
+from sim.outputs.figures import (
+    FIGURES,
+    MissingResultsError,
+    Results,
+    draw,
+    fonts,
+    make_figures,
+)
+from sim.outputs.figures import data as fdata
+from sim.studies.experiment import load_experiment
+from sim.studies.runner import single_run
 
 EXPERIMENT_FIGURES = ["01_kpi_by_scenario", "02_paired_differences", "03_monthly_kpis", "04a_flow_matrix",
                       "04b_referral_sankey", "05a_facility_load", "05b_load_by_month", "05c_waiting_times",

@@ -1,8 +1,8 @@
 """Multi-year runs: per-year tables, cost growth year on year, equity by remoteness quintile."""
 import numpy as np
-
 from conftest import small_county
-from sim.runner import single_run
+
+from sim.studies.runner import single_run
 
 
 def test_cost_growth_is_year_on_year_change_of_cost_per_resident():

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config import load_scenario
-from sim.runner import confidence_interval, multiple_replications, runs_frame
+from models.loading import load_scenario
+from sim.core.stats import confidence_interval
+from sim.studies.runner import multiple_replications, runs_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 REPS = 4

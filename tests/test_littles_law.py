@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import small_county
 
 DT = 0.02  # sample interval, days
@@ -19,7 +18,7 @@ MIN_ADMISSIONS = 30
 
 @pytest.fixture(scope="module", params=[0, 1], ids=["rep0", "rep1"])
 def run(request):
-    from sim.runner import single_run
+    from sim.studies.runner import single_run
     s = small_county(f"simulation.sample_interval_days={DT}", "simulation.years=0.4")
     return s, single_run(s, request.param)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import erlang_c_wait, mmc_scenario, mmck_block
-from sim.runner import confidence_interval, multiple_replications
+
+from sim.core.stats import confidence_interval
+from sim.studies.runner import multiple_replications
 
 REPS = 20
 SETTINGS = [  # (c, rho, service minutes)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import small_county
+
 from models.geography import build_county
 from models.reimbursement import Reimbursement
-from sim.config import TIERS, ReimbursementSpec, TierReimbursement
-from sim.runner import single_run
+from models.scenario import ReimbursementSpec, TierReimbursement
+from models.tiers import TIERS
+from sim.studies.runner import single_run
 
 VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = (TIERS.index(t) for t in ("village", "township", "county", "outside"))
 
@@ -134,3 +135,30 @@ def test_engine_fund_payments_follow_schedule():
     row = np.where((ts == OUTSIDE) & (st["referred"] == 0), len(TIERS), ts)
     expected = np.maximum(st["cost"].astype(float) - in_ded[row], 0) * in_rate[row]
     np.testing.assert_allclose(st["fund"], expected, rtol=1e-5, atol=1e-2)
+
+
+def test_capitated_visit_leaves_the_annual_cap_untouched():
+    """按人头付费: capitation already pays for a contracted resident's primary-care visit, so the
+    fund pays no fee and the resident's annual outpatient cap is not charged (it used to be)."""
+    from models.care import Care
+    from models.episode import Episode, case_key
+    from models.loading import county_of
+
+    s = small_county("family_doctor.coverage=1.0", "family_doctor.capitation_cny=60",
+                     "reimbursement.annual_cap_outpatient=400")
+    care = Care(s, county_of(s))
+    township = int(np.flatnonzero(care.county.fac_tier == TOWNSHIP)[0])
+    county = int(np.flatnonzero(care.county.fac_tier == COUNTY)[0])
+    draws = np.full((1, 10), 0.5)
+
+    def visit(resident: int, fac: int) -> tuple[float, float, float]:
+        ep = Episode(0.0, 0, 0, 0, 0, case_key(0, 0, 0), resident, fac, draws, draws, 0, True)
+        cost, fund, oop, *_ = care.consult(ep, fac)
+        return cost, fund, oop
+
+    cost, fund, oop = visit(7, township)
+    assert care.pay.outpatient_fee(TOWNSHIP, cost, False) > 0  # a fee the fund would otherwise pay
+    assert fund == 0.0 and care.pay._used_out[7] == 0.0
+    assert oop == pytest.approx(cost - care.pay.outpatient_fee(TOWNSHIP, cost, False))  # the usual share
+    cost, fund, oop = visit(7, county)  # not capitated: paid and charged against the cap
+    assert fund > 0 and care.pay._used_out[7] == pytest.approx(fund)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from sim.cli import main
-from sim.config import Scenario
-from sim.kpis import ALL_KPI_INFO
-from sim.report import config_changes, markdown_html, write_report
-from sim.streams import PURPOSES
+from models.kpis import ALL_KPI_INFO
+from models.scenario import Scenario
+from sim.core.streams import PURPOSES
+from sim.outputs.cli import main
+from sim.outputs.report import config_changes, markdown_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_SECTIONS = ("1. Objectives", "2. Logic", "3. Data", "4. Experimentation", "5. Implementation", "6. Code access")

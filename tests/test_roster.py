@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from models.geography import build_county
-from sim.config import ConfigError, TIERS, load_scenario
-from sim.runner import single_run
+from models.loading import load_scenario
+from models.tiers import TIERS
+from sim.core.config_files import ConfigError
+from sim.studies.runner import single_run
 
 ROOT = Path(__file__).resolve().parents[1]
 HUAIROU = ROOT / "configs" / "huairou.yaml"

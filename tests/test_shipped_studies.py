@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from sim.outputs.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = {

@@ -1,4 +1,4 @@
-"""Issue test 2: sim.station.Station is exactly a FCFS simpy.Resource(capacity=c).
+"""Issue test 2: sim.core.station.Station is exactly a FCFS simpy.Resource(capacity=c).
 
 A tiny SimPy model (one process per customer, a Resource of capacity c) gives the reference waits
 and, at random probe times, the number waiting and the number in the system.  Station must
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.station import Station
+from sim.core.station import Station
 
 
 def _instance(rng: np.random.Generator, n: int, c: int, rho: float, service: str):

@@ -2,7 +2,8 @@
 import math
 
 from conftest import small_county
-from sim.runner import single_run
+
+from sim.studies.runner import single_run
 
 
 def test_tcm_share_at_primary_level_matches_configured_probability():

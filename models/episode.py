@@ -1,0 +1,43 @@
+"""An illness episode (一次患病) as it moves through the county, and the draws it carries.
+
+Each episode owns one row of uniforms in the day's arrays; every decision reads its own named
+column (``SERVICE_DRAWS``, ``DECISION_DRAWS``), so common random numbers hold lever by lever.
+The case key ``(condition · S + severity) · 2 + needs_bed`` indexes every per-case table.
+"""
+from __future__ import annotations
+
+from models.tiers import SEVERITY_LEVELS
+from sim.core.streams import DrawColumns
+
+MAX_VISITS = 4  # consultations an episode draws times for; later ones reuse the last column
+SERVICE_DRAWS = DrawColumns(consultation=MAX_VISITS, stay=1, rehab=1, tcm=MAX_VISITS)
+DECISION_DRAWS = DrawColumns(down=1, family_doctor=1, budget=1, same_payment=1, telemedicine=1, day_surgery=1)
+COMPLETED, BALKED = 0, 1
+
+
+def case_key(condition, severity, admit):
+    """Index of (condition, severity, needs a bed) in per-case tables; works on arrays too."""
+    return (condition * SEVERITY_LEVELS + severity) * 2 + admit
+
+
+class Episode:
+    """One illness episode.  Its uniforms stay in the day's arrays (row ``row``) and are read
+    only when a step needs them."""
+
+    __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
+                 "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid")
+
+    def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
+        self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
+        self.case, self.resident, self.first, self.row = case, resident, first, row
+        self.u_svc, self.u_ref = u_svc, u_ref
+        self.contracted = is_contracted
+        self.visits = self.ups = self.downs = self.stays = 0
+        self.cost = self.fund = self.oop = self.ded_paid = 0.0
+        self.fd = False
+
+    def service_draw(self, column: int) -> float:
+        return self.u_svc[self.row, column]
+
+    def decision_draw(self, column: int) -> float:
+        return self.u_ref[self.row, column]

@@ -1,0 +1,154 @@
+"""The KPI registry (指标): every KPI declared once — name, Chinese and English names, unit,
+definition, policy target and how it is computed from the monthly sums.
+
+Tables, figures, the report, ``docs/kpis.md`` and the CLI all read this list; its order is the
+order of every table and figure.  Definitions follow shared/domain.md (shipped as
+``docs/domain.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from models.tiers import TIERS
+
+MINUTES_PER_DAY = 1440.0
+SHARE_UNITS = ("share", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
+               "year on year")
+
+
+@dataclass(frozen=True)
+class Target:
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    zh: str
+    en: str
+    unit: str
+    definition: str
+    compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
+    target: Target | None = None
+    group: str = "core"  # core: every run; budget: global budget on; growth: multi-year
+
+    @property
+    def is_share(self) -> bool:
+        return self.unit in SHARE_UNITS
+
+
+def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _r(num: str, den: str, scale: float = 1.0) -> Callable:
+    if scale == 1.0:
+        return lambda c, x: ratio(c[num], c[den])
+    return lambda c, x: ratio(c[num], c[den]) * scale
+
+
+def _per_resident(num: str, scale: float = 1.0) -> Callable:
+    if scale == 1.0:
+        return lambda c, x: c[num] / x.resident_years
+    return lambda c, x: scale * c[num] / x.resident_years
+
+
+def _utilisation(tier: str) -> Callable:
+    return lambda c, x: ratio(c[f"service_{tier}"], x.doctors[tier] * c["days"] * x.open_share)
+
+
+def _occupancy(tier: str) -> Callable:
+    return lambda c, x: ratio(c[f"bed_days_{tier}"], x.beds[tier] * c["days"])
+
+
+TIER_ZH = {"village": "村卫生室", "township": "乡镇卫生院", "county": "县级医院", "outside": "县外医院"}
+TIER_EN = {"village": "village clinics", "township": "township centres", "county": "county hospitals",
+           "outside": "outside county"}
+QUINTILE = {1: ("最近五分位", "closest quintile"), 2: ("第二五分位", "2nd remoteness quintile"),
+            3: ("第三五分位", "3rd remoteness quintile"), 4: ("第四五分位", "4th remoteness quintile"),
+            5: ("最远五分位", "remotest quintile")}
+
+KPIS: tuple[Kpi, ...] = (
+    Kpi("county_visit_rate", "县域就诊率", "County visit rate", "share",
+        "visits by county residents served in the county ÷ all their visits", _r("visits_in_county", "visits"),
+        Target(0.90, "target ≥ 90 % (Kunming 2025)")),
+    Kpi("primary_care_share", "基层诊疗人次占比", "Primary-care share of visits", "share",
+        "visits at village clinics and township centres ÷ all visits", _r("visits_primary", "visits"),
+        Target(0.65, "target 65 % (Hunan 2027)")),
+    Kpi("in_county_inpatient_share", "县域内住院人次占比", "In-county inpatient share", "share",
+        "admissions in the county ÷ all admissions of residents", _r("admissions_in_county", "admissions")),
+    Kpi("in_county_fund_share", "县域内基金支出比例", "In-county fund share", "share",
+        "insurance fund spent in the county ÷ all fund spending", _r("fund_in_county", "fund")),
+    Kpi("primary_fund_share", "基层医保基金占比", "Primary-care fund share", "share",
+        "fund spent at primary care ÷ fund spent in the county", _r("fund_primary", "fund_in_county")),
+    Kpi("reimbursement_ratio", "医保报销比例", "Reimbursement ratio", "share",
+        "fund payment ÷ total cost", _r("fund", "cost")),
+    Kpi("oop_per_episode", "次均自付费用", "Out-of-pocket per episode", "CNY",
+        "out-of-pocket payments ÷ illness episodes", _r("oop", "episodes")),
+    Kpi("cost_per_resident", "人均医疗费用", "Cost per resident", "CNY per resident-year",
+        "total cost of visits and stays ÷ resident-years", _per_resident("cost")),
+    Kpi("visits_per_resident", "人均诊疗人次", "Visits per resident", "visits per resident-year",
+        "outpatient visits ÷ resident-years", _per_resident("visits")),
+    Kpi("admissions_per_resident", "住院率", "Admissions per resident", "admissions per resident-year",
+        "admissions ÷ resident-years", _per_resident("admissions")),
+    Kpi("mean_los_days", "平均住院日", "Mean length of stay", "days",
+        "bed-days of stays begun ÷ admissions", _r("bed_days_stayed", "admissions")),
+    *(Kpi(f"wait_{t}_min", f"{TIER_ZH[t]}候诊时间", f"Wait, {TIER_EN[t]}", "minutes",
+          f"mean wait for a doctor at {TIER_EN[t]}", _r(f"wait_{t}", f"visits_{t}", MINUTES_PER_DAY)) for t in TIERS),
+    *(Kpi(f"bed_wait_{t}_days", f"{TIER_ZH[t]}等床时间", f"Bed wait, {TIER_EN[t]}", "days",
+          f"mean wait for a bed at {TIER_EN[t]}", _r(f"bed_wait_{t}", f"admissions_{t}")) for t in ("township", "county")),
+    *(Kpi(f"utilisation_{t}", f"{TIER_ZH[t]}医生利用率", f"Doctor utilisation, {t}", "share",
+          f"consultation time ÷ doctor time in opening hours at {TIER_EN[t]} (above 1: a queue carried past closing)",
+          _utilisation(t)) for t in ("township", "county")),
+    *(Kpi(f"bed_occupancy_{t}", f"{TIER_ZH[t]}床位使用率", f"Bed occupancy, {t}", "share",
+          f"occupied bed-days ÷ available bed-days at {TIER_EN[t]}", _occupancy(t)) for t in ("township", "county")),
+    Kpi("upward_referrals_per_1000", "上转人次(每千人年)", "Upward referrals", "per 1000 resident-years",
+        "visits ending in a referral up ÷ 1000 resident-years", _per_resident("referred_up", 1000.0)),
+    Kpi("downward_referrals_per_1000", "下转人次(每千人年)", "Downward referrals", "per 1000 resident-years",
+        "stays begun after a referral down ÷ 1000 resident-years", _per_resident("referred_down", 1000.0)),
+    Kpi("balked_share", "未就诊离开比例", "Balked episodes", "share of episodes",
+        "episodes that left a queue unserved ÷ episodes", _r("balked", "episodes")),
+    Kpi("family_doctor_referral_rate", "家庭医生转介率", "Family-doctor referral rate",
+        "share of contracted residents' admissions",
+        "contracted residents' admissions referred by their family doctor ÷ their admissions",
+        _r("fd_referred_admissions", "contracted_admissions")),
+    Kpi("wait_fd_referred_county_min", "家医转诊患者县级候诊时间", "County wait, family-doctor referrals", "minutes",
+        "mean county-hospital wait of family-doctor referrals", _r("fd_wait", "fd_visits", MINUTES_PER_DAY)),
+    Kpi("bed_wait_fd_referred_county_days", "家医转诊患者县级等床时间", "County bed wait, family-doctor referrals",
+        "days", "mean county-hospital bed wait of family-doctor referrals", _r("fd_bed_wait", "fd_admissions")),
+    Kpi("telemedicine_per_1000", "远程会诊(每千人年)", "Telemedicine consultations", "per 1000 resident-years",
+        "referrals resolved by a remote consultation ÷ 1000 resident-years", _per_resident("telemedicine", 1000.0)),
+    Kpi("service_revenue_share", "医疗服务收入占比", "Service revenue share", "share",
+        "service revenue (excluding drugs, consumables and tests) ÷ medical revenue",
+        _r("service_revenue", "cost"), Target(0.35, "target ≥ 35 % (Kunming)")),
+    Kpi("tcm_share_primary", "基层中医药诊疗量占比", "TCM share of primary visits", "share of primary visits",
+        "TCM visits at primary level ÷ primary visits", _r("tcm_primary", "visits_primary"),
+        Target(0.35, "target ≥ 35 % (Hunan)")),
+    Kpi("county_inpatient_margin", "县级住院结余(每例)", "County inpatient margin", "CNY per case",
+        "(fund + out-of-pocket − charges) of county stays ÷ county admissions",
+        _r("county_margin", "admissions_county")),
+    *(Kpi(f"oop_remoteness_q{q}", f"次均自付({QUINTILE[q][0]})", f"Out-of-pocket, {QUINTILE[q][1]}", "CNY",
+          f"out-of-pocket per episode of residents in remoteness quintile {q} (1 = closest)",
+          _r(f"oop_q{q}", f"episodes_q{q}")) for q in range(1, 6)),
+    Kpi("budget_balance", "医保基金结余", "Fund budget balance", "CNY per year",
+        "global budget − fund spending in the budget year", group="budget"),
+    Kpi("surplus_retained", "结余留用", "Surplus retained", "CNY per year",
+        "share of a surplus the community keeps", group="budget"),
+    Kpi("overspend_borne", "超支分担", "Overspend borne", "CNY per year",
+        "share of an overspend the community bears", group="budget"),
+    Kpi("cost_growth", "医疗费用增长率", "Cost growth", "year on year",
+        "year-on-year growth of cost per resident", group="growth"),
+)
+REGISTRY: dict[str, Kpi] = {k.name: k for k in KPIS}
+CORE = [k.name for k in KPIS if k.group == "core"]
+BUDGET = [k.name for k in KPIS if k.group == "budget"]
+GROWTH = "cost_growth"
+
+
+def get(name: str) -> Kpi | None:
+    return REGISTRY.get(name)

@@ -1,0 +1,327 @@
+"""KPIs from the monitors, each defined exactly as in shared/domain.md.
+
+All KPIs count only what happens after the warm-up: visits and stays by their start time,
+episodes by their arrival time.  The same function computes annual, per-year and monthly
+values by grouping rows (``numpy.bincount``), so the definitions exist once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.geography import County
+from models.kpi_registry import GROWTH, KPIS, REGISTRY
+from models.kpi_registry import ratio as _ratio
+from models.tiers import TIERS
+
+PRIMARY = np.array([t in ("village", "township") for t in TIERS])
+IN_COUNTY = np.array([t != "outside" for t in TIERS])
+
+# Views of the registry for code that needs (Chinese name, unit) by KPI; order = registry order.
+KPI_INFO: dict[str, tuple[str, str]] = {k.name: (k.zh, k.unit) for k in KPIS if k.group == "core"}
+BUDGET_KPIS = {k.name: (k.zh, k.unit) for k in KPIS if k.group == "budget"}
+GROWTH_KPI = (GROWTH, (REGISTRY[GROWTH].zh, REGISTRY[GROWTH].unit))
+ALL_KPI_INFO = {k.name: (k.zh, k.unit) for k in KPIS}
+
+
+@dataclass(frozen=True)
+class CountyContext:
+    """What KPIs need besides the sums: resident-years per row and the staffed capacity."""
+
+    resident_years: np.ndarray
+    open_share: float
+    doctors: dict[str, int]
+    beds: dict[str, int]
+
+
+def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
+    if mask is not None:
+        group = group[mask]
+        weights = None if weights is None else weights[mask]
+    return np.bincount(group, weights=weights, minlength=n)[:n].astype(float)
+
+
+class KpiCalculator:
+    """Turns one replication's logs into KPI tables."""
+
+    def __init__(self, county: County, warmup: float, end: float, days_per_year: int,
+                 open_hours: float):
+        self.county, self.warmup, self.end = county, warmup, end
+        self.days_per_year = days_per_year
+        self.open_share = open_hours / 24.0
+        self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
+        self.remoteness = county.remoteness_quintile()
+
+    def _month(self, t: np.ndarray) -> np.ndarray:
+        """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
+        return np.floor((t - self.warmup) / (self.days_per_year / 12.0)).astype(np.int32)
+
+    def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
+              by: str = "all") -> pd.DataFrame:
+        """KPIs per group (``all``, ``year`` or ``month``); reads the logs once per call."""
+        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals), by))
+
+    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray) -> pd.DataFrame:
+        """The additive quantities behind every KPI, one row per month after the warm-up.
+
+        Every KPI is a ratio of such sums, so years and the whole run are sums of months: the
+        logs are read once.  ``arrivals`` (arrival times) count every episode, even one still in
+        transit when the run ends.
+        """
+        length = self.days_per_year / 12.0
+        span = self.end - self.warmup
+        n = int(np.ceil(span / length - 1e-9))
+        out: dict[str, np.ndarray] = {"days": np.minimum(length, span - length * np.arange(n))}
+
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        g = self._month(visits["time"])
+        vt = self.tier[visits["fac"]]
+        sin = (stays["time"] >= self.warmup) & (stays["time"] < self.end)
+        gs = self._month(stays["time"])
+        st = self.tier[stays["fac"]]
+        tin = (transfers["time"] >= self.warmup) & (transfers["time"] < self.end)
+        gt = self._month(transfers["time"])
+        tt = self.tier[transfers["fac"]]
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
+        ge = self._month(episodes["time"])
+        county = TIERS.index("county")
+
+        out["visits"] = _sum(g, n, mask=vin)
+        out["visits_in_county"] = _sum(g, n, mask=vin & IN_COUNTY[vt])
+        out["visits_primary"] = _sum(g, n, mask=vin & PRIMARY[vt])
+        out["admissions"] = _sum(gs, n, mask=sin)
+        out["admissions_in_county"] = _sum(gs, n, mask=sin & IN_COUNTY[st])
+        out["bed_days_stayed"] = _sum(gs, n, stays["los"], sin)
+        for name, tiers in (("fund_in_county", IN_COUNTY), ("fund_primary", PRIMARY),
+                            ("fund", np.ones(len(TIERS), bool))):
+            out[name] = (_sum(g, n, visits["fund"], vin & tiers[vt]) + _sum(gs, n, stays["fund"], sin & tiers[st])
+                         + _sum(gt, n, transfers["fund"], tin & tiers[tt]))
+        out["cost"] = _sum(g, n, visits["cost"], vin) + _sum(gs, n, stays["cost"], sin)
+        out["service_revenue"] = _sum(g, n, visits["service_revenue"], vin) + _sum(gs, n, stays["service_revenue"], sin)
+        ain = (arrivals >= self.warmup) & (arrivals < self.end)
+        out["episodes"] = _sum(self._month(arrivals), n, mask=ain)
+        out["oop"] = _sum(ge, n, episodes["oop"], ein)
+        out["balked"] = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+        for t, name in enumerate(TIERS):
+            m = vin & (vt == t)
+            out[f"wait_{name}"], out[f"visits_{name}"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
+            out[f"service_{name}"] = _sum(g, n, visits["service"], m)
+            m = sin & (st == t)
+            out[f"bed_wait_{name}"], out[f"admissions_{name}"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
+            out[f"bed_days_{name}"] = self._bed_days(stays, n, st == t)
+        out["referred_up"] = _sum(g, n, mask=vin & (visits["referred_out"] == 1))
+        out["referred_down"] = _sum(gs, n, mask=sin & (stays["down"] > 0))
+        contracted = sin & (stays["contracted"] == 1)
+        out["contracted_admissions"] = _sum(gs, n, mask=contracted)
+        out["fd_referred_admissions"] = _sum(gs, n, mask=contracted & (stays["family_doctor"] == 1))
+        m = vin & (vt == county) & (visits["family_doctor"] == 1)
+        out["fd_wait"], out["fd_visits"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
+        m = sin & (st == county) & (stays["family_doctor"] == 1)
+        out["fd_bed_wait"], out["fd_admissions"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
+        out["telemedicine"] = _sum(g, n, mask=vin & (visits["telemedicine"] == 1))
+        out["tcm_primary"] = _sum(g, n, mask=vin & PRIMARY[vt] & (visits["tcm"] == 1))
+        margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
+        out["county_margin"] = _sum(gs, n, margin, sin & (st == county))
+        quint = self.remoteness[episodes["village"]]
+        for q in range(5):
+            mq = ein & (quint == q)
+            out[f"oop_q{q + 1}"], out[f"episodes_q{q + 1}"] = _sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq)
+        return pd.DataFrame(out)
+
+    def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
+        """Monthly sums added up per year (12 months) or over the whole run."""
+        if by == "month":
+            return sums
+        key = np.zeros(len(sums), dtype=int) if by == "all" else np.arange(len(sums)) // 12
+        return sums.groupby(key).sum().reset_index(drop=True)
+
+    def kpis(self, s: pd.DataFrame) -> pd.DataFrame:
+        """Every core KPI of the registry from the sums, row by row."""
+        col = {k: s[k].to_numpy() for k in s.columns}
+        ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share,
+                            *self._staffed())
+        df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
+        df.insert(0, "visits", col["visits"])
+        df.insert(1, "admissions", col["admissions"])
+        df.insert(2, "episodes", col["episodes"])
+        return df
+
+    def _staffed(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Doctors and beds per tier (facilities with unlimited capacity left out)."""
+        doctors, beds = {}, {}
+        for name in ("township", "county"):
+            fac = self.tier == TIERS.index(name)
+            doctors[name] = self.county.fac_doctors[fac & (self.county.fac_doctors > 0)].sum()
+            beds[name] = self.county.fac_beds[fac & (self.county.fac_beds > 0)].sum()
+        return doctors, beds
+
+    def _bed_days(self, stays: dict, n: int, mask: np.ndarray) -> np.ndarray:
+        """Bed-days inside each of the n months, splitting stays that cross month boundaries."""
+        start = stays["time"][mask] + stays["wait"][mask]
+        stop = start + stays["los"][mask]
+        edges = np.minimum(self.warmup + self.days_per_year / 12.0 * np.arange(n + 1), self.end)
+        lo = np.clip(start[:, None], edges[:-1], edges[1:])
+        hi = np.clip(stop[:, None], edges[:-1], edges[1:])
+        return (hi - lo).sum(axis=0) if len(start) else np.zeros(n)
+
+    def facilities(self, visits: dict, stays: dict, samples: int, in_sys_doc: np.ndarray,
+                   in_sys_bed: np.ndarray) -> pd.DataFrame:
+        c = self.county
+        F = c.n_facilities
+        span = self.end - self.warmup
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        sin = (stays["time"] >= self.warmup) & (stays["time"] < self.end)
+        nv = np.bincount(visits["fac"][vin], minlength=F).astype(float)
+        ns = np.bincount(stays["fac"][sin], minlength=F).astype(float)
+        wait = np.bincount(visits["fac"][vin], weights=visits["wait"][vin], minlength=F)
+        sojourn = wait + np.bincount(visits["fac"][vin], weights=visits["service"][vin], minlength=F)
+        busy = np.bincount(visits["fac"][vin], weights=visits["service"][vin], minlength=F)
+        bwait = np.bincount(stays["fac"][sin], weights=stays["wait"][sin], minlength=F)
+        bsoj = bwait + np.bincount(stays["fac"][sin], weights=stays["los"][sin], minlength=F)
+        bed_days = self._bed_days_all(stays, F)
+        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
+        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        df = pd.DataFrame({
+            "facility": c.fac_names,
+            "tier": [TIERS[t] for t in c.fac_tier],
+            "township": [c.township_names[t] if t >= 0 else "" for t in c.fac_township],
+            "x_km": c.fac_xy[:, 0], "y_km": c.fac_xy[:, 1], "mobile": np.asarray(c.fac_mobile, dtype=bool),
+            "doctors": c.fac_doctors, "beds": c.fac_beds,
+            "visits": nv, "admissions": ns,
+            "mean_wait_min": _ratio(wait, nv) * 1440.0,
+            "utilisation": busy / (docs * span * self.open_share),
+            "bed_occupancy": bed_days / (beds * span),
+            "mean_bed_wait_days": _ratio(bwait, ns),
+            "arrival_rate_per_day": nv / span,
+            "mean_sojourn_days": _ratio(sojourn, nv),
+            "admission_rate_per_day": ns / span,
+            "mean_bed_sojourn_days": _ratio(bsoj, ns),
+        })
+        if samples:
+            df["mean_in_system"] = in_sys_doc / samples
+            df["mean_in_beds"] = in_sys_bed / samples
+        return df
+
+    def facility_monthly(self, visits: dict, stays: dict) -> pd.DataFrame:
+        """Per month (as ``table(..., by="month")``) and facility: the load columns of
+        :meth:`facilities` with the same definitions, one row per (month, facility), month-major.
+
+        Visits and admissions count by their start time (only t in [warm-up, end)); utilisation is
+        the service time of consultations started in the month ÷ (doctors × month length × opening
+        share); bed occupancy splits stays across month boundaries.  Sums are ``numpy.bincount``
+        over a combined ``month * F + facility`` index (rows outside the window go to a discard
+        bin), computed over fixed-size slices of the logs so temporaries stay a few MB however
+        long the run."""
+        c = self.county
+        F = c.n_facilities
+        span = self.end - self.warmup
+        length = self.days_per_year / 12.0
+        n = max(int(np.ceil(span / length - 1e-9)), 0)
+        lengths = np.minimum(length, span - length * np.arange(n))
+        nv, wait, busy = self._cell_sums(visits, ("wait", "service"), F, n, length)
+        ns, bwait = self._cell_sums(stays, ("wait",), F, n, length)
+        bed_days = self._bed_days_monthly(stays, F, n, length)
+        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
+        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        months = lengths[:, None]
+        return pd.DataFrame({
+            "month": np.repeat(np.arange(n, dtype=np.int64), F),
+            "facility": np.tile(np.asarray(c.fac_names, dtype=object), n),
+            "tier": np.tile(np.array([TIERS[t] for t in c.fac_tier], dtype=object), n),
+            "township": np.tile(np.array([c.township_names[t] if t >= 0 else "" for t in c.fac_township],
+                                         dtype=object), n),
+            "visits": nv.ravel(), "admissions": ns.ravel(),
+            "utilisation": (busy / (docs * months * self.open_share)).ravel(),
+            "bed_occupancy": (bed_days / (beds * months)).ravel(),
+            "mean_wait_min": (_ratio(wait, nv) * 1440.0).ravel(),
+            "mean_bed_wait_days": _ratio(bwait, ns).ravel(),
+        })
+
+    CHUNK_ROWS = 1 << 20
+
+    def _cell_sums(self, log: dict, columns: tuple[str, ...], F: int, n: int, length: float) -> list[np.ndarray]:
+        """(month, facility) row counts, then sums of each of ``columns``, of the rows with time in
+        [warm-up, end); each an (n, F) float array."""
+        size = n * F
+        out = [np.zeros(size + 1) for _ in range(len(columns) + 1)]
+        t_all, fac_all = log["time"], log["fac"]
+        for s in range(0, len(t_all), self.CHUNK_ROWS):
+            t = t_all[s:s + self.CHUNK_ROWS]
+            key = np.subtract(t, self.warmup)  # month exactly as _month: floor((t - warm-up) / length)
+            key /= length
+            np.floor(key, out=key)
+            np.clip(key, 0, max(n - 1, 0), out=key)  # a float sliver at the very end stays in the last month
+            key = key.astype(np.intp)
+            key *= F
+            key += fac_all[s:s + self.CHUNK_ROWS]
+            key[(t < self.warmup) | (t >= self.end)] = size  # the discard bin
+            out[0] += np.bincount(key, minlength=size + 1)
+            for acc, col in zip(out[1:], columns):
+                acc += np.bincount(key, weights=log[col][s:s + self.CHUNK_ROWS], minlength=size + 1)
+        return [acc[:size].reshape(n, F) for acc in out]
+
+    def _bed_days_monthly(self, stays: dict, F: int, n: int, length: float) -> np.ndarray:
+        """(month, facility) bed-days: each stay clipped to [warm-up, end) and cut into one piece
+        per month it touches (memory ∝ stays, not stays × months)."""
+        start = stays["time"] + stays["wait"]
+        stop = start + stays["los"]
+        lo = np.clip(start, self.warmup, self.end)
+        hi = np.clip(stop, self.warmup, self.end)
+        keep = np.flatnonzero(hi > lo)
+        lo, hi, fac = lo[keep], hi[keep], stays["fac"][keep]
+        first = np.clip(np.floor((lo - self.warmup) / length), 0, n - 1).astype(np.int64)
+        last = np.clip(np.floor((hi - self.warmup) / length), 0, n - 1).astype(np.int64)
+        pieces = last - first + 1
+        stay = np.repeat(np.arange(len(lo)), pieces)
+        month = first[stay] + (np.arange(len(stay)) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+        edges = np.minimum(self.warmup + length * np.arange(n + 1), self.end)
+        days = np.minimum(hi[stay], edges[month + 1]) - np.maximum(lo[stay], edges[month])
+        days = np.maximum(days, 0.0)
+        return np.bincount(month * F + fac[stay], weights=days, minlength=n * F)[:n * F].reshape(n, F)
+
+    def _bed_days_all(self, stays: dict, F: int) -> np.ndarray:
+        start = stays["time"] + stays["wait"]
+        stop = start + stays["los"]
+        lo = np.clip(start, self.warmup, self.end)
+        hi = np.clip(stop, self.warmup, self.end)
+        return np.bincount(stays["fac"], weights=hi - lo, minlength=F)
+
+    def villages(self, visits: dict, episodes: dict) -> pd.DataFrame:
+        """Per village (for equity maps): visits, primary-care share, out-of-pocket per episode."""
+        c = self.county
+        V = c.n_villages
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
+        vv = visits["village"][vin]
+        nv = np.bincount(vv, minlength=V).astype(float)
+        prim = np.bincount(vv, weights=PRIMARY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
+        inc = np.bincount(vv, weights=IN_COUNTY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
+        ev = episodes["village"][ein]
+        ne = np.bincount(ev, minlength=V).astype(float)
+        oop = np.bincount(ev, weights=episodes["oop"][ein], minlength=V)
+        return pd.DataFrame({
+            "village": c.village_names,
+            "township": [c.township_names[t] for t in c.village_township],
+            "population": c.village_pop, "x_km": c.village_xy[:, 0], "y_km": c.village_xy[:, 1],
+            "remoteness_quintile": self.remoteness + 1,
+            "visits": nv, "primary_care_share": _ratio(prim, nv), "county_visit_rate": _ratio(inc, nv),
+            "episodes": ne, "oop_per_episode": _ratio(oop, ne),
+        })
+
+    def flows(self, episodes: dict) -> pd.DataFrame:
+        """Episodes by first-contact tier, final tier and whether they were referred up or down."""
+        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end) & (episodes["status"] == 0)
+        T = len(TIERS)
+        code = ((self.tier[episodes["first"][ein]].astype(np.int32) * T + self.tier[episodes["final"][ein]]) * 2
+                + (episodes["ups"][ein] > 0)) * 2 + (episodes["downs"][ein] > 0)
+        counts = np.bincount(code, minlength=T * T * 4)
+        idx = np.flatnonzero(counts)
+        return pd.DataFrame({
+            "first_tier": np.array(TIERS)[idx // (4 * T)],
+            "final_tier": np.array(TIERS)[(idx // 4) % T],
+            "referred_up": (idx // 2) % 2 == 1,
+            "referred_down": idx % 2 == 1,
+            "episodes": counts[idx],
+        })

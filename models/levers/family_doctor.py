@@ -1,0 +1,105 @@
+"""Family-doctor contracting (家庭医生签约服务, seeds 001, 002).
+
+- A resident is contracted when a fixed hash of their index falls below ``coverage``, so a
+  higher coverage contracts a superset of residents and every scenario sees the same people.
+- A contracted resident's non-emergency episode starts with the family doctor (首诊) at their
+  own village clinic, or township centre where there is none, with probability
+  ``first_contact_compliance``.
+- A contracted resident referred up from primary care is a family-doctor referral: at
+  county hospitals they may use the reserved share of doctors and beds.
+- With outpatient capitation (按人头付费) the fund pays primary facilities a sum per contracted
+  resident-year instead of fee-for-service for their primary-care visits.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from models.geography import County
+from models.tiers import TIERS
+from sim.core.config_files import Strict
+
+if TYPE_CHECKING:
+    from models.scenario import Scenario
+
+
+class FamilyDoctorSpec(Strict):
+    """家庭医生签约 — models/levers/family_doctor.py."""
+
+    coverage: float = Field(0.0, ge=0, le=1, description="share of residents contracted")
+    first_contact_compliance: float = Field(0.8, ge=0, le=1,
+                                            description="share of contracted non-emergency episodes that start "
+                                                        "with the family doctor (首诊)")
+    reserved_share: float = Field(0.0, ge=0, le=1, description="share of county doctors and beds reserved for "
+                                                               "family-doctor referrals (seed 001: >= 0.2)")
+    capitation_cny: float = Field(0.0, ge=0, description="outpatient capitation per contracted resident-year "
+                                                         "(按人头付费); replaces fee-for-service fund payment "
+                                                         "for their primary-care visits when > 0")
+
+
+KEY = "family_doctor"
+TITLE = "家庭医生签约 Family-doctor contracting"
+Spec = FamilyDoctorSpec
+
+
+
+_HASH = np.uint64(0x9E3779B97F4A7C15)
+PRIMARY = (TIERS.index("village"), TIERS.index("township"))
+COUNTY = TIERS.index("county")
+
+
+def contracted(resident: np.ndarray, coverage: float) -> np.ndarray:
+    """Deterministic, nested membership: the same residents at every coverage level."""
+    if coverage <= 0:
+        return np.zeros(len(resident), dtype=bool)
+    h = (resident.astype(np.uint64) * _HASH) >> np.uint64(11)
+    return h.astype(float) / float(1 << 53) < coverage
+
+
+class FamilyDoctor:
+    def __init__(self, scenario: Scenario, county: County):
+        spec = scenario.family_doctor
+        self.coverage = spec.coverage
+        self.compliance = spec.first_contact_compliance
+        self.capitation = spec.capitation_cny
+        self.reserved_share = spec.reserved_share
+        home = np.where(county.own_clinic >= 0, county.own_clinic, county.own_centre)
+        self.home = home  # (V,) the family doctor's facility
+        self.active = self.coverage > 0
+
+    def first_contact(self, village: np.ndarray, is_contracted: np.ndarray, emergency: np.ndarray,
+                      u: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """Replace the chosen facility by the family doctor's where the patient complies."""
+        use = is_contracted & ~emergency & (u < self.compliance) & (self.home[village] >= 0)
+        return np.where(use, self.home[village], chosen)
+
+    def capitation_by_facility(self, county: County) -> np.ndarray:
+        """Annual capitation (CNY) paid to each township centre for its contracted residents."""
+        out = np.zeros(county.n_facilities)
+        if not self.active or self.capitation <= 0:
+            return out
+        offsets = county.resident_offsets()
+        for v in range(county.n_villages):
+            n = int(contracted(np.arange(offsets[v], offsets[v] + county.village_pop[v]), self.coverage).sum())
+            f = county.own_centre[v]
+            if f >= 0:
+                out[f] += n * self.capitation
+        return out
+
+    def reserved_servers(self, capacity: int, tier: int) -> int:
+        """Doctors or beds of a county hospital reserved for family-doctor referrals (预留号源、
+        床位); at least one stays open to everyone."""
+        if tier != COUNTY or self.reserved_share <= 0 or capacity < 2:
+            return 0
+        return min(int(math.floor(self.reserved_share * capacity)), int(capacity) - 1)
+
+    def refers(self, tier: int, is_contracted: bool) -> bool:
+        """A contracted resident referred up from primary care is a family-doctor referral."""
+        return is_contracted and tier in PRIMARY
+
+    def fee_waived(self, tier: int, is_contracted: bool) -> bool:
+        """Capitation replaces the fund's fee-for-service payment for this visit."""
+        return is_contracted and self.capitation > 0 and tier in PRIMARY

@@ -1,0 +1,50 @@
+"""What a run records: one row per visit, inpatient stay, episode and lump-sum transfer.
+
+The column schemas live here and nowhere else; the pathway writes rows through named writers
+built from them (``Table.writer``) and the KPI registry (``models/kpis.py``) reads them.
+"""
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from models.episode import BALKED, COMPLETED  # noqa: F401  (episode status codes, re-exported)
+from sim.core.tables import Table
+
+VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
+                 "oop": "f", "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
+                 "tcm": "b", "telemedicine": "b"}
+STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
+                "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b"}
+EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b", "first": "i", "final": "i",
+                   "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
+                   "contracted": "b", "finish": "d", "status": "b"}
+TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums such as capitation
+
+
+class Monitor:
+    """The run's records: typed tables plus arrival times and queue samples."""
+
+    def __init__(self, n_facilities: int):
+        self.visits = Table(VISIT_COLUMNS)
+        self.stays = Table(STAY_COLUMNS)
+        self.episodes = Table(EPISODE_COLUMNS)
+        self.transfers = Table(TRANSFER_COLUMNS)
+        self.budget: list[dict] = []
+        self._arrivals = array("d")
+        self.arrival_times = self._arrivals.append  # bound once: one call per episode
+        self.samples = 0
+        self.in_system_doctors = np.zeros(n_facilities)
+        self.in_system_beds = np.zeros(n_facilities)
+
+    @property
+    def arrived(self) -> int:
+        return len(self._arrivals)
+
+    def arrivals(self) -> np.ndarray:
+        return np.frombuffer(self._arrivals, dtype="f8") if len(self._arrivals) else np.zeros(0)
+
+    def event_tables(self) -> dict[str, Table]:
+        """The per-event tables an event log streams to Parquet."""
+        return {"visits": self.visits, "stays": self.stays, "episodes": self.episodes}

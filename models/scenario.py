@@ -1,0 +1,264 @@
+"""The scenario schema (情景): every block of a scenario file, validated by pydantic v2.
+
+The county's own blocks (simulation, geography, conditions, tiers, service, capability,
+reimbursement, choice, referral) live here; each reform lever's block lives with its mechanism
+in ``models/levers/`` and joins the schema through the lever registry.  Every lever default
+means "policy off".
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, create_model, field_validator, model_validator
+
+from models.geography import GeographySpec
+from models.levers import LEVERS
+from models.tiers import SEVERITY_LEVELS, TIERS, Tier
+from sim.core.config_files import KeyPathError, Strict
+
+Probability = Field(ge=0.0, le=1.0)
+
+
+# --------------------------------------------------------------------------- simulation
+class SimulationSpec(Strict):
+    years: float = Field(1.0, gt=0, le=50, description="simulated years after warm-up")
+    warmup_days: float = Field(30.0, ge=0, le=3650, description="excluded from every KPI")
+    replications: int = Field(10, ge=1, le=10000)
+    seed: int = Field(42, ge=0)
+    days_per_year: int = Field(365, ge=360, le=366)
+    open_hours: float = Field(9.0, gt=0, le=24, description="outpatient hours per day")
+    open_start_hour: float = Field(8.0, ge=0, lt=24)
+    sample_interval_days: float = Field(0.0, ge=0, description="queue-length sampling; 0 = off")
+
+    @model_validator(mode="after")
+    def _window(self) -> "SimulationSpec":
+        if self.open_start_hour + self.open_hours > 24:
+            raise KeyPathError("simulation.open_hours", self.open_hours,
+                            f"open_start_hour + open_hours must be <= 24 (open_start_hour is {self.open_start_hour})")
+        return self
+
+
+# --------------------------------------------------------------------------- demand
+def _three(name: str, lo: float, hi: float | None):
+    def check(v: list[float]) -> list[float]:
+        if len(v) != SEVERITY_LEVELS:
+            raise ValueError(f"{name} needs {SEVERITY_LEVELS} values (severity 1, 2, 3), got {len(v)}")
+        for x in v:
+            if x < lo or (hi is not None and x > hi):
+                rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+                raise ValueError(f"{name} values must be in {rng}, got {x}")
+        return v
+    return check
+
+
+class ConditionSpec(Strict):
+    """An illness class: incidence, severity mix and care needs."""
+
+    description: str = ""
+    incidence: float = Field(ge=0, le=100, description="episodes per resident per year")
+    seasonality: list[float] | None = Field(None, description="12 monthly multipliers (mean-normalised)")
+    severity: list[float] = Field(default_factory=lambda: [1.0, 0.0, 0.0])
+    admission_prob: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0])
+    los_days: list[float] = Field(default_factory=lambda: [5.0, 8.0, 12.0], description="mean stay at county tier")
+    cost_multiplier: list[float] = Field(default_factory=lambda: [1.0, 1.0, 1.0])
+    emergency: bool = Field(False, description="first contact by rule (nearest capable), not preference")
+    around_the_clock: bool | None = Field(None, description="arrivals over 24 h; default = emergency")
+
+    _sev = field_validator("severity")(_three("severity", 0.0, 1.0))
+    _adm = field_validator("admission_prob")(_three("admission_prob", 0.0, 1.0))
+    _los = field_validator("los_days")(_three("los_days", 0.01, 365.0))
+    _cost = field_validator("cost_multiplier")(_three("cost_multiplier", 0.0, None))
+
+    @field_validator("severity")
+    @classmethod
+    def _sums_to_one(cls, v: list[float]) -> list[float]:
+        if abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError(f"severity probabilities must sum to 1, got {sum(v):.6g}")
+        return v
+
+    @field_validator("seasonality")
+    @classmethod
+    def _twelve(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if len(v) != 12 or any(x < 0 for x in v) or sum(v) <= 0:
+            raise ValueError("seasonality needs 12 non-negative monthly multipliers with a positive sum")
+        return v
+
+    @property
+    def all_day(self) -> bool:
+        return self.emergency if self.around_the_clock is None else self.around_the_clock
+
+
+# --------------------------------------------------------------------------- service & costs
+class TierSpec(Strict):
+    """Per-tier service times and prices."""
+
+    service_minutes: float = Field(10.0, gt=0, le=600, description="mean consultation time")
+    outpatient_cost: float = Field(50.0, ge=0, description="CNY per visit before multipliers")
+    inpatient_cost_per_day: float = Field(500.0, ge=0, description="CNY per bed-day before multipliers")
+    los_factor: float = Field(1.0, gt=0, le=10, description="stay relative to county tier")
+    drug_share: float = Field(0.4, ge=0, le=1, description="share of charges that are drugs")
+    test_share: float = Field(0.2, ge=0, le=1, description="share of charges that are equipment tests")
+    consumable_share: float = Field(0.1, ge=0, le=1, description="share of charges that are consumables")
+
+    @model_validator(mode="after")
+    def _composition(self) -> "TierSpec":
+        total = self.drug_share + self.test_share + self.consumable_share
+        if total > 1 + 1e-9:
+            raise ValueError(f"drug_share + test_share + consumable_share must be <= 1 (got {total:.3g}); "
+                             "the rest is service charges")
+        return self
+
+    @property
+    def service_share(self) -> float:
+        return max(0.0, 1.0 - self.drug_share - self.test_share - self.consumable_share)
+
+
+class ServiceSpec(Strict):
+    distribution: Literal["exponential", "lognormal", "deterministic"] = "exponential"
+    cv: float = Field(1.0, gt=0, le=5, description="coefficient of variation for lognormal")
+    los_cv: float = Field(0.6, gt=0, le=5, description="coefficient of variation of stays (lognormal)")
+    balk_queue_length: int | None = Field(None, ge=0, description="leave unserved beyond this queue; null = never")
+
+
+class CapabilityTier(Strict):
+    """Highest severity (0-3) a tier treats, per condition; missing = 0 (cannot treat)."""
+
+    outpatient: dict[str, int] = Field(default_factory=dict)
+    inpatient: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("outpatient", "inpatient")
+    @classmethod
+    def _range(cls, v: dict[str, int]) -> dict[str, int]:
+        for k, x in v.items():
+            if not 0 <= x <= SEVERITY_LEVELS:
+                raise ValueError(f"{k}: highest treatable severity must be in [0, {SEVERITY_LEVELS}], got {x}")
+        return v
+
+
+class CapabilitySpec(Strict):
+    village: CapabilityTier = Field(default_factory=CapabilityTier)
+    township: CapabilityTier = Field(default_factory=CapabilityTier)
+    county: CapabilityTier = Field(default_factory=CapabilityTier)
+
+
+# --------------------------------------------------------------------------- insurance
+class TierReimbursement(Strict):
+    """Reimbursement (报销) at one tier: rate after the deductible (起付线)."""
+
+    outpatient_rate: float = Probability
+    outpatient_deductible: float = Field(0.0, ge=0, description="CNY per visit")
+    inpatient_rate: float = Probability
+    inpatient_deductible: float = Field(0.0, ge=0, description="CNY per admission")
+
+
+class ReimbursementSpec(Strict):
+    village: TierReimbursement
+    township: TierReimbursement
+    county: TierReimbursement
+    outside: TierReimbursement
+    outside_unreferred: TierReimbursement = Field(description="self-referred out-of-county care")
+    continuous_deductible: bool = Field(False, description="转诊住院患者连续计算起付线: a referred inpatient pays "
+                                                           "only the deductible difference")
+    annual_cap_outpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
+    annual_cap_inpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
+
+    def tier(self, name: str) -> TierReimbursement:
+        return getattr(self, name)
+
+
+# --------------------------------------------------------------------------- choice
+class ChoiceSpec(Strict):
+    """Multinomial logit of first-contact facility choice (就医选择)."""
+
+    source: str = "assumed"
+    beta_log_oop: float = Field(-0.5, le=0, description="per unit of ln(1 + expected out-of-pocket / 100 CNY)")
+    beta_travel_per_hour: float = Field(-1.0, le=0)
+    beta_wait_per_hour: float = Field(-0.1, le=0)
+    beta_quality: float = Field(1.0, ge=0)
+    beta_incapable: float = Field(-2.0, le=0, description="penalty where the tier cannot treat the case")
+    beta_log_size: float = Field(0.0, ge=0, description="per unit of ln(doctors): bigger hospitals draw more")
+    tier_constant: dict[Tier, float] = Field(default_factory=dict)
+    quality: dict[Tier, float] = Field(default_factory=dict, description="perceived quality score per tier")
+    wait_smoothing: float = Field(0.2, gt=0, le=1, description="weight of today's wait in the daily update")
+
+
+# --------------------------------------------------------------------------- referral
+class ReferralSpec(Strict):
+    """Referral (转诊): upward chain by tier; downward referral of stable patients."""
+
+    up: dict[Literal["village", "township", "county"], Tier] = Field(
+        default_factory=lambda: {"village": "township", "township": "county", "county": "outside"})
+    down_prob: dict[str, float] = Field(default_factory=dict, description="share of county/outside inpatients sent down")
+    rehab_days: float = Field(7.0, gt=0, le=365)
+    target_rule: dict[Tier, Literal["nearest", "largest"]] = Field(
+        default_factory=lambda: {"township": "nearest", "county": "largest", "outside": "nearest"},
+        description="which capable facility of a tier receives referrals and emergencies")
+
+    @field_validator("down_prob")
+    @classmethod
+    def _p(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not 0 <= x <= 1:
+                raise ValueError(f"{k}: probability must be in [0, 1], got {x}")
+        return v
+
+
+
+# --------------------------------------------------------------------------- scenario
+class ScenarioCore(Strict):
+    """The county's own blocks; ``Scenario`` adds one block per lever from the registry."""
+
+    name: str = "scenario"
+    description: str = ""
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    geography: GeographySpec
+    conditions: dict[str, ConditionSpec] = Field(min_length=1)
+    tiers: dict[Tier, TierSpec] = Field(default_factory=dict)
+    service: ServiceSpec = Field(default_factory=ServiceSpec)
+    capability: CapabilitySpec = Field(default_factory=CapabilitySpec)
+    reimbursement: ReimbursementSpec
+    choice: ChoiceSpec = Field(default_factory=ChoiceSpec)
+    referral: ReferralSpec = Field(default_factory=ReferralSpec)
+    _county: Any = PrivateAttr(default=None)  # the county built when the scenario was validated
+    _county_key: str | None = PrivateAttr(default=None)
+
+    def tier(self, name: str) -> TierSpec:
+        """Service times and prices of a tier (defaults where the scenario lists none)."""
+        return self.tiers.get(name) or TierSpec()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "ScenarioCore":
+        names = set(self.conditions)
+        named: dict[str, list[str]] = {}
+        for lever in LEVERS:
+            if hasattr(lever, "conditions_named"):
+                named.update(lever.conditions_named(getattr(self, lever.KEY), self))
+        for path, conds in named.items():
+            for cond in conds:
+                if cond not in names:
+                    raise KeyPathError(path, cond, f"unknown condition; allowed: {sorted(names)}")
+        for tier in ("village", "township", "county"):
+            cap: CapabilityTier = getattr(self.capability, tier)
+            for kind in ("outpatient", "inpatient"):
+                for cond in getattr(cap, kind):
+                    if cond not in names:
+                        raise KeyPathError(f"capability.{tier}.{kind}.{cond}", cond,
+                                           f"unknown condition; allowed: {sorted(names)}")
+        for cond in self.referral.down_prob:
+            if cond not in names:
+                raise KeyPathError(f"referral.down_prob.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")
+        for src, dst in self.referral.up.items():
+            if TIERS.index(dst) <= TIERS.index(src):
+                raise KeyPathError(f"referral.up.{src}", dst, f"must be a higher tier than {src}: one of "
+                                   f"{list(TIERS[TIERS.index(src) + 1:])}")
+        return self
+
+
+def _lever_field(lever: Any) -> tuple[type, Any]:
+    return lever.Spec, Field(default_factory=lever.Spec)
+
+
+Scenario = create_model("Scenario", __base__=ScenarioCore, __doc__="A complete scenario: the county and every lever.",
+                        **{lever.KEY: _lever_field(lever) for lever in LEVERS})

@@ -1,0 +1,170 @@
+"""Look and labels shared by every figure: theme, colour-blind-safe palette, KPI names, saving."""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from models.kpi_registry import KPIS, REGISTRY, SHARE_UNITS
+from sim.outputs.figures import fonts
+
+DPI = 300
+FORMATS = ("png", "svg")
+PALETTE = "colorblind"  # seaborn's Okabe-Ito-like qualitative palette
+SEQUENTIAL = "cividis"  # perceptually uniform, readable with any colour vision
+TIER_ORDER = ("village", "township", "county", "outside")
+TIER_LABELS = {"village": ("Village clinic", "村卫生室"), "township": ("Township centre", "乡镇卫生院"),
+               "county": ("County hospital", "县级医院"), "outside": ("Outside county", "县外")}
+
+# Names, units and policy targets come from the KPI registry (models/kpi_registry.py).
+TARGETS: dict[str, tuple[float, str]] = {k.name: (k.target.value, k.target.label) for k in KPIS if k.target}
+ENGLISH: dict[str, str] = {k.name: k.en for k in KPIS}
+
+
+def english(kpi: str) -> str:
+    return ENGLISH.get(kpi, kpi.replace("_", " ").capitalize())
+
+
+def zh(kpi: str) -> str:
+    k = REGISTRY.get(kpi)
+    return k.zh if k else ""
+
+
+def unit(kpi: str) -> str:
+    k = REGISTRY.get(kpi)
+    return k.unit if k else ""
+
+
+def is_share(kpi: str) -> bool:
+    return unit(kpi) in SHARE_UNITS
+
+
+def unit_label(kpi: str) -> str:
+    """Axis unit: shares are drawn as per cent."""
+    u = unit(kpi)
+    if is_share(kpi):
+        return "%" if u in ("share", "year on year") else f"% ({u.removeprefix('share of ')})"
+    return u
+
+
+def delta_unit(kpi: str) -> str:
+    """Unit of a difference or effect: shares differ in percentage points."""
+    return "percentage points" if is_share(kpi) else unit(kpi)
+
+
+def short_param(name: str, limit: int = 30) -> str:
+    """A dotted config key shortened to its last parts (full names go in captions)."""
+    parts = name.split(".")
+    while len(".".join(parts)) > limit and len(parts) > 2:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def kpi_title(kpi: str) -> str:
+    """Panel title: English name with the Chinese term where a font renders it."""
+    return fonts.with_zh(english(kpi), zh(kpi), "\n")
+
+
+def axis_label(kpi: str) -> str:
+    return f"{english(kpi)} ({unit_label(kpi)})" if unit_label(kpi) else english(kpi)
+
+
+def tier_label(tier: str, two_lines: bool = False, short: bool = False) -> str:
+    en, cn = TIER_LABELS.get(tier, (tier, ""))
+    return fonts.with_zh(tier.capitalize() if short else en, cn, "\n" if two_lines else " ")
+
+
+def format_axis(ax, kpi: str, axis: str = "x") -> None:
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(nbins=5))
+    if is_share(kpi):
+        target.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
+
+
+def palette(n: int) -> list:
+    return sns.color_palette(PALETTE, n_colors=max(n, 1))
+
+
+def rc() -> dict:
+    out = {}
+    out.update(sns.axes_style("whitegrid"))
+    out.update(sns.plotting_context("paper", font_scale=1.25))
+    out.update(fonts.rc())
+    out.update({"svg.hashsalt": "countysim", "savefig.bbox": "standard", "figure.dpi": 100,
+                "axes.titleweight": "bold", "axes.titlesize": 11, "figure.titlesize": 13,
+                "legend.frameon": False, "axes.prop_cycle": matplotlib.cycler(color=palette(10))})
+    return out
+
+
+@contextlib.contextmanager
+def theme():
+    with matplotlib.rc_context(rc()):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure not registered with pyplot (no GUI backend, freed when dropped)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def title(fig: Figure, text: str, subtitle: str = "") -> None:
+    """Bold title; the subtitle (study, statistic, sample size) wrapped to the figure's width."""
+    import textwrap
+
+    width = max(30, int(fig.get_size_inches()[0] * 8.2))
+    sub = textwrap.fill(subtitle, width) if subtitle else ""
+    fig.suptitle(text + (f"\n{sub}" if sub else ""), fontweight="bold")
+
+
+@dataclass
+class FigureResult:
+    """One figure: its files and exactly the data it drew."""
+
+    name: str
+    title: str
+    caption: str
+    files: list[Path]
+    data: pd.DataFrame
+    size_px: tuple[int, int] = (0, 0)
+    extra: dict = field(default_factory=dict)
+
+
+def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: str, data: pd.DataFrame,
+         formats: tuple[str, ...] = FORMATS, **extra) -> FigureResult:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for fmt in formats:
+        path = out_dir / f"{name}.{fmt}"
+        tmp = out_dir / f".{name}.tmp.{fmt}"
+        meta = {"Date": None} if fmt == "svg" else {}
+        fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta)
+        tmp.replace(path)
+        files.append(path)
+    w, h = fig.get_size_inches()
+    return FigureResult(name, title_text, caption, files, data, (int(round(w * DPI)), int(round(h * DPI))), extra)
+
+
+def finite(x) -> bool:
+    return x is not None and np.isfinite(x)
+
+
+def figure_legend(fig, max_cols: int = 3, rename=None, **kwargs) -> None:
+    """One legend below the panels with every distinct label of every axis (reference lines,
+    series), instead of a legend per panel."""
+    handles, labels = [], []
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        shown = [rename(x) for x in labels] if rename else labels
+        fig.legend(handles, shown, loc="outside lower center", ncols=min(len(labels), max_cols), **kwargs)

@@ -1,0 +1,198 @@
+"""The patient pathway: where SimPy meets the county.
+
+An episode is: arrival → first contact → wait for a doctor → consultation → treated here
+(outpatient, or admitted: wait for a bed and stay) or referred up (travel, next consultation)
+→ after a county/outside stay possibly referred down for rehabilitation → finish.  This module
+keeps the clock, the queues and the records; every decision comes from ``models.care.Care``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from simpy.events import Timeout
+
+from models.care import Care
+from models.episode import (
+    BALKED,
+    COMPLETED,
+    DECISION_DRAWS,
+    MAX_VISITS,
+    SERVICE_DRAWS,
+    Episode,
+)
+from models.geography import County
+from models.records import Monitor
+from models.referral import TREAT_HERE
+from models.scenario import Scenario
+from sim.core.clock import Clock
+from sim.core.station import Station
+from sim.core.streams import Streams, inverse_cdf_sampler
+from sim.core.tables import EventLog
+
+NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # why a stay happens where it does (stays.down)
+
+
+class CountyModel:
+    def __init__(self, scenario: Scenario, county: County, streams: Streams):
+        self.care = care = Care(scenario, county)
+        self.scenario, self.county, self.streams = scenario, care.county, streams
+        sim = scenario.simulation
+        self.env = Clock()
+        self.warmup, self.end, self.days_per_year = care.warmup, care.end, care.days_per_year
+        self.monitor = Monitor(self.county.n_facilities)
+        reserved = care.family_doctor.reserved_servers
+        track = scenario.service.balk_queue_length is not None or sim.sample_interval_days > 0
+        self.doctors = [Station(None if d < 0 else int(d), reserved(d, t), track)
+                        for d, t in zip(self.county.fac_doctors, self.county.fac_tier)]
+        self.beds = [Station(None if b < 0 else int(b), reserved(b, t), track)
+                     for b, t in zip(self.county.fac_beds, self.county.fac_tier)]
+        self.service_times = inverse_cdf_sampler(scenario.service.distribution, scenario.service.cv)
+        self.balk = scenario.service.balk_queue_length
+        self.sample_dt = sim.sample_interval_days
+        self.write_visit = self.monitor.visits.writer()
+        self.write_stay = self.monitor.stays.writer()
+        self.write_episode = self.monitor.episodes.writer()
+        self.write_transfer = self.monitor.transfers.writer()
+
+    # ------------------------------------------------------------------ processes
+    def run(self, event_log: str | None = None) -> Monitor:
+        """Run to the end; with ``event_log`` (a folder) stream every visit, stay and episode to
+        Parquet in chunks as the run goes."""
+        self.log = EventLog(event_log, self.monitor.event_tables()) if event_log else None
+        self.env.process(self._arrivals())
+        self.env.process(self._daily())
+        if self.sample_dt > 0:
+            self.env.process(self._sampler())
+        self.env.run(until=self.end)
+        if self.log:
+            self.log.flush(final=True)
+        self.monitor.budget = self.care.budget.table()
+        return self.monitor
+
+    def _arrivals(self):
+        """One day of arrivals at a time: what is known at arrival (first contact, first
+        consultation time, TCM attribute) is drawn for the whole day with numpy."""
+        env, s, care, mon = self.env, self.streams, self.care, self.monitor
+        visit, end = self._visit, self.end
+        consult_days = np.array(care.consult_days)
+        for day in range(int(math.ceil(self.end))):
+            b = care.demand.day_batch(s.arrivals, day)
+            n = len(b)
+            u_choice = s.choice.random(n)
+            u_svc = s.service.random((n, SERVICE_DRAWS.width))
+            u_ref = s.referral.random((n, DECISION_DRAWS.width))
+            first, is_contracted = care.first_contacts(b, u_choice, u_ref)
+            svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
+            tcm0 = care.tcm_visits(first, u_svc[:, SERVICE_DRAWS.tcm])
+            rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
+                       b.admit.tolist(), care.case_keys(b).tolist(), b.resident.tolist(), first.tolist(),
+                       is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n))
+            for t, v, c, sv, a, case, r, f, k, svc, tcm, j in rows:
+                if t >= end:
+                    return
+                if t > env.now and not env.fast_forward(t):
+                    yield Timeout(env, t - env.now)
+                mon.arrival_times(t)
+                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k), f, svc, tcm)
+
+    def _daily(self):
+        """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
+        env, care = self.env, self.care
+        day = 0
+        while True:
+            for fac, amount in care.start_of_day(env.now):
+                self.write_transfer(fac=fac, time=env.now, fund=amount)
+            yield Timeout(env, 1.0)
+            day += 1
+            care.end_of_day(day, env.now)
+            if self.log:
+                self.log.flush()
+
+    def _sampler(self):
+        """Time-average number in system per station (for Little's law checks)."""
+        env, mon = self.env, self.monitor
+        while True:
+            yield Timeout(env, self.sample_dt)
+            now = env.now
+            if now < self.warmup:
+                continue
+            mon.samples += 1
+            mon.in_system_doctors += [st.in_system(now) for st in self.doctors]
+            mon.in_system_beds += [st.in_system(now) for st in self.beds]
+
+    def _later(self, delay: float, step, ep: Episode, fac: int) -> None:
+        Timeout(self.env, delay).callbacks.append(lambda _ev: step(ep, fac))
+
+    # ------------------------------------------------------------------ episode steps
+    def _next_visit(self, ep: Episode, fac: int) -> None:
+        """A later consultation (after a referral): its draws come from the episode's row."""
+        k = ep.visits
+        svc = float(self.service_times(self.care.consult_days[fac], ep.service_draw(SERVICE_DRAWS.consultation + k)))
+        self._visit(ep, fac, svc, self.care.is_tcm(ep, fac, k))
+
+    def _visit(self, ep: Episode, fac: int, svc: float, tcm: bool) -> None:
+        now = self.env.now
+        station = self.doctors[fac]
+        if self.balk is not None and station.would_wait(now, ep.fd) and station.queue_length(now) >= self.balk:
+            self._finish(ep, fac, now, BALKED)
+            return
+        if ep.visits < MAX_VISITS - 1:
+            ep.visits += 1
+        wait = station.serve(now, svc, ep.fd)
+        self.care.observe_wait(fac, wait)
+        referred_in = ep.ups > 0
+        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac)
+        self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
+                         service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
+                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele)
+        done = wait + svc
+        if target != TREAT_HERE:
+            self.care.referred_up(ep, fac)
+            self._later(done + self.care.travel_days[ep.village][target], self._next_visit, ep, target)
+        elif ep.admit:
+            self._later(done, self._admit, ep, fac)
+        else:
+            self._finish(ep, fac, now + done, COMPLETED)
+
+    def _admit(self, ep: Episode, fac: int) -> None:
+        down = self.care.downshift(ep, fac)
+        if down != TREAT_HERE:
+            ep.downs += 1
+            self._later(self.care.travel_days[ep.village][down], self._admit_down, ep, down)
+            return
+        self._acute_stay(ep, fac, NOT_DOWN)
+
+    def _admit_down(self, ep: Episode, fac: int) -> None:
+        self._acute_stay(ep, fac, DOWNSHIFT)
+
+    def _acute_stay(self, ep: Episode, fac: int, down: int) -> None:
+        tier = self.care.fac_tier[fac]
+        los, cost, case_fee = self.care.acute_stay(ep, tier)
+        end = self._stay(ep, fac, tier, los, cost, down, case_fee)
+        rehab = self.care.rehab_after(ep, tier)
+        if rehab != TREAT_HERE:
+            ep.downs += 1
+            self._later(end - self.env.now, self._rehab, ep, rehab)
+            return
+        self._finish(ep, fac, end, COMPLETED)
+
+    def _rehab(self, ep: Episode, fac: int) -> None:
+        los, cost = self.care.rehab_stay(ep)
+        end = self._stay(ep, fac, self.care.fac_tier[fac], los, cost, REHAB, None)
+        self._finish(ep, fac, end, COMPLETED)
+
+    def _stay(self, ep: Episode, fac: int, tier: int, los: float, cost: float, down: int,
+              case_fee: float | None) -> float:
+        now = self.env.now
+        wait = self.beds[fac].serve(now, los, ep.fd)
+        referred = ep.ups > 0 or down != NOT_DOWN
+        fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
+        self.write_stay(fac=fac, time=now, wait=wait, los=los, cost=cost, fund=fund, oop=oop, service_revenue=revenue,
+                        down=down, referred=referred, contracted=ep.contracted, family_doctor=ep.fd)
+        return now + wait + los
+
+    def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
+        self.write_episode(time=ep.time, village=ep.village, condition=ep.cond, severity=ep.sev, first=ep.first,
+                           final=fac, ups=ep.ups, downs=ep.downs, stays=ep.stays, cost=ep.cost, fund=ep.fund,
+                           oop=ep.oop, contracted=ep.contracted, finish=when, status=status)

@@ -1,0 +1,136 @@
+"""Where runs execute: in this process, a local process pool, or a Dask cluster.
+
+Every executor has one method, ``imap(fn, items)``, yielding ``(item, result | exception)`` in
+completion order.  Results do not depend on the executor because each run owns its seeds; the
+coordinator (not the workers) writes results, so remote Dask workers need no shared disk, only
+the same countysim version installed.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+from sim.core.config_files import ConfigError
+from sim.studies.runner import default_workers
+
+Outcome = tuple[Any, Any]  # (item, result) or (item, BaseException)
+
+
+class InProcess:
+    """Runs items one after another here: simplest to debug, no pickling."""
+
+    description = "in-process"
+
+    def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
+        for item in items:
+            try:
+                yield item, fn(item)
+            except Exception as e:  # noqa: BLE001 - the caller records it and carries on
+                yield item, e
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessPool:
+    """A local process pool; keeps at most 2 × workers items in flight to bound memory."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.description = f"process pool ({workers} workers)"
+        self._pool = ProcessPoolExecutor(max_workers=workers)
+
+    def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
+        yield from _bounded(lambda item: self._pool.submit(fn, item), items, 2 * self.workers)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Dask:
+    """A Dask distributed cluster: an existing one (``address``) or a new ``LocalCluster``."""
+
+    def __init__(self, address: str | None = None, local_workers: int | None = None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - a dependency, but say so plainly
+            raise ConfigError("Dask executors need `pip install 'dask[distributed]'`") from None
+        self._cluster = None
+        if address:
+            try:
+                self._client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as e:
+                raise ConfigError(f"--scheduler {address}: cannot connect ({e})") from None
+            self.description = f"dask cluster at {address}"
+        else:
+            n = local_workers or default_workers()
+            with warnings.catch_warnings():  # its internal HTTP server moves off a busy :8787 by itself
+                warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                             dashboard_address=None, silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+            self.description = f"dask LocalCluster ({n} workers)"
+        self.workers = max(1, len(self._client.nthreads()))
+
+    def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
+        # pure=False: a rerun after a failure must run again, not reuse a cached result
+        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
+                            max(32, 4 * self.workers))  # workers may join later
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _bounded(submit: Callable[[Any], Future], items: Iterable, limit: int) -> Iterator[Outcome]:
+    """Submit lazily, at most ``limit`` in flight; yield each as it completes."""
+    pending: dict[Any, Any] = {}
+    it = iter(items)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < limit:
+                try:
+                    item = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[submit(item)] = item
+            if not pending:
+                return
+            done = _wait_first(list(pending))
+            for fut in done:
+                item = pending.pop(fut)
+                try:
+                    yield item, fut.result()
+                except Exception as e:  # noqa: BLE001 - worker died or the task raised
+                    yield item, e
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def _wait_first(futures: list) -> list:
+    if hasattr(futures[0], "client"):  # distributed.Future
+        from distributed import wait as dask_wait
+        return list(dask_wait(futures, return_when="FIRST_COMPLETED").done)
+    return list(wait(futures, return_when=FIRST_COMPLETED).done)
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None):
+    """CLI flags → executor: --scheduler / --dask-local → Dask; --workers 1 → in-process; else a pool."""
+    if scheduler and dask_local:
+        raise ConfigError("--scheduler and --dask-local exclude each other")
+    if (scheduler or dask_local) and workers:
+        raise ConfigError("--workers applies to the local process pool; with Dask give --dask-local N")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: must be >= 1 (got {workers})")
+    if dask_local is not None and dask_local < 1:
+        raise ConfigError(f"--dask-local: must be >= 1 (got {dask_local})")
+    if scheduler or dask_local:
+        return Dask(scheduler, dask_local)
+    n = workers or default_workers()
+    return InProcess() if n == 1 else ProcessPool(n)

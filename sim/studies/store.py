@@ -1,0 +1,126 @@
+"""Results folder of a batch: crash-safe part files per run, then consolidated tables.
+
+Layout of ``results/<study>/``::
+
+    parts/<table>/<scenario>__r<rep>.parquet   one file per finished run and table
+    parts/failures/<scenario>__r<rep>.json     error and traceback of a run that raised
+    runs.parquet monthly.parquet yearly.parquet facilities.parquet facility_monthly.parquet
+    villages.parquet flows.parquet
+    summary.csv manifest.json
+
+Every file is written to a temporary name and renamed into place, so a file either exists
+whole or not at all.  A run's ``runs`` part is written last and is its commit marker: a run
+is finished exactly when that file exists *and* records the same resolved config, so a batch
+killed at any moment and resumed redoes only unfinished runs, never loses or doubles one.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.core.files import write_csv, write_json, write_parquet
+from sim.studies.study import Plan, RunTask
+
+DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
+COMMIT_TABLE = "runs"
+TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
+CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "manifest.json")
+RUN_META = ("config_id", "wall_seconds")  # in the runs parts, not in runs.parquet (timings are not results)
+
+
+class ResultsStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.parts = self.root / "parts"
+
+    # ---------------------------------------------------------------- lifecycle
+    def reset(self) -> None:
+        """A fresh batch: drop parts and consolidated files of any earlier batch here."""
+        shutil.rmtree(self.parts, ignore_errors=True)
+        shutil.rmtree(self.root / "figures", ignore_errors=True)  # drawn from the earlier batch's tables
+        for name in CONSOLIDATED + ("report.html",):
+            (self.root / name).unlink(missing_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def prepare(self) -> None:
+        """Before resuming: remove temp files a killed batch may have left."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for tmp in self.root.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def _part(self, table: str, key: str, suffix: str = "parquet") -> Path:
+        return self.parts / table / f"{key}.{suffix}"
+
+    # ---------------------------------------------------------------- runs
+    def finished(self, tasks: list[RunTask]) -> set[str]:
+        """Keys of tasks whose commit part exists and was made from the same resolved config."""
+        done = set()
+        for t in tasks:
+            path = self._part(COMMIT_TABLE, t.key)
+            if path.exists() and _config_id(path) == t.config_id:
+                done.add(t.key)
+        return done
+
+    def write_run(self, task: RunTask, tables: dict[str, pd.DataFrame]) -> None:
+        for table in DETAIL_TABLES:
+            write_parquet(self._part(table, task.key), tables[table])
+        write_parquet(self._part(COMMIT_TABLE, task.key), tables[COMMIT_TABLE])  # commit marker last
+        self._part("failures", task.key, "json").unlink(missing_ok=True)
+
+    def write_failure(self, task: RunTask, error: str, traceback: str) -> None:
+        self._part(COMMIT_TABLE, task.key).unlink(missing_ok=True)
+        write_json(self._part("failures", task.key, "json"),
+                   {"scenario": task.scenario_name, "replication": task.replication, "config_id": task.config_id,
+                    "error": error, "traceback": traceback})
+
+    def failures(self, tasks: list[RunTask], done: set[str]) -> list[dict]:
+        out = []
+        for t in tasks:
+            path = self._part("failures", t.key, "json")
+            if t.key not in done and path.exists():
+                out.append(json.loads(path.read_text(encoding="utf-8")))
+        return out
+
+    # ---------------------------------------------------------------- consolidation
+    def consolidate(self, plan: Plan, done: set[str]) -> dict[str, pd.DataFrame]:
+        """Concatenate finished parts in plan order (scenario order, then replication); write tables."""
+        tasks = [t for t in plan.tasks() if t.key in done]
+        params = {s.name: s.params for s in plan.scenarios}
+        frames: dict[str, pd.DataFrame] = {}
+        for table in TABLES:
+            parts = [pd.read_parquet(self._part(table, t.key)) for t in tasks]
+            df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scenario", "replication"])
+            if table == COMMIT_TABLE:
+                frames["timings"] = df[["scenario", "replication", "wall_seconds"]].copy() if len(df) else df
+                df = _with_params(df.drop(columns=[c for c in RUN_META if c in df.columns]), params)
+            frames[table] = df
+            write_parquet(self.root / f"{table}.parquet", df)
+        return frames
+
+    def write_csv(self, name: str, df: pd.DataFrame) -> Path:
+        write_csv(self.root / name, df)
+        return self.root / name
+
+    def write_manifest(self, manifest: dict) -> Path:
+        write_json(self.root / "manifest.json", manifest)
+        return self.root / "manifest.json"
+
+
+def _config_id(path: Path) -> str | None:
+    try:
+        return str(pd.read_parquet(path, columns=["config_id"])["config_id"].iloc[0])
+    except Exception:  # noqa: BLE001 - an unreadable part is an unfinished run
+        return None
+
+
+def _with_params(runs: pd.DataFrame, params: dict[str, dict]) -> pd.DataFrame:
+    """Parameter values (sweep / sensitivity points) as columns after scenario and replication."""
+    names = list(dict.fromkeys(k for p in params.values() for k in p))
+    if not names or runs.empty:
+        return runs
+    cols = pd.DataFrame({n: [params[s].get(n, np.nan) for s in runs["scenario"]] for n in names})
+    return pd.concat([runs.iloc[:, :2], cols, runs.iloc[:, 2:]], axis=1)
