@@ -38,17 +38,30 @@ class Care:
     """The domain side of a run: models and levers for one scenario and county."""
 
     def __init__(self, scenario: Scenario, county: County):
-        county = county_under_levers(scenario, county)
-        self.scenario, self.county = scenario, county
+        self.base_county = county
         sim = scenario.simulation
         self.warmup, self.days_per_year = sim.warmup_days, sim.days_per_year
         self.end = sim.warmup_days + sim.years * sim.days_per_year
+        self.budget = GlobalBudget(scenario, county.population)
+        self._build(scenario)
+        self._wait_sum = [0.0] * self.county.n_facilities
+        self._wait_n = [0] * self.county.n_facilities
+        self.perceived_wait = np.zeros(self.county.n_facilities)
+        self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, self.county, 0))
+        self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
+        if self.warmup > 0:
+            self.budget.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
+
+    def _build(self, scenario: Scenario) -> None:
+        """Models and levers for ``scenario``: everything that holds no state of the run."""
+        county = county_under_levers(scenario, self.base_county)
+        self.scenario, self.county = scenario, county
         self.demand = DemandModel(scenario, county)
         self.costs = CostModel(scenario)
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral)
-        self.budget = GlobalBudget(scenario, county.population)
+        self.budget.configure(scenario.payment.global_budget, county.population)
         self.case_payment = CasePayment.build(scenario, self.costs, self.pay)
         self.day_surgery = DaySurgery(scenario)
         self.information = scenario.information
@@ -64,20 +77,20 @@ class Care:
         self.visit_cost = np.repeat(self.costs.visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.per_day = np.repeat(self.costs.per_day.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.los_mean = np.repeat(self.costs.los_mean.reshape(len(TIERS), -1), 2, axis=1).tolist()
-        self.case_fee = [[x for x in np.repeat(np.array(t, dtype=object).reshape(-1), 2)]
-                         for t in self.case_payment.case]
+        self.case_fee = [list(np.repeat(np.array(t, dtype=object).reshape(-1), 2)) for t in self.case_payment.case]
         self.travel_days = (county.travel_hours / HOURS_PER_DAY).tolist()
         self.visit_service = self.costs.visit_service_share.tolist()
         self.stay_service = self.costs.stay_service_share.tolist()
         self.repeat_tests = self.costs.repeat_test_share
         self.smoothing = scenario.choice.wait_smoothing
-        self._wait_sum = [0.0] * county.n_facilities
-        self._wait_n = [0] * county.n_facilities
-        self.perceived_wait = np.zeros(county.n_facilities)
-        self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, county, 0))
-        self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
-        if self.warmup > 0:
-            self.budget.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
+
+    def adopt(self, scenario: Scenario, day: int) -> None:
+        """Switch to a plan's next scenario (分年度实施) on ``day``: models and levers are rebuilt;
+        perceived waits, annual cap use and the budget year carry over."""
+        used = self.pay
+        self._build(scenario)
+        self.pay.carry_usage(used)
+        self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, self.county, day))
 
     # ------------------------------------------------------------------ arrival
     def first_contacts(self, b: DayBatch, u_choice: np.ndarray, u_decision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +217,7 @@ class Care:
             self._budget_year, self._year_start = self._budget_year + 1, now
             self._next_budget_year += dpy
         paid = []
-        if self.capitation.any() and now >= self._next_month - 1e-9:
+        if now >= self._next_month - 1e-9:
             share = (dpy / 12.0) / dpy
             for f in np.flatnonzero(self.capitation):
                 amount = float(self.capitation[f] * share)

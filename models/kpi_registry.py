@@ -59,11 +59,11 @@ def _per_resident(num: str, scale: float = 1.0) -> Callable:
 
 
 def _utilisation(tier: str) -> Callable:
-    return lambda c, x: ratio(c[f"service_{tier}"], x.doctors[tier] * c["days"] * x.open_share)
+    return lambda c, x: ratio(c[f"service_{tier}"], c[f"doctor_days_{tier}"] * x.open_share)
 
 
 def _occupancy(tier: str) -> Callable:
-    return lambda c, x: ratio(c[f"bed_days_{tier}"], x.beds[tier] * c["days"])
+    return lambda c, x: ratio(c[f"bed_days_{tier}"], c[f"bed_days_open_{tier}"])
 
 
 TIER_ZH = {"village": "村卫生室", "township": "乡镇卫生院", "county": "县级医院", "outside": "县外医院"}
@@ -92,6 +92,8 @@ KPIS: tuple[Kpi, ...] = (
         "out-of-pocket payments ÷ illness episodes", _r("oop", "episodes")),
     Kpi("cost_per_resident", "人均医疗费用", "Cost per resident", "CNY per resident-year",
         "total cost of visits and stays ÷ resident-years", _per_resident("cost")),
+    Kpi("fund_per_resident", "人均医保基金支出", "Fund spending per resident", "CNY per resident-year",
+        "insurance fund payments (visits, stays, capitation) ÷ resident-years", _per_resident("fund")),
     Kpi("visits_per_resident", "人均诊疗人次", "Visits per resident", "visits per resident-year",
         "outpatient visits ÷ resident-years", _per_resident("visits")),
     Kpi("admissions_per_resident", "住院率", "Admissions per resident", "admissions per resident-year",
@@ -145,6 +147,8 @@ KPIS: tuple[Kpi, ...] = (
         "year-on-year growth of cost per resident", group="growth"),
 )
 REGISTRY: dict[str, Kpi] = {k.name: k for k in KPIS}
+HEADLINE = ["county_visit_rate", "primary_care_share", "in_county_inpatient_share", "visits_per_resident",
+            "cost_per_resident", "fund_per_resident", "oop_per_episode"]  # trajectory tables and figures
 CORE = [k.name for k in KPIS if k.group == "core"]
 BUDGET = [k.name for k in KPIS if k.group == "budget"]
 GROWTH = "cost_growth"

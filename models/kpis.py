@@ -28,12 +28,10 @@ ALL_KPI_INFO = {k.name: (k.zh, k.unit) for k in KPIS}
 
 @dataclass(frozen=True)
 class CountyContext:
-    """What KPIs need besides the sums: resident-years per row and the staffed capacity."""
+    """What KPIs need besides the sums: resident-years per row and the opening-hours share."""
 
     resident_years: np.ndarray
     open_share: float
-    doctors: dict[str, int]
-    beds: dict[str, int]
 
 
 def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
@@ -53,6 +51,7 @@ class KpiCalculator:
         self.open_share = open_hours / 24.0
         self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
         self.remoteness = county.remoteness_quintile()
+        self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # phased capacity changes (time, doctors, beds)
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -128,6 +127,11 @@ class KpiCalculator:
         for q in range(5):
             mq = ein & (quint == q)
             out[f"oop_q{q + 1}"], out[f"episodes_q{q + 1}"] = _sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq)
+        docs, beds = self.capacity_by_month(n)
+        for name in ("township", "county"):
+            fac = self.tier == TIERS.index(name)
+            out[f"doctor_days_{name}"] = np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
+            out[f"bed_days_open_{name}"] = np.where(beds[:, fac] > 0, beds[:, fac], 0).sum(axis=1) * out["days"]
         return pd.DataFrame(out)
 
     def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -140,22 +144,45 @@ class KpiCalculator:
     def kpis(self, s: pd.DataFrame) -> pd.DataFrame:
         """Every core KPI of the registry from the sums, row by row."""
         col = {k: s[k].to_numpy() for k in s.columns}
-        ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share,
-                            *self._staffed())
+        ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share)
         df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
         df.insert(0, "visits", col["visits"])
         df.insert(1, "admissions", col["admissions"])
         df.insert(2, "episodes", col["episodes"])
         return df
 
-    def _staffed(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Doctors and beds per tier (facilities with unlimited capacity left out)."""
-        doctors, beds = {}, {}
-        for name in ("township", "county"):
-            fac = self.tier == TIERS.index(name)
-            doctors[name] = self.county.fac_doctors[fac & (self.county.fac_doctors > 0)].sum()
-            beds[name] = self.county.fac_beds[fac & (self.county.fac_beds > 0)].sum()
-        return doctors, beds
+    def capacity_by_month(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Doctors and beds per (month, facility), time-weighted where a phased plan changed them
+        (-1 = unlimited, as in the county)."""
+        c = self.county
+        docs, beds = np.tile(c.fac_doctors.astype(float), (n, 1)), np.tile(c.fac_beds.astype(float), (n, 1))
+        if not self.capacity_log:
+            return docs, beds
+        length = self.days_per_year / 12.0
+        for m in range(n):
+            a, b = self.warmup + m * length, min(self.warmup + (m + 1) * length, self.end)
+            cuts = [a] + [t for t, _, _ in self.capacity_log if a < t < b] + [b]
+            parts = [((hi - lo) / (b - a), *self._capacity_at(lo)) for lo, hi in zip(cuts[:-1], cuts[1:])]
+            docs[m] = sum(w * d for w, d, _ in parts)
+            beds[m] = sum(w * bd for w, _, bd in parts)
+        return docs, beds
+
+    def _average_capacity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Doctors and beds per facility over the run (time-weighted under a phased plan)."""
+        if not self.capacity_log:
+            return self.county.fac_doctors, self.county.fac_beds
+        length = self.days_per_year / 12.0
+        n = max(int(np.ceil((self.end - self.warmup) / length - 1e-9)), 1)
+        weights = np.minimum(length, self.end - self.warmup - length * np.arange(n))
+        docs, beds = self.capacity_by_month(n)
+        return weights @ docs / weights.sum(), weights @ beds / weights.sum()
+
+    def _capacity_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        doctors, beds = self.county.fac_doctors, self.county.fac_beds
+        for time, d, b in self.capacity_log:
+            if time <= t:
+                doctors, beds = d, b
+        return doctors.astype(float), beds.astype(float)
 
     def _bed_days(self, stays: dict, n: int, mask: np.ndarray) -> np.ndarray:
         """Bed-days inside each of the n months, splitting stays that cross month boundaries."""
@@ -181,14 +208,15 @@ class KpiCalculator:
         bwait = np.bincount(stays["fac"][sin], weights=stays["wait"][sin], minlength=F)
         bsoj = bwait + np.bincount(stays["fac"][sin], weights=stays["los"][sin], minlength=F)
         bed_days = self._bed_days_all(stays, F)
-        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
-        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        doctors, n_beds = self._average_capacity()
+        docs = np.where(doctors > 0, doctors, np.nan)
+        beds = np.where(n_beds > 0, n_beds, np.nan)
         df = pd.DataFrame({
             "facility": c.fac_names,
             "tier": [TIERS[t] for t in c.fac_tier],
             "township": [c.township_names[t] if t >= 0 else "" for t in c.fac_township],
             "x_km": c.fac_xy[:, 0], "y_km": c.fac_xy[:, 1], "mobile": np.asarray(c.fac_mobile, dtype=bool),
-            "doctors": c.fac_doctors, "beds": c.fac_beds,
+            "doctors": doctors, "beds": n_beds,
             "visits": nv, "admissions": ns,
             "mean_wait_min": _ratio(wait, nv) * 1440.0,
             "utilisation": busy / (docs * span * self.open_share),
@@ -223,8 +251,9 @@ class KpiCalculator:
         nv, wait, busy = self._cell_sums(visits, ("wait", "service"), F, n, length)
         ns, bwait = self._cell_sums(stays, ("wait",), F, n, length)
         bed_days = self._bed_days_monthly(stays, F, n, length)
-        docs = np.where(c.fac_doctors > 0, c.fac_doctors, np.nan)
-        beds = np.where(c.fac_beds > 0, c.fac_beds, np.nan)
+        doctors, n_beds = self.capacity_by_month(n)
+        docs = np.where(doctors > 0, doctors, np.nan)
+        beds = np.where(n_beds > 0, n_beds, np.nan)
         months = lengths[:, None]
         return pd.DataFrame({
             "month": np.repeat(np.arange(n, dtype=np.int64), F),

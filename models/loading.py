@@ -3,14 +3,17 @@ that need the built county.  The county built here travels with the scenario and
 that runs."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from models.geography import County, build_county
+from models.plan import Plan, check_schedule, month_table
 from models.scenario import Scenario
 from models.validation import check_scenario_against_county
 from sim.core.config_files import (
     ConfigError,
     apply_overrides,
+    apply_values,
     load_raw,
     source_for,
     validate_model,
@@ -54,12 +57,60 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
             raise ConfigError(f"{source_for('geography', src, origin)}: geography: {e}") from None
         if counties is not None:
             counties[key] = county
+    _check_against_county(scenario, county, src, origin)
+    scenario._county, scenario._county_key = county, key
+    scenario._plan = _resolve_plan(scenario, data, src, origin, county)
+    return scenario
+
+
+def _check_against_county(scenario: Scenario, county: County, src: dict[str, str], origin: str) -> None:
     problems = check_scenario_against_county(scenario, county)
     if problems:
         raise ConfigError("invalid scenario:\n  " + "\n  ".join(
             f"{source_for(p, src, origin)}: {p}: {m}" for p, m in problems))
-    scenario._county, scenario._county_key = county, key
-    return scenario
+
+
+def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: str, county: County) -> Plan:
+    """The schedule as a monthly parameter table and one validated scenario per distinct month.
+
+    Each scheduled value is first checked on its own, so an error names its year and key."""
+    sim = scenario.simulation
+    plan = Plan(sim.start_year)
+    if not scenario.schedule:
+        return plan
+
+    def where(year: int, key: str | None) -> str:
+        return source_for(f"schedule.{year}" + (f".{key}" if key else ""), src, origin)
+
+    check_schedule(scenario.schedule, resolved_dict(scenario), sim.start_year, sim.years, where)
+    for year, row in sorted(scenario.schedule.items()):
+        for key, value in row.items():
+            _variant(data, src, where(year, key), {key: value}, county, f"schedule.{year}")
+    plan.rows, plan.keys = month_table(resolved_dict(scenario), scenario.schedule, scenario.ramp, sim.start_year,
+                                       max(1, math.ceil(sim.years * 12 - 1e-9)))
+    seen: dict[tuple, int] = {}
+    for m, row in enumerate(plan.rows):
+        values = tuple(repr(row[k]) for k in plan.keys)
+        if values not in seen:
+            seen[values] = len(plan.variants)
+            label = f"schedule ({sim.start_year + m // 12}-{m % 12 + 1:02d})"
+            plan.variants.append(_variant(data, src, origin, row, county, label))
+        plan.variant_of_month.append(seen[values])
+    return plan
+
+
+def _variant(data: dict, src: dict[str, str], origin: str, values: dict, county: County, label: str) -> Scenario:
+    """The scenario with ``values`` set (None: left as the file has it), validated like the file."""
+    src = dict(src)
+    items = [(k, v) for k, v in values.items() if v is not None]
+    variant = validate(apply_values(data, src, items, f"{origin} ({label})", label), src, origin)
+    _check_against_county(variant, county, src, origin)
+    return variant
+
+
+def plan_of(scenario: Scenario) -> Plan:
+    """The resolved plan of a scenario (empty for one without a schedule or made in code)."""
+    return scenario._plan if scenario._plan is not None else Plan(scenario.simulation.start_year)
 
 
 def county_of(scenario: Scenario) -> County:

@@ -37,6 +37,10 @@ class Monitor:
         self.samples = 0
         self.in_system_doctors = np.zeros(n_facilities)
         self.in_system_beds = np.zeros(n_facilities)
+        self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # (time, doctors, beds) after a change
+
+    def capacity_changed(self, time: float, doctors: np.ndarray, beds: np.ndarray) -> None:
+        self.capacity_log.append((time, doctors.copy(), beds.copy()))
 
     @property
     def arrived(self) -> int:

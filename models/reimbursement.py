@@ -77,6 +77,12 @@ class Reimbursement:
         used[resident] += fund
         return fund
 
+    def carry_usage(self, old: "Reimbursement") -> None:
+        """Keep this insurance year's cap use when the rules change mid-year."""
+        for mine, theirs in ((self._used_out, old._used_out), (self._used_in, old._used_in)):
+            if mine is not None and theirs is not None:
+                mine[:] = theirs
+
     def new_year(self) -> None:
         """Annual caps restart each insurance year."""
         for used in (self._used_out, self._used_in):

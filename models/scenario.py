@@ -7,12 +7,15 @@ means "policy off".
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, create_model, field_validator, model_validator
 
 from models.geography import GeographySpec
+from models.kpi_registry import REGISTRY
 from models.levers import LEVERS
+from models.plan import flatten
 from models.tiers import SEVERITY_LEVELS, TIERS, Tier
 from sim.core.config_files import KeyPathError, Strict
 
@@ -22,6 +25,8 @@ Probability = Field(ge=0.0, le=1.0)
 # --------------------------------------------------------------------------- simulation
 class SimulationSpec(Strict):
     years: float = Field(1.0, gt=0, le=50, description="simulated years after warm-up")
+    start_year: int = Field(2024, ge=1949, le=2200, description="calendar year of the first simulated year (the "
+                                                                  "warm-up is the end of the year before)")
     warmup_days: float = Field(30.0, ge=0, le=3650, description="excluded from every KPI")
     replications: int = Field(10, ge=1, le=10000)
     seed: int = Field(42, ge=0)
@@ -206,6 +211,11 @@ class ReferralSpec(Strict):
 
 
 
+def run_years(sim: SimulationSpec) -> tuple[int, int]:
+    """First and last calendar year of a run (a part year counts)."""
+    return sim.start_year, sim.start_year + max(1, math.ceil(sim.years - 1e-9)) - 1
+
+
 # --------------------------------------------------------------------------- scenario
 class ScenarioCore(Strict):
     """The county's own blocks; ``Scenario`` adds one block per lever from the registry."""
@@ -221,8 +231,39 @@ class ScenarioCore(Strict):
     reimbursement: ReimbursementSpec
     choice: ChoiceSpec = Field(default_factory=ChoiceSpec)
     referral: ReferralSpec = Field(default_factory=ReferralSpec)
+    schedule: dict[int, dict[str, Any]] = Field(
+        default_factory=dict, description="phased plan: {calendar year: {dotted.key: value}}; a value holds from "
+                                          "1 January of its year (models/plan.py)")
+    ramp: Literal["step", "linear"] = Field("step", description="step: values change on 1 January; linear: "
+                                                                "month by month between scheduled years")
+    targets: dict[str, dict[int, float]] = Field(
+        default_factory=dict, description="{kpi: {calendar year: value}}: met when the KPI is at least the value")
     _county: Any = PrivateAttr(default=None)  # the county built when the scenario was validated
     _county_key: str | None = PrivateAttr(default=None)
+    _plan: Any = PrivateAttr(default=None)  # models.plan.Plan resolved with the scenario
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_rows(cls, v: Any) -> Any:
+        """Years as integers; each year's changes as dotted keys (nested blocks are flattened)."""
+        if not isinstance(v, dict):
+            return v
+        out: dict[int, dict[str, Any]] = {}
+        for year, row in v.items():
+            if isinstance(year, bool) or not str(year).strip().isdigit():
+                raise KeyPathError(f"schedule.{year}", year, "a calendar year such as 2026")
+            if not isinstance(row, dict):
+                raise KeyPathError(f"schedule.{year}", row, "a mapping of dotted.key: value")
+            out.setdefault(int(year), {}).update(flatten(row))
+        return out
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _target_years(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ({int(y) if str(y).strip().isdigit() else y: x for y, x in row.items()}
+                        if isinstance(row, dict) else row) for k, row in v.items()}
+        return v
 
     def tier(self, name: str) -> TierSpec:
         """Service times and prices of a tier (defaults where the scenario lists none)."""
@@ -253,6 +294,13 @@ class ScenarioCore(Strict):
             if TIERS.index(dst) <= TIERS.index(src):
                 raise KeyPathError(f"referral.up.{src}", dst, f"must be a higher tier than {src}: one of "
                                    f"{list(TIERS[TIERS.index(src) + 1:])}")
+        first, last = run_years(self.simulation)
+        for kpi, row in self.targets.items():
+            if kpi not in REGISTRY:
+                raise KeyPathError(f"targets.{kpi}", kpi, f"unknown KPI; allowed: {list(REGISTRY)}")
+            for year in row:
+                if not first <= year <= last:
+                    raise KeyPathError(f"targets.{kpi}.{year}", year, f"a year of the run ({first}–{last})")
         return self
 
 

@@ -22,6 +22,7 @@ from models.episode import (
     Episode,
 )
 from models.geography import County
+from models.loading import plan_of
 from models.records import Monitor
 from models.referral import TREAT_HERE
 from models.scenario import Scenario
@@ -35,6 +36,11 @@ NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # why a stay happens where it does (stays.
 
 class CountyModel:
     def __init__(self, scenario: Scenario, county: County, streams: Streams):
+        self.plan = plan_of(scenario)
+        sim = scenario.simulation
+        self.changes = [] if self.plan.empty else self.plan.change_days(sim.warmup_days, sim.days_per_year)
+        if not self.plan.empty:  # the run starts with its first month's parameters
+            scenario = self.plan.variants[self.plan.variant_of_month[0]]
         self.care = care = Care(scenario, county)
         self.scenario, self.county, self.streams = scenario, care.county, streams
         sim = scenario.simulation
@@ -73,10 +79,11 @@ class CountyModel:
     def _arrivals(self):
         """One day of arrivals at a time: what is known at arrival (first contact, first
         consultation time, TCM attribute) is drawn for the whole day with numpy."""
-        env, s, care, mon = self.env, self.streams, self.care, self.monitor
+        env, s, mon = self.env, self.streams, self.monitor
         visit, end = self._visit, self.end
-        consult_days = np.array(care.consult_days)
         for day in range(int(math.ceil(self.end))):
+            care = self.care
+            consult_days = np.array(care.consult_days)
             b = care.demand.day_batch(s.arrivals, day)
             n = len(b)
             u_choice = s.choice.random(n)
@@ -101,6 +108,8 @@ class CountyModel:
         env, care = self.env, self.care
         day = 0
         while True:
+            while self.changes and self.changes[0][0] <= day:
+                self._adopt(self.plan.variants[self.changes.pop(0)[1]], day)
             for fac, amount in care.start_of_day(env.now):
                 self.write_transfer(fac=fac, time=env.now, fund=amount)
             yield Timeout(env, 1.0)
@@ -108,6 +117,17 @@ class CountyModel:
             care.end_of_day(day, env.now)
             if self.log:
                 self.log.flush()
+
+    def _adopt(self, scenario: Scenario, day: int) -> None:
+        """A phased plan's next parameters: the county's rules change and stations are resized."""
+        self.care.adopt(scenario, day)
+        now, county, reserved = self.env.now, self.care.county, self.care.family_doctor.reserved_servers
+        for stations, sizes in ((self.doctors, county.fac_doctors), (self.beds, county.fac_beds)):
+            for f, (station, size) in enumerate(zip(stations, sizes)):
+                capacity = None if size < 0 else int(size)
+                if capacity != station.capacity or reserved(size, county.fac_tier[f]) != station.reserved:
+                    station.resize(capacity, reserved(size, county.fac_tier[f]), now)
+        self.monitor.capacity_changed(now, county.fac_doctors, county.fac_beds)
 
     def _sampler(self):
         """Time-average number in system per station (for Little's law checks)."""

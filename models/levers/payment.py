@@ -88,13 +88,16 @@ class BudgetYear:
 
 class GlobalBudget:
     def __init__(self, scenario: Scenario, population: int):
-        spec = scenario.payment.global_budget
+        self.pressure = 0.0
+        self.years: list[BudgetYear] = []
+        self.configure(scenario.payment.global_budget, population)
+
+    def configure(self, spec: GlobalBudgetSpec, population: int) -> None:
+        """Set (or, in a phased plan, change) the budget rules; the years so far are kept."""
         self.enabled = spec.enabled
         self.annual = spec.budget_per_resident * population
         self.retained, self.shared = spec.surplus_retained, spec.overspend_shared
         self.responsiveness = spec.responsiveness
-        self.pressure = 0.0
-        self.years: list[BudgetYear] = []
 
     def start_year(self, year: int, length_days: float, days_per_year: int) -> None:
         """A budget year; a shorter one (end of the run, warm-up) gets a pro-rated budget."""

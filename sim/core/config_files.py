@@ -111,38 +111,42 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 def apply_overrides(data: dict, src: dict[str, str], overrides: list[str], source: str = "--set") -> dict:
     """Apply ``dotted.key=value`` items; ``source`` is what error messages name as their origin."""
+    return apply_values(data, src, [parse_override(item) for item in overrides], source)
+
+
+def apply_values(data: dict, src: dict[str, str], items: list[tuple[str, Any]], source: str,
+                 label: str = "--set") -> dict:
+    """A copy of ``data`` with each (dotted key, value) set; ``label`` names the items in errors."""
     data = copy.deepcopy(data)
-    for item in overrides:
-        key, value = parse_override(item)
+    for key, value in items:
         node: Any = data
         parts = key.split(".")
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, list):
-                node = _list_item(node, part, key)
+                node = _list_item(node, part, key, label)
                 continue
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
             if not isinstance(node, (dict, list)):
-                raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a section")
+                raise ConfigError(f"{label} {key}: {'.'.join(parts[:i + 1])} is a value, not a section")
         last = parts[-1]
         if isinstance(node, list):
-            idx = _index(last, key, len(node))
-            node[idx] = value
+            node[_index(last, key, len(node), label)] = value
         else:
             node[last] = value
         _record(value, key, src, source)
     return data
 
 
-def _index(part: str, key: str, n: int) -> int:
+def _index(part: str, key: str, n: int, label: str = "--set") -> int:
     if not part.isdigit() or int(part) >= n:
-        raise ConfigError(f"--set {key}: list index {part!r} out of range [0, {n - 1}]")
+        raise ConfigError(f"{label} {key}: list index {part!r} out of range [0, {n - 1}]")
     return int(part)
 
 
-def _list_item(node: list, part: str, key: str) -> Any:
-    return node[_index(part, key, len(node))]
+def _list_item(node: list, part: str, key: str, label: str = "--set") -> Any:
+    return node[_index(part, key, len(node), label)]
 
 
 def _format_loc(loc: tuple) -> str:

@@ -50,6 +50,23 @@ class Station:
         heapq.heapreplace(pool, now + duration)
         return 0.0
 
+    def resize(self, capacity: int | None, reserved: int, now: float) -> None:
+        """Change the number of servers at ``now``.  Added servers are free from ``now``; removed
+        ones are those that free up last: they finish the work already given to them, then leave."""
+        if (capacity is None) != (self.capacity is None):
+            raise ValueError("a station cannot switch between limited and unlimited capacity")
+        if capacity is None:
+            return
+        if not 0 <= reserved < max(capacity, 1):
+            raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
+        times = sorted(self._free + self._held)
+        times = times[:capacity] + [now] * max(0, capacity - len(times))
+        general = capacity - (reserved if capacity else 0)
+        self._free, self._held = times[:general], times[general:]
+        heapq.heapify(self._free)
+        heapq.heapify(self._held)
+        self.capacity, self.reserved = capacity, reserved if capacity else 0
+
     def would_wait(self, now: float, priority: bool = False) -> bool:
         """Whether an arrival now finds every server it may use busy."""
         if self.capacity is None:

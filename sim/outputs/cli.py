@@ -40,11 +40,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.studies.runner import (
         default_workers,
         format_table,
+        format_trajectory,
         multiple_replications,
         runs_frame,
         summarise,
         write_outputs,
+        yearly_frame,
     )
+    from models.kpi_registry import HEADLINE
+    from models.scenario import run_years
 
     scenario = load_scenario(args.config, _overrides(args))
     workers = args.workers or default_workers()
@@ -61,8 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         summary = write_outputs(args.out, scenario, results, wall, source=str(Path(args.config).resolve()))
     else:
-        summary = summarise(runs_frame(results))
+        summary = summarise(runs_frame(results), yearly_frame(results), scenario.targets)
     print(format_table(summary))
+    if scenario.simulation.years > 1 or scenario.schedule or scenario.targets:
+        shown = HEADLINE + [k for k in scenario.targets if k not in HEADLINE]
+        if scenario.payment.global_budget.enabled:
+            shown.append("budget_balance")
+        print("\n" + format_trajectory(summary, shown, run_years(scenario.simulation)[1]))
     if args.out:
         print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
               f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")

@@ -51,7 +51,7 @@ def execute(task: RunTask) -> dict[str, pd.DataFrame] | RunFailure:
 
 def _tag(df: pd.DataFrame, ident: dict, period: str | None = None) -> pd.DataFrame:
     df = df.reset_index(drop=True)
-    if period:
+    if period and period not in df.columns:
         df.insert(0, period, range(len(df)))
     for i, (k, v) in enumerate(ident.items()):
         df.insert(i, k, v)

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 import sim
-from models.geography import County, build_county
+from models.geography import County
 from models.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, KpiCalculator
-from models.loading import resolved_dict
+from models.loading import county_of, plan_of, resolved_dict
 from models.scenario import Scenario
 from sim.core.files import write_json, write_parquet
 from sim.core.stats import confidence_interval
@@ -47,7 +47,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     """Run one replication; its streams come from (master seed, replication).  ``event_log``
     names a folder for the per-event Parquet log (off by default)."""
     t0 = time.perf_counter()
-    county = county if county is not None else build_county(scenario.geography)
+    county = county if county is not None else county_of(scenario)
     streams = make_streams(replication_seed(scenario.simulation.seed, replication))
     model = CountyModel(scenario, county, streams)
     mon = model.run(str(event_log) if event_log else None)
@@ -55,6 +55,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     transfers = mon.transfers.arrays()
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
+    calc.capacity_log = mon.capacity_log
     logs = (visits, stays, episodes, transfers, mon.arrivals())
     sums = calc.sums(*logs)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))
@@ -66,6 +67,11 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
             if len(budget) else np.nan
         annual[key] = yearly[key].mean() if len(budget) else np.nan
     annual[GROWTH_KPI[0]] = yearly[GROWTH_KPI[0]].mean()
+    start = sim_spec.start_year
+    yearly.insert(0, "year", start + np.arange(len(yearly)))
+    monthly = calc.kpis(sums)
+    monthly.insert(0, "year", start + np.arange(len(monthly)) // 12)
+    monthly.insert(1, "month_of_year", np.arange(len(monthly)) % 12 + 1)
     finished = episodes["finish"] <= model.end
     accounting = {
         "arrived": mon.arrived,
@@ -76,7 +82,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     return RunResult(
         replication=replication,
         kpis=annual.iloc[0].to_dict(),
-        monthly=calc.kpis(sums),
+        monthly=monthly,
         yearly=yearly,
         facilities=calc.facilities(visits, stays, mon.samples, mon.in_system_doctors, mon.in_system_beds),
         facility_monthly=calc.facility_monthly(visits, stays),
@@ -121,19 +127,74 @@ def runs_frame(results: list[RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarise(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+def summarise(runs: pd.DataFrame, yearly: pd.DataFrame | None = None,
+              targets: dict[str, dict[int, float]] | None = None) -> dict[str, dict]:
+    """Mean and 95 % CI of every KPI over replications; with ``yearly``, the same per calendar
+    year (``by_year``); with ``targets``, whether and when each is met (``targets``)."""
     out = {}
     for col in [c for c in runs.columns if c != "replication"]:
         mean, lo, hi, n = confidence_interval(runs[col].to_numpy())
         out[col] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n": n}
+    if yearly is not None and len(yearly):
+        for col in [c for c in yearly.columns if c in out]:
+            out[col]["by_year"] = {}
+            for year, g in yearly.groupby("year"):
+                mean, lo, hi, n = confidence_interval(g[col].to_numpy())
+                out[col]["by_year"][int(year)] = {"mean": mean, "ci_low": lo, "ci_high": hi, "n": n}
+    for kpi, row in (targets or {}).items():
+        out.setdefault(kpi, {})["targets"] = {int(y): target_status(yearly, kpi, y, v) for y, v in sorted(row.items())}
     return out
+
+
+def target_status(yearly: pd.DataFrame | None, kpi: str, year: int, value: float) -> dict:
+    """A target "at least ``value`` in ``year``": the share of replications meeting it that year,
+    and the first year whose mean over replications meets it (None: not met in the run)."""
+    status = {"value": value, "probability": float("nan"), "first_met": None}
+    if yearly is None or kpi not in yearly.columns:
+        return status
+    in_year = yearly.loc[yearly["year"] == year, kpi].dropna()
+    if len(in_year):
+        status["probability"] = float((in_year >= value).mean())
+    means = yearly.groupby("year")[kpi].mean()
+    met = [int(y) for y, m in means.items() if m >= value]
+    status["first_met"] = met[0] if met else None
+    return status
 
 
 def format_table(summary: dict[str, dict[str, float]]) -> str:
     lines = [f"{'KPI':32s} {'mean':>12s} {'95% CI':>27s}  {'n':>3s}", "-" * 78]
     for key, s in summary.items():
+        if "mean" not in s:
+            continue
         zh = ALL_KPI_INFO.get(key, ("", ""))[0]
         lines.append(f"{key:32s} {s['mean']:12.4g} [{s['ci_low']:11.4g}, {s['ci_high']:11.4g}]  {s['n']:3d}  {zh}")
+    return "\n".join(lines)
+
+
+def format_trajectory(summary: dict[str, dict], kpis: list[str] | None = None, last_year: int | None = None) -> str:
+    """KPIs by calendar year (mean ± 95 % half-width), then each target: the year first met and
+    the probability of meeting it in its year across replications."""
+    rows = [k for k in (kpis or summary) if "by_year" in summary.get(k, {})]
+    if not rows:
+        return ""
+    years = sorted({y for k in rows for y in summary[k]["by_year"]})
+    last_year = last_year or years[-1]
+    lines = ["KPI by calendar year (mean ± 95 % CI half-width)",
+             f"{'KPI':32s}" + "".join(f"{y:>17d}" for y in years), "-" * (32 + 17 * len(years))]
+    for k in rows:
+        cells = []
+        for y in years:
+            c = summary[k]["by_year"].get(y)
+            half = (c["ci_high"] - c["mean"]) if c and np.isfinite(c["ci_high"]) else float("nan")
+            cells.append(f"{c['mean']:9.4g} ±{half:<7.2g}" if c else "")
+        lines.append(f"{k:32s}" + "".join(f"{cell:>17s}" for cell in cells))
+    targets = [(k, y, t) for k, s in summary.items() for y, t in s.get("targets", {}).items()]
+    if targets:
+        lines += ["", "Targets (met when the KPI is at least the value)"]
+        for k, y, t in targets:
+            first = f"first met {t['first_met']}" if t["first_met"] is not None else f"not met by {last_year}"
+            lines.append(f"  {k} ≥ {t['value']:g} by {y}: {first}; met in {y} in {100 * t['probability']:.0f} % "
+                         "of replications")
     return "\n".join(lines)
 
 
@@ -156,6 +217,11 @@ def _tagged(results: list[RunResult], attr: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def yearly_frame(results: list[RunResult]) -> pd.DataFrame:
+    """Every replication's KPIs by calendar year, one row per (replication, year)."""
+    return _tagged(results, "yearly")
+
+
 def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult], wall_seconds: float,
                   source: str | None = None) -> dict:
     """Write summary.json, the runs/monthly/yearly/facilities/facility_monthly/villages/flows tables
@@ -163,11 +229,10 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_frame(results)
-    summary = summarise(runs)
     monthly = _tagged(results, "monthly").rename_axis("month").reset_index()
     monthly["month"] = monthly.groupby("replication").cumcount()
-    yearly = _tagged(results, "yearly")
-    yearly.insert(1, "year", yearly.groupby("replication").cumcount())
+    yearly = yearly_frame(results)
+    summary = summarise(runs, yearly, scenario.targets)
     files = {
         "runs.parquet": runs,
         "monthly.parquet": monthly,
@@ -177,6 +242,9 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "villages.parquet": _tagged(results, "villages"),
         "flows.parquet": _tagged(results, "flows"),
     }
+    plan = plan_of(scenario)
+    if not plan.empty:
+        files["plan.parquet"] = plan.months()
     for name, df in files.items():
         write_parquet(out / name, df)
     manifest = {
