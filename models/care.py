@@ -118,10 +118,13 @@ class Care:
         return self.tcm.visit(fac, ep.service_draw(SERVICE_DRAWS.tcm + visit))
 
     # ------------------------------------------------------------------ consultation
-    def consult(self, ep: Episode, fac: int) -> tuple[float, float, float, float, int, bool]:
-        """A consultation's (cost, fund, out-of-pocket, service revenue, next facility or
-        TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless results
-        are mutually recognised; capitation waives the fund's fee before any cap is charged."""
+    def consult(self, ep: Episode, fac: int, wait: float) -> tuple[float, float, float, float, int, bool]:
+        """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
+        facility or TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless
+        results are mutually recognised; capitation waives the fund's fee before any cap is
+        charged; the wait feeds the perceived wait patients weigh when they choose."""
+        self._wait_sum[fac] += wait
+        self._wait_n[fac] += 1
         tier = self.fac_tier[fac]
         referred_in = ep.ups > 0
         base = self.visit_cost[tier][ep.case]
@@ -204,10 +207,6 @@ class Care:
             self.budget.spend(fund)
 
     # ------------------------------------------------------------------ days, months, years
-    def observe_wait(self, fac: int, wait: float) -> None:
-        self._wait_sum[fac] += wait
-        self._wait_n[fac] += 1
-
     def start_of_day(self, now: float) -> list[tuple[int, float]]:
         """Budget years start when the warm-up ends; capitation is paid monthly.  Returns the
         lump sums paid today as (facility, CNY)."""

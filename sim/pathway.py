@@ -160,9 +160,8 @@ class CountyModel:
         if ep.visits < MAX_VISITS - 1:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
-        self.care.observe_wait(fac, wait)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac)
+        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait)
         self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
                          service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
                          family_doctor=ep.fd, tcm=tcm, telemedicine=tele)

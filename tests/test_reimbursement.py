@@ -153,7 +153,7 @@ def test_capitated_visit_leaves_the_annual_cap_untouched():
 
     def visit(resident: int, fac: int) -> tuple[float, float, float]:
         ep = Episode(0.0, 0, 0, 0, 0, case_key(0, 0, 0), resident, fac, draws, draws, 0, True)
-        cost, fund, oop, *_ = care.consult(ep, fac)
+        cost, fund, oop, *_ = care.consult(ep, fac, 0.0)
         return cost, fund, oop
 
     cost, fund, oop = visit(7, township)
