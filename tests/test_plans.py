@@ -104,3 +104,61 @@ def test_station_resize_adds_free_servers_and_retires_the_last_to_free():
     assert st.serve(2.5, 1.0) == pytest.approx(1.5)  # one server left: the next waits for 4
     with pytest.raises(ValueError):
         Station(None).resize(2, 0, 0.0)
+
+
+def test_experiment_with_plans_and_a_schedule_sweep_pairs_year_by_year(tmp_path):
+    from experiment_helpers import write_study
+
+    from sim.studies.executors import InProcess
+    from sim.studies.experiment import run_experiment
+
+    plan = {"schedule.2026.family_doctor.coverage": 0.8}
+    study = write_study(tmp_path, "plans", seed=3, replications=3,
+                        set={"simulation.years": 3, "simulation.warmup_days": 5},
+                        scenarios={"baseline": {}, "plan": {"set": plan}},
+                        sweep={"method": "grid", "scenario": "plan", "prefix": "fd2026_",
+                               "parameters": {"schedule.2026.family_doctor.coverage": {"values": [0.4]}}})
+    out = tmp_path / "out"
+    run_experiment(study, InProcess(), out=out, progress=False)
+    by_year = pd.read_csv(out / "summary_by_year.csv")
+    assert sorted(by_year["year"].unique()) == [2024, 2025, 2026]
+    share = by_year[by_year["kpi"] == "primary_care_share"].set_index(["scenario", "year"])
+    for scen in ("plan", "fd2026_000"):
+        assert share.loc[(scen, 2024), "diff_mean"] == 0.0 and share.loc[(scen, 2025), "diff_mean"] == 0.0
+        assert share.loc[(scen, 2026), "diff_ci_low"] > 0  # paired by replication: the effect starts in 2026
+    assert share.loc[("plan", 2026), "diff_mean"] > share.loc[("fd2026_000", 2026), "diff_mean"]
+
+
+def test_plan_search_finds_a_pareto_set_and_a_plan_that_reproduces_its_cost(tmp_path):
+    import json
+
+    import yaml
+
+    from sim.studies.plan_search import pareto
+
+    study = {"name": "search", "base": str(SMALL), "seed": 4, "replications": 2,
+             "set": {"simulation.years": 2, "simulation.warmup_days": 5, "simulation.start_year": 2024},
+             "targets": {"primary_care_share": {2025: 0.75}}, "probability": 0.5, "cost": "fund_per_resident",
+             "trials": 5, "levers": {"schedule.2025.family_doctor.coverage": {"low": 0.0, "high": 1.0, "step": 0.25}}}
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(study), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan-search", str(path), "--out", str(out), "--quiet"]) == 0
+    trials = pd.read_csv(out / "trials.csv")
+    front = pd.read_csv(out / "pareto.csv")
+    assert len(trials) == 5 and (out / "figures" / "10_plan_search.png").exists()
+    for t in front.itertuples():  # nothing in the Pareto set is beaten on both objectives
+        assert not ((trials["cost"] <= t.cost) & (trials["probability"] >= t.probability)
+                    & ((trials["cost"] < t.cost) | (trials["probability"] > t.probability))).any()
+    summary = json.loads((out / "search.json").read_text())
+    if summary["best"] is None:
+        assert (trials["probability"] < 0.5).all()
+        return
+    assert summary["best"]["probability"] >= 0.5
+    assert summary["best"]["cost"] == trials.loc[trials["probability"] >= 0.5, "cost"].min()
+    rerun = tmp_path / "rerun"
+    assert main(["run", str(out / "best_plan.yaml"), "--workers", "1",
+                 "--out", str(rerun), "--no-figures", "--quiet"]) == 0
+    again = json.loads((rerun / "summary.json").read_text())
+    assert again["fund_per_resident"]["mean"] == pytest.approx(summary["best"]["cost"], rel=1e-12)
+    assert pareto([]) == []

@@ -7,7 +7,8 @@ from sim.outputs.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = {
-    "experiment": ["reimbursement_gap", "family_doctor_coverage", "full_reform_vs_baseline"],
+    "experiment": ["reimbursement_gap", "family_doctor_coverage", "full_reform_vs_baseline", "plan_variants"],
+    "plan-search": ["reach_65"],
     "sensitivity": ["sobol_primary_share", "morris_screening"],
     "calibrate": ["calibrate_baseline"],
 }
@@ -22,3 +23,10 @@ def test_shipped_study_validates(command, name, capsys):
 def test_every_study_file_is_listed():
     shipped = {p.stem for p in (ROOT / "experiments").glob("*.yaml")}
     assert shipped == {n for names in STUDIES.values() for n in names}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs" / "plans").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_plan_validates_with_its_targets(path, capsys):
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "schedule:" in out and "targets:" in out

@@ -1,4 +1,4 @@
-"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate | figures | report``.
+"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate | plan-search | figures | report``.
 
 User errors (bad config, missing file) print one clear message and exit with status 2,
 without a traceback.
@@ -147,7 +147,7 @@ def _batch_status(result, out: Path, quiet: bool) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from sim.studies.compare import format_advice, format_summary
+    from sim.studies.compare import format_advice, format_by_year, format_summary
     from sim.studies.experiment import load_experiment, run_experiment
 
     if args.dry_run:
@@ -164,7 +164,32 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print(format_summary(summary, kpis, spec.reference_name))
     print(format_advice(summary, kpis))
     out = Path(args.out or Path("results") / spec.name)
+    if (out / "summary_by_year.csv").exists():
+        import pandas as pd
+
+        print(format_by_year(pd.read_csv(out / "summary_by_year.csv"), kpis[:4], spec.reference_name))
     return _figures_after(out, args, _batch_status(result, out, args.quiet))
+
+
+def cmd_plan_search(args: argparse.Namespace) -> int:
+    from sim.outputs.figures.plan_search import pareto_figure
+    from sim.studies.plan_search import format_search, load_search, search, write_results
+
+    if args.trials is not None and args.trials < 2:
+        raise ConfigError(f"--trials {args.trials}: at least 2 timetables")
+    spec, resolver = load_search(args.file)
+    if args.dry_run:
+        print(f"plan-search {spec.name}: valid; {args.trials or spec.trials} timetables × {spec.replications} "
+              f"replication(s) over {list(spec.levers)}")
+        return 0
+    trials = search(spec, resolver, args.trials, progress=not args.quiet)
+    out = Path(args.out or Path("results") / spec.name)
+    summary = write_results(out, spec, Path(args.file).resolve(), trials)
+    pareto_figure(out, spec.cost, spec.probability)
+    print(format_search(summary))
+    print(f"\nwrote {out}/ (trials.csv, pareto.csv, search.json, figures/10_plan_search"
+          + (", best_plan.yaml" if summary["best"] else "") + ")")
+    return 0
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -273,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--only", action="append", metavar="NAME", help="draw only this figure (repeatable)")
     fig.add_argument("--quiet", action="store_true", help="do not list skipped figures")
     fig.set_defaults(func=cmd_figures)
+
+    ps = sub.add_parser("plan-search", help="cheapest phased plan meeting targets by year (Optuna, common random numbers)")
+    ps.add_argument("file", help="search YAML (see experiments/reach_65.yaml)")
+    ps.add_argument("--out", help="results folder (default: results/<name>)")
+    ps.add_argument("--trials", type=int, help="override the file's number of timetables to try")
+    ps.add_argument("--dry-run", action="store_true", help="validate the file, its bounds and targets; run nothing")
+    ps.add_argument("--quiet", action="store_true", help="no progress bar")
+    ps.set_defaults(func=cmd_plan_search)
 
     rep = sub.add_parser("report", help="self-contained HTML report of a results folder")
     rep.add_argument("results", help="results folder")

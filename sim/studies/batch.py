@@ -22,7 +22,7 @@ from models.loading import resolved_dict
 from sim.core.streams import PURPOSES
 from sim.studies.runner import git_commit, single_run
 from sim.studies.store import COMMIT_TABLE, ResultsStore
-from sim.studies.study import Plan, RunTask
+from sim.studies.study import StudyPlan, RunTask
 
 VERSIONED = ("simpy", "numpy", "pandas", "scipy", "pyarrow", "pydantic", "dask", "distributed", "SALib")
 
@@ -69,7 +69,7 @@ class BatchResult:
     manifest: dict = field(default_factory=dict)
 
 
-def run_batch(plan: Plan, store: ResultsStore, executor, resume: bool = False, progress: bool = True,
+def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = False, progress: bool = True,
               extra_manifest: dict | None = None) -> BatchResult:
     """Run every unfinished task of ``plan``; return consolidated tables and failures."""
     started = datetime.now(timezone.utc)
@@ -133,7 +133,7 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def build_manifest(plan: Plan, executor, timings: pd.DataFrame, failures: list[dict], started: datetime,
+def build_manifest(plan: StudyPlan, executor, timings: pd.DataFrame, failures: list[dict], started: datetime,
                    wall: float, planned: int, finished: int, skipped: int) -> dict:
     """Everything needed to reproduce and audit the batch."""
     return {
@@ -168,7 +168,7 @@ def build_manifest(plan: Plan, executor, timings: pd.DataFrame, failures: list[d
     }
 
 
-def run_unstored(plan: Plan, executor) -> tuple[pd.DataFrame, list[RunFailure]]:
+def run_unstored(plan: StudyPlan, executor) -> tuple[pd.DataFrame, list[RunFailure]]:
     """Run a plan without a results folder (calibration's search steps): the runs table, failures."""
     rows, failures = [], []
     for task, out in executor.imap(execute, plan.tasks()):

@@ -85,6 +85,34 @@ def targets_for(kpis: list[str], spec_value: float | dict | None, cli: list[str]
     return out
 
 
+def summarise_by_year(yearly: pd.DataFrame, order: list[str], reference: str,
+                      kpis: list[str] | None = None) -> pd.DataFrame:
+    """:func:`summarise` calendar year by calendar year: a plan's effect year by year, paired by
+    replication (common random numbers hold within each year)."""
+    frames = []
+    for year, g in yearly.groupby("year", sort=True):
+        df = summarise(g, order, reference, kpis)
+        df.insert(0, "year", int(year))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def format_by_year(by_year: pd.DataFrame, kpis: list[str], reference: str) -> str:
+    """Plain-text table: per KPI and scenario, the paired difference against the reference in
+    each calendar year (Δ ± 95 % half-width)."""
+    years = sorted(by_year["year"].unique())
+    lines = [f"\nPaired differences against {reference} by calendar year (Δ ± 95 % CI half-width)"]
+    for kpi in kpis:
+        part = by_year[(by_year["kpi"] == kpi) & (by_year["scenario"] != reference)]
+        if part.empty:
+            continue
+        lines.append(f"{kpi:30s}" + "".join(f"{y:>20d}" for y in years))
+        for scen, g in part.groupby("scenario", sort=False):
+            cells = {int(r.year): f"{r.diff_mean:+.4g} ±{r.diff_halfwidth:.2g}" for r in g.itertuples()}
+            lines.append(f"  {scen:28s}" + "".join(f"{cells.get(y, ''):>20s}" for y in years))
+    return "\n".join(lines)
+
+
 def format_summary(summary: pd.DataFrame, kpis: list[str], reference: str) -> str:
     """Plain-text table: per KPI, each scenario's mean [CI] and paired difference [CI]."""
     lines = []

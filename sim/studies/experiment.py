@@ -38,7 +38,7 @@ from sim.studies.parameters import (
 from sim.studies.study import (
     NAME_PATTERN,
     Overrides,
-    Plan,
+    StudyPlan,
     Resolver,
     ScenarioDef,
     StudySpec,
@@ -160,7 +160,7 @@ def scenario_defs(spec: ExperimentSpec, resolver: Resolver) -> list[ScenarioDef]
 
 
 def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
-                    replications: int | None = None) -> tuple[ExperimentSpec, Plan]:
+                    replications: int | None = None) -> tuple[ExperimentSpec, StudyPlan]:
     """Validate the file and resolve every scenario; nothing runs yet."""
     from sim.studies.study import load_spec
 
@@ -192,7 +192,7 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
                    extra_overrides: list[str] | None = None, replications: int | None = None):
     """Validate, run every unfinished run, consolidate, and write summary.csv; return the pieces."""
     from sim.studies.batch import run_batch
-    from sim.studies.compare import summarise, targets_for
+    from sim.studies.compare import summarise, summarise_by_year, targets_for
     from sim.studies.store import ResultsStore
 
     spec, plan = load_experiment(path, extra_overrides, replications)
@@ -203,4 +203,8 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
     summary = summarise(result.tables["runs"], [s.name for s in plan.scenarios], spec.reference_name,
                         targets=targets)
     store.write_csv("summary.csv", summary)
+    yearly = result.tables.get("yearly")
+    if yearly is not None and "year" in yearly.columns and yearly["year"].nunique() > 1:
+        store.write_csv("summary_by_year.csv", summarise_by_year(yearly, [s.name for s in plan.scenarios],
+                                                                 spec.reference_name))
     return spec, plan, result, summary

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.files import write_csv, write_json, write_parquet
-from sim.studies.study import Plan, RunTask
+from sim.studies.study import StudyPlan, RunTask
 
 DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
 COMMIT_TABLE = "runs"
@@ -86,7 +86,7 @@ class ResultsStore:
         return out
 
     # ---------------------------------------------------------------- consolidation
-    def consolidate(self, plan: Plan, done: set[str]) -> dict[str, pd.DataFrame]:
+    def consolidate(self, plan: StudyPlan, done: set[str]) -> dict[str, pd.DataFrame]:
         """Concatenate finished parts in plan order (scenario order, then replication); write tables."""
         tasks = [t for t in plan.tasks() if t.key in done]
         params = {s.name: s.params for s in plan.scenarios}

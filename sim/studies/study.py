@@ -138,7 +138,7 @@ class RunTask:
 
 
 @dataclass
-class Plan:
+class StudyPlan:
     kind: str
     name: str
     source: Path
@@ -216,7 +216,7 @@ def config_id(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_plan(kind: str, path: Path, spec: StudySpec, defs: list[ScenarioDef], resolver: Resolver) -> Plan:
+def build_plan(kind: str, path: Path, spec: StudySpec, defs: list[ScenarioDef], resolver: Resolver) -> StudyPlan:
     """Resolve and validate every scenario; raise ConfigError before anything runs."""
     names = [d.name for d in defs]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -240,5 +240,5 @@ def build_plan(kind: str, path: Path, spec: StudySpec, defs: list[ScenarioDef], 
     if errors:
         shown = errors[:10] + ([f"... and {len(errors) - 10} more invalid scenarios"] if len(errors) > 10 else [])
         raise ConfigError("\n".join(shown))
-    return Plan(kind=kind, name=spec.name, source=path.resolve(), seed=spec.seed, replications=spec.replications,
+    return StudyPlan(kind=kind, name=spec.name, source=path.resolve(), seed=spec.seed, replications=spec.replications,
                 scenarios=planned, base_config=resolver.base, study=spec.model_dump(mode="json"))

@@ -25,6 +25,7 @@ from sim.outputs.figures import (
     sensitivity,
     sweeps,
     timeseries,
+    trajectory,
 )
 from sim.outputs.figures import data as d
 from sim.outputs.figures.data import MissingResultsError, Results
@@ -56,6 +57,7 @@ FIGURES: dict[str, Callable[[Results, Path], FigureResult]] = {
     "01_kpi_by_scenario": _scenario_figure(d.prepare_kpi_intervals, scenarios.kpi_by_scenario),
     "02_paired_differences": _scenario_figure(d.prepare_paired_differences, scenarios.paired_differences),
     "03_monthly_kpis": _scenario_figure(d.prepare_monthly, timeseries.monthly_kpis),
+    "03b_trajectory": _scenario_figure(d.prepare_trajectory, trajectory.trajectory),
     "04a_flow_matrix": _scenario_figure(d.prepare_flow_matrix, flows.flow_matrix),
     "04b_referral_sankey": _scenario_figure(d.prepare_referral_paths, flows.referral_sankey),
     "05a_facility_load": _scenario_figure(d.prepare_facility_load, load.facility_load),

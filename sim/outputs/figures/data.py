@@ -543,3 +543,38 @@ def prepare_sites(res: Results, scenario: str | None = None) -> pd.DataFrame:
                        "x_km": c["x_km"], "y_km": c["y_km"]})
     df.attrs.update(approximate=True)
     return df
+
+
+# ---------------------------------------------------------------------- 3b: trajectories
+TRAJECTORY_KPIS = ("county_visit_rate", "primary_care_share", "fund_per_resident", "visits_per_resident")
+
+
+def prepare_trajectory(res: Results) -> pd.DataFrame:
+    """scenario, kpi, year, mean, ci_low, ci_high, n: each headline KPI by calendar year.
+
+    ``attrs``: ``targets`` (scenario, kpi, year, value) from each scenario's plan, ``changes``
+    (scenario, year, key, value) from its schedule, ``kpis`` and ``scenarios``."""
+    what = "KPI trajectories by calendar year"
+    yearly = res.table("yearly", what)
+    res.require_columns(yearly, ["year", "replication"], "yearly.parquet", what)
+    if yearly["year"].nunique() < 2:
+        raise MissingResultsError(f"{res.root}: {what} need a run of two or more years (this one has "
+                                  f"{yearly['year'].nunique()})")
+    order = _scenario_order(res, yearly["scenario"].unique(), MAX_SERIES)
+    targets = [(s, k, int(y), float(v)) for s in order for k, row in (res.configs.get(s, {}).get("targets") or {}).items()
+               for y, v in row.items()]
+    kpis = list(dict.fromkeys([*TRAJECTORY_KPIS[:2], *(k for _, k, _, _ in targets), *TRAJECTORY_KPIS[2:]]))
+    kpis = [k for k in kpis if k in yearly.columns][:6]
+    rows = []
+    for scen in order:
+        g = yearly[yearly["scenario"] == scen]
+        for year, gy in g.groupby("year", sort=True):
+            for k in kpis:
+                mean, lo, hi, n = confidence_interval(gy[k].to_numpy(dtype=float))
+                rows.append({"scenario": scen, "kpi": k, "year": int(year), "mean": mean, "ci_low": lo,
+                             "ci_high": hi, "n": n})
+    df = pd.DataFrame(rows, columns=["scenario", "kpi", "year", "mean", "ci_low", "ci_high", "n"])
+    changes = [(s, int(y), key, value) for s in order
+               for y, row in (res.configs.get(s, {}).get("schedule") or {}).items() for key, value in row.items()]
+    df.attrs.update(kpis=kpis, scenarios=order, targets=targets, changes=changes)
+    return df
