@@ -162,3 +162,27 @@ def test_plan_search_finds_a_pareto_set_and_a_plan_that_reproduces_its_cost(tmp_
     again = json.loads((rerun / "summary.json").read_text())
     assert again["fund_per_resident"]["mean"] == pytest.approx(summary["best"]["cost"], rel=1e-12)
     assert pareto([]) == []
+
+
+def test_targets_reach_summary_report_and_trajectory_figure(tmp_path):
+    import json
+
+    from sim.outputs.figures import draw
+    from sim.outputs.figures.data import Results
+    from sim.outputs.report import _targets_table
+
+    out = tmp_path / "run"
+    args = ["run", str(SMALL), "--set", "simulation.years=2", "--set", "simulation.warmup_days=5",
+            "--set", "targets.primary_care_share.2025=0.5", "--set", "targets.county_visit_rate.2025=0.999",
+            "--set", "schedule.2025.family_doctor.coverage=0.5", "--replications", "2", "--workers", "1",
+            "--out", str(out), "--no-figures", "--quiet"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["primary_care_share"]["by_year"]) == {"2024", "2025"}
+    assert summary["primary_care_share"]["targets"]["2025"]["probability"] == 1.0
+    assert summary["county_visit_rate"]["targets"]["2025"]["first_met"] is None  # 99.9 % is out of reach
+    html = _targets_table(Results(out), ["small_county"])
+    assert "not met by 2025" in html and "100 %" in html
+    fig = draw("03b_trajectory", out)
+    assert fig.data.attrs["targets"] and fig.data.attrs["changes"] == [("small_county", 2025,
+                                                                         "family_doctor.coverage", 0.5)]

@@ -329,8 +329,35 @@ def _results_section(res: Results) -> str:
         if len(scenarios) > 40:
             parts.append(f"<p>The tables show the first 40 of {len(scenarios)} scenarios; "
                          f"<code>summary.csv</code> has all.</p>")
+        parts.append(_targets_table(res, scenarios[:40]))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _targets_table(res: Results, scenarios: list[str]) -> str:
+    """Each plan's targets: the year first met (by the mean over replications) and the share of
+    replications meeting it in its year."""
+    from sim.studies.runner import target_status
+
+    wanted = [(s, k, int(y), float(v)) for s in scenarios
+              for k, row in (res.configs.get(s, {}).get("targets") or {}).items() for y, v in row.items()]
+    if not wanted:
+        return ""
+    try:
+        yearly = res.table("yearly", "plan targets")
+    except MissingResultsError as e:
+        return f"<p class=warn>{esc(e)}</p>"
+    rows = []
+    for scen, kpi, year, value in wanted:
+        st = target_status(yearly[yearly["scenario"] == scen], kpi, year, value)
+        last = int(yearly["year"].max())
+        first = str(st["first_met"]) if st["first_met"] is not None else f"not met by {last}"
+        rows.append([esc(scen), kpi_name(kpi), f"≥ {fmt_value(kpi, value)} by {year}", esc(first),
+                     f"{100 * st['probability']:.0f} %"])
+    return ("<h3>Plan targets</h3><p>A target is met in a year when the KPI is at least its value; the first "
+            "year is judged by the mean over replications, the probability is the share of replications "
+            "meeting the target in its year.</p>"
+            + table(["scenario", "KPI", "target", "first met", "met in its year"], rows, "targets"))
 
 
 def _sensitivity_tables(res: Results) -> str:
