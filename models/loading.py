@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.geography import County, build_county
+from models.geography import County, GeographyError, build_county
 from models.scenario import Scenario
 from models.validation import check_scenario_against_county
 from sim.core.config_files import (
@@ -50,8 +50,8 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
     if county is None:
         try:
             county = build_county(scenario.geography)
-        except (ValueError, FileNotFoundError) as e:
-            raise ConfigError(f"{source_for('geography', src, origin)}: geography: {e}") from None
+        except GeographyError as e:
+            raise ConfigError(f"{source_for(e.key, src, origin)}: {e.key}: {e}") from None
         if counties is not None:
             counties[key] = county
     problems = check_scenario_against_county(scenario, county)
