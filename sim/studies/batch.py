@@ -74,6 +74,7 @@ def run_batch(plan: Plan, store: ResultsStore, executor, resume: bool = False, p
     """Run every unfinished task of ``plan``; return consolidated tables and failures."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    store.open(plan.kind, plan.name, plan.source)
     if resume:
         store.prepare()
     else:
