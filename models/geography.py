@@ -386,9 +386,10 @@ def _num(row: dict[str, str], col: str, path: str, line: int, key: str, kind=flo
         value = None
     if value is None or not np.isfinite(value):
         raise GeographyError(key, f"{path}, row {line}, column {col}: expected a{'' if kind is float else ' whole'} "
-                                  f"number in [{low:g}, {high:g}], got {short_repr(text)}")
+                                  f"number in [{low:,g}, {high:,g}], got {short_repr(text)}")
     if not low <= value <= high:
-        raise GeographyError(key, f"{path}, row {line}, column {col}: must be in [{low:g}, {high:g}], got {value:g}")
+        shown = f"{value:,}" if kind is int else f"{value:g}"
+        raise GeographyError(key, f"{path}, row {line}, column {col}: must be in [{low:,g}, {high:,g}], got {shown}")
     return value
 
 

@@ -53,6 +53,10 @@ MAX_VALUES = 500_000  # values in one file after expanding YAML aliases (&anchor
 MAX_DEPTH = 40  # nesting levels; the deepest real key path is about six
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping."""
+
+
 class _Loader(yaml.SafeLoader):
     """Safe YAML that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
 
@@ -68,7 +72,7 @@ class _Loader(yaml.SafeLoader):
                 except TypeError:
                     continue  # unhashable key: the base class reports it
                 if first is not key_node.start_mark:
-                    raise yaml.constructor.ConstructorError(
+                    raise DuplicateKeyError(
                         None, None, f"key {_short(key)} appears twice in one mapping (first on line "
                         f"{first.line + 1}); give each key once", key_node.start_mark)
         return super().construct_mapping(node, deep)
@@ -123,19 +127,25 @@ def parse_yaml(text: str, origin: str) -> Any:
 def check_size(data: Any, origin: str) -> None:
     """Refuse data nested deeper than MAX_DEPTH or with more than MAX_VALUES values once aliases are
     expanded ("billion laughs"); walks at most MAX_VALUES nodes, so a hostile file cannot hang it."""
-    stack, count = [(data, 0)], 0
+    stack, count = [(data, 0, "")], 0
     while stack:
-        node, depth = stack.pop()
+        node, depth, key = stack.pop()
         count += 1
+        where = f"{origin}: {key}: " if key else f"{origin}: "
         if count > MAX_VALUES:
-            raise ConfigError(f"{origin}: more than {MAX_VALUES:,} values once YAML aliases (*name) are expanded; "
+            raise ConfigError(f"{where}more than {MAX_VALUES:,} values once YAML aliases (*name) are expanded; "
                               f"a configuration needs far fewer: remove the repeated aliases")
         if depth > MAX_DEPTH:
-            raise ConfigError(f"{origin}: nested too deeply; at most {MAX_DEPTH} levels are allowed")
+            raise ConfigError(f"{where}nested too deeply; at most {MAX_DEPTH} levels are allowed")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
+            stack.extend((v, depth + 1, _child_key(key, k, depth)) for k, v in node.items())
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+            stack.extend((v, depth + 1, _child_key(key, i, depth)) for i, v in enumerate(node))
+
+
+def _child_key(key: str, part: Any, depth: int) -> str:
+    """Key paths in size errors, kept short: the first three levels name the block at fault."""
+    return key if depth >= 3 else f"{key}.{str(part)[:40]}".lstrip(".")
 
 
 def read_yaml(path: Path) -> dict:
@@ -166,7 +176,13 @@ def load_raw(path: str | Path, path_keys: Iterable[str] = (), _seen: tuple[Path,
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):
-            raise ConfigError(f"{path}: extends: must be a file path, got {parent!r}")
+            raise ConfigError(f"{path}: extends: must be a file path, got {_short(parent)}")
+        try:
+            found = (path.parent / parent).exists()
+        except (OSError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(f"{path}: extends: {_short(parent)} not found (looked for {_short(str(path.parent / parent))})")
         base, src = load_raw(path.parent / parent, path_keys, _seen + (path,))
     else:
         base = {}
@@ -194,6 +210,8 @@ def parse_override(item: str) -> tuple[str, Any]:
         raise ConfigError(f"--set {_short(key)}: a key path has at most {MAX_DEPTH} parts")
     try:
         value = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except DuplicateKeyError as e:
+        raise ConfigError(f"--set {key}: {e.problem}") from None
     except yaml.YAMLError:
         value = text
     except RecursionError:

@@ -39,12 +39,12 @@ def write_report(results: str | Path, out: str | Path | None = None, refresh_fig
     missing or older than the results."""
     res = Results(results)
     res.require_runs("the report")
-    index = _figure_index(res, refresh_figures)
-    text = build_report(res, index)
     path = Path(out) if out else res.root / "report.html"
     if path.is_dir():
         raise ConfigError(f"--out {path}: is a folder; give the report's file name, e.g. {path / 'report.html'}")
     writable_folder(path.parent, f"--out {path}: folder")
+    index = _figure_index(res, refresh_figures)
+    text = build_report(res, index)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -199,7 +199,10 @@ class Results:
 
     def require_runs(self, what: str) -> None:
         """A folder whose batch never finished has a manifest but no runs table: say so up front."""
-        self.table("runs", what)
+        runs = self.table("runs", what)
+        if not len(runs) or not any(k in runs.columns for k in ALL_KPI_INFO):
+            raise DamagedResultsError(f"{self.root / 'runs.parquet'}: holds no finished run with KPI columns; "
+                                      f"rerun the study into this folder")
 
 
 def _read_manifest(path: Path) -> dict:
