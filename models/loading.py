@@ -11,6 +11,7 @@ from models.validation import check_scenario_against_county
 from sim.core.config_files import (
     ConfigError,
     apply_overrides,
+    first_lines,
     load_raw,
     source_for,
     validate_model,
@@ -56,8 +57,8 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
             counties[key] = county
     problems = check_scenario_against_county(scenario, county)
     if problems:
-        raise ConfigError("invalid scenario:\n  " + "\n  ".join(
-            f"{source_for(p, src, origin)}: {p}: {m}" for p, m in problems))
+        lines = dict.fromkeys(f"{source_for(p, src, origin)}: {p}: {m}" for p, m in problems)
+        raise ConfigError("invalid scenario:\n  " + "\n  ".join(first_lines(list(lines))))
     scenario._county, scenario._county_key = county, key
     return scenario
 
