@@ -407,8 +407,13 @@ def report_runs_not_parquet(d):
 
 @case("traceback", "figures --out at a file")
 def figures_out_is_file(d):
+    from sim.core.files import write_parquet
+    import pandas as pd
+
     text(d / "taken", "mine")
-    return ["figures", str(results_folder(d, RUN_MANIFEST, b"x")), "--out", str(d / "taken")], ["runs.parquet"]
+    out = results_folder(d, RUN_MANIFEST)
+    write_parquet(out / "runs.parquet", pd.DataFrame({"replication": [0], "primary_care_share": [0.6]}))
+    return ["figures", str(out), "--out", str(d / "taken")], ["--out", "taken", "is a file"]
 
 
 @case("traceback", "report --out at a folder")
