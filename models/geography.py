@@ -16,32 +16,46 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from models.tiers import TIERS, Tier
-from sim.core.config_files import KeyPathError, Strict
+from sim.core.config_files import ConfigError, KeyPathError, Strict, read_text, short_repr
+
+MAX_VILLAGES = 5_000  # real counties have a few hundred administrative villages (domain.md)
+MAX_FACILITIES = 6_000  # a clinic per village, the township centres, county and outside hospitals
+MAX_POPULATION = 20_000_000
+MAX_STAFF = 100_000  # doctors or beds of one facility
+MAX_KM = 10_000.0  # coordinates in km from the county seat
+
+
+class GeographyError(ValueError):
+    """A county that cannot be built; ``key`` is the config key whose file or value is at fault."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
 
 
 # --------------------------------------------------------------------------- geography
 class FacilitySpec(Strict):
     name: str = Field(min_length=1)
     tier: Tier
-    doctors: int | None = Field(None, ge=0, description="outpatient servers; null = unlimited")
-    beds: int | None = Field(0, ge=0, description="inpatient servers; null = unlimited")
-    x_km: float = 0.0
-    y_km: float = 0.0
+    doctors: int | None = Field(None, ge=0, le=MAX_STAFF, description="outpatient servers; null = unlimited")
+    beds: int | None = Field(0, ge=0, le=MAX_STAFF, description="inpatient servers; null = unlimited")
+    x_km: float = Field(0.0, ge=-MAX_KM, le=MAX_KM)
+    y_km: float = Field(0.0, ge=-MAX_KM, le=MAX_KM)
     township: str | None = None
 
 
 class VillageSpec(Strict):
     name: str = Field(min_length=1)
     township: str
-    population: int = Field(ge=0)
-    x_km: float = 0.0
-    y_km: float = 0.0
+    population: int = Field(ge=0, le=MAX_POPULATION)
+    x_km: float = Field(0.0, ge=-MAX_KM, le=MAX_KM)
+    y_km: float = Field(0.0, ge=-MAX_KM, le=MAX_KM)
 
 
 class CountyHospitalSpec(Strict):
     name: str = Field(min_length=1)
-    doctors: int = Field(ge=0)
-    beds: int = Field(ge=0)
+    doctors: int = Field(ge=0, le=MAX_STAFF)
+    beds: int = Field(ge=0, le=MAX_STAFF)
 
 
 class SyntheticSpec(Strict):
@@ -55,10 +69,18 @@ class SyntheticSpec(Strict):
     village_radius_km: float = Field(6.0, gt=0, le=200)
     population_spread: float = Field(0.5, ge=0, le=3, description="lognormal sigma of village sizes")
     seed: int = Field(2024, ge=0)
-    county_hospitals: list[CountyHospitalSpec] = Field(min_length=1)
-    township_doctors: int = Field(12, ge=0)
-    township_beds: int = Field(40, ge=0)
-    village_doctors: int = Field(2, ge=0)
+    county_hospitals: list[CountyHospitalSpec] = Field(min_length=1, max_length=100)
+    township_doctors: int = Field(12, ge=0, le=MAX_STAFF)
+    township_beds: int = Field(40, ge=0, le=MAX_STAFF)
+    village_doctors: int = Field(2, ge=0, le=MAX_STAFF)
+
+    @model_validator(mode="after")
+    def _size(self) -> "SyntheticSpec":
+        if self.townships * self.villages_per_township > MAX_VILLAGES:
+            raise KeyPathError("geography.synthetic.villages_per_township", self.villages_per_township,
+                               f"townships × villages_per_township must be <= {MAX_VILLAGES:,} villages "
+                               f"(townships is {self.townships})")
+        return self
 
 
 class RosterSpec(Strict):
@@ -85,8 +107,8 @@ class GeographySpec(Strict):
     kind: Literal["synthetic", "roster", "explicit"] = "synthetic"
     synthetic: SyntheticSpec | None = None
     roster: RosterSpec | None = None
-    facilities: list[FacilitySpec] = Field(default_factory=list)
-    villages: list[VillageSpec] = Field(default_factory=list)
+    facilities: list[FacilitySpec] = Field(default_factory=list, max_length=MAX_FACILITIES - 1)
+    villages: list[VillageSpec] = Field(default_factory=list, max_length=MAX_VILLAGES)
     outside: OutsideSpec | None = Field(default_factory=OutsideSpec)
     speed_kmh: float = Field(30.0, gt=0, le=200, description="road travel speed")
     access_minutes: float = Field(10.0, ge=0, le=600, description="fixed time to reach any facility")
@@ -247,11 +269,15 @@ def _assemble(villages: list[tuple[str, str, int, float, float]],
     names = [f[0] for f in facs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"facility names must be unique; repeated: {dup[:5]}")
+        raise GeographyError("geography.facilities", f"facility names must be unique; repeated: {dup[:5]}")
+    vnames = [v[0] for v in villages]
+    if len(set(vnames)) < len(vnames):
+        dup = sorted({n for n in vnames if vnames.count(n) > 1})
+        raise GeographyError("geography.villages", f"village names must be unique; repeated: {dup[:5]}")
     for f in facs:
-        if f[1] in ("village", "township") and f[6] not in tidx:
-            raise ValueError(f"facility {f[0]!r} ({f[1]}) names township {f[6]!r}, which has no villages; "
-                             f"known townships: {townships[:10]}")
+        if f[1] in ("village", "township") and f[6] not in tidx or f[6] is not None and f[6] not in tidx:
+            raise GeographyError("geography.facilities", f"facility {short_repr(f[0])} ({f[1]}) names township "
+                                 f"{short_repr(f[6])}, which has no villages; known townships: {townships[:10]}")
     county = County(
         village_names=[v[0] for v in villages],
         village_township=np.array([tidx[v[1]] for v in villages], dtype=np.int64),
@@ -312,58 +338,117 @@ def synthetic_county(spec: GeographySpec) -> County:
     return _assemble(villages, facilities, spec)
 
 
-def _read_csv(path: str, required: list[str]) -> list[dict[str, str]]:
+TOWNSHIP_COLUMNS = ["name", "population", "lat", "lon", "n_villages"]
+FACILITY_COLUMNS = ["name", "tier", "township", "beds", "doctors", "lat", "lon"]
+
+
+def _read_csv(path: str, required: list[str], key: str) -> list[dict[str, str]]:
+    """Rows of a roster CSV: UTF-8 (with or without the byte-order mark Excel writes) or GBK/GB18030
+    (what Excel saves as "CSV" on Chinese Windows); every row as long as the header."""
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: file not found")
-    with p.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    missing = [c for c in required if rows and c not in rows[0]]
-    if not rows or missing:
-        raise ValueError(f"{p}: needs columns {required}; missing {missing or 'all rows'}")
+    try:
+        text = read_text(p, "CSV file", fallback_encodings=("gb18030",))
+    except ConfigError as e:
+        raise GeographyError(key, str(e)) from None
+    try:
+        table = list(csv.reader(text.splitlines()))
+    except csv.Error as e:
+        raise GeographyError(key, f"{p}: not a readable CSV file ({e})") from None
+    header = [c.strip() for c in table[0]] if table else []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise GeographyError(key, f"{p}: needs the columns {required} in its first line; missing {missing}"
+                                  + (f" (found {short_repr(header)})" if header else " (the file is empty)"))
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise GeographyError(key, f"{p}: column(s) {dupes} appear twice in the header")
+    rows = []
+    for line, fields in enumerate(table[1:], start=2):
+        if not any(f.strip() for f in fields):
+            continue  # a blank line
+        if len(fields) != len(header):
+            raise GeographyError(key, f"{p}, row {line}: has {len(fields)} field(s), the header has {len(header)}; "
+                                      f"every row needs a value (possibly empty) for each column")
+        rows.append((line, dict(zip(header, (f.strip() for f in fields)))))
+    if not rows:
+        raise GeographyError(key, f"{p}: has a header but no data rows")
     return rows
 
 
-def _num(row: dict[str, str], key: str, path: str, line: int, kind=float):
+def _num(row: dict[str, str], col: str, path: str, line: int, key: str, kind=float, low: float = 0,
+         high: float = 1e9):
+    """A number from a CSV cell, finite and in [low, high], or an error naming file, row and column."""
+    text = row[col]
     try:
-        value = kind(row[key])
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}, row {line}, column {key}: expected a number, got {row[key]!r}") from None
-    if value < 0:
-        raise ValueError(f"{path}, row {line}, column {key}: must be >= 0, got {value}")
+        value = kind(text)
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    if value is None or not np.isfinite(value):
+        raise GeographyError(key, f"{path}, row {line}, column {col}: expected a{'' if kind is float else ' whole'} "
+                                  f"number in [{low:,g}, {high:,g}], got {short_repr(text)}")
+    if not low <= value <= high:
+        shown = f"{value:,}" if kind is int else f"{value:g}"
+        raise GeographyError(key, f"{path}, row {line}, column {col}: must be in [{low:,g}, {high:,g}], got {shown}")
     return value
+
+
+def _unique_names(rows: list[tuple[int, dict[str, str]]], path: str, key: str, what: str) -> None:
+    first: dict[str, int] = {}
+    for line, row in rows:
+        if not row["name"]:
+            raise GeographyError(key, f"{path}, row {line}, column name: a {what} needs a name")
+        if row["name"] in first:
+            raise GeographyError(key, f"{path}, row {line}, column name: {what} {short_repr(row['name'])} is listed "
+                                      f"twice (first in row {first[row['name']]}); names must be unique")
+        first[row["name"]] = line
 
 
 def roster_county(spec: GeographySpec) -> County:
     r: RosterSpec = spec.roster
-    trows = _read_csv(r.townships_csv, ["name", "population", "lat", "lon", "n_villages"])
-    frows = _read_csv(r.facilities_csv, ["name", "tier", "township", "beds", "doctors", "lat", "lon"])
-    lat0 = float(np.mean([float(t["lat"]) for t in trows]))
-    lon0 = float(np.mean([float(t["lon"]) for t in trows]))
+    tkey, fkey = "geography.roster.townships_csv", "geography.roster.facilities_csv"
+    trows = _read_csv(r.townships_csv, TOWNSHIP_COLUMNS, tkey)
+    frows = _read_csv(r.facilities_csv, FACILITY_COLUMNS, fkey)
+    _unique_names(trows, r.townships_csv, tkey, "township")
+    _unique_names(frows, r.facilities_csv, fkey, "facility")
+    seats = {t["name"]: (_num(t, "lat", r.townships_csv, i, tkey, low=-90, high=90),
+                         _num(t, "lon", r.townships_csv, i, tkey, low=-180, high=180)) for i, t in trows}
+    lat0 = float(np.mean([lat for lat, _ in seats.values()]))
+    lon0 = float(np.mean([lon for _, lon in seats.values()]))
 
     def km(lat: float, lon: float) -> tuple[float, float]:
         return (lon - lon0) * 111.32 * np.cos(np.radians(lat0)), (lat - lat0) * 110.57
 
+    counts = [_num(t, "n_villages", r.townships_csv, i, tkey, int, 1, MAX_VILLAGES) for i, t in trows]
+    if sum(counts) > MAX_VILLAGES:
+        raise GeographyError(tkey, f"{r.townships_csv}, column n_villages: {sum(counts):,} villages in all; a county "
+                                   f"may have at most {MAX_VILLAGES:,}")
+    if len(frows) + 1 > MAX_FACILITIES:
+        raise GeographyError(fkey, f"{r.facilities_csv}: {len(frows):,} facilities; a county may have at most "
+                                   f"{MAX_FACILITIES - 1:,} (plus the outside hospitals)")
     rng = np.random.default_rng(r.seed)
     villages = []
-    for i, t in enumerate(trows, start=2):
-        n = _num(t, "n_villages", r.townships_csv, i, int)
-        if n < 1:
-            raise ValueError(f"{r.townships_csv}, row {i}, column n_villages: must be >= 1, got {n}")
-        pops = _split(_num(t, "population", r.townships_csv, i, int), n, r.population_spread, rng)
-        xy = _scatter(np.array(km(float(t["lat"]), float(t["lon"]))), n, r.village_radius_km, 0.5, rng)
+    for (i, t), n in zip(trows, counts):
+        pops = _split(_num(t, "population", r.townships_csv, i, tkey, int, 0, MAX_POPULATION), n,
+                      r.population_spread, rng)
+        xy = _scatter(np.array(km(*seats[t["name"]])), n, r.village_radius_km, 0.5, rng)
         villages += [(f"{t['name']}-V{j + 1:02d}", t["name"], int(pops[j]), float(xy[j, 0]), float(xy[j, 1]))
                      for j in range(n)]
     facilities = []
-    for i, f in enumerate(frows, start=2):
+    for i, f in frows:
         if f["tier"] not in ("village", "township", "county"):
-            raise ValueError(f"{r.facilities_csv}, row {i}, column tier: must be village, township or county, "
-                             f"got {f['tier']!r}")
-        x, y = km(_num(f, "lat", r.facilities_csv, i), _num(f, "lon", r.facilities_csv, i))
-        doctors = _num(f, "doctors", r.facilities_csv, i, int)
+            raise GeographyError(fkey, f"{r.facilities_csv}, row {i}, column tier: must be village, township or "
+                                       f"county, got {short_repr(f['tier'])}")
+        if f["township"] and f["township"] not in seats or not f["township"] and f["tier"] != "county":
+            raise GeographyError(fkey, f"{r.facilities_csv}, row {i}, column township: "
+                                       f"{short_repr(f['township'])} is not a township of {r.townships_csv}; "
+                                       f"known: {list(seats)[:10]}" + (" (empty is allowed for county facilities)"
+                                                                      if f["tier"] == "county" else ""))
+        x, y = km(_num(f, "lat", r.facilities_csv, i, fkey, low=-90, high=90),
+                  _num(f, "lon", r.facilities_csv, i, fkey, low=-180, high=180))
+        doctors = _num(f, "doctors", r.facilities_csv, i, fkey, int, 0, MAX_STAFF)
         doctors = max(1, round(doctors * r.doctor_share)) if doctors else 0
         facilities.append((f["name"], f["tier"], doctors,
-                           _num(f, "beds", r.facilities_csv, i, int), x, y, f["township"] or None))
+                           _num(f, "beds", r.facilities_csv, i, fkey, int, 0, MAX_STAFF), x, y, f["township"] or None))
     return _assemble(villages, facilities, spec)
 
 
@@ -376,7 +461,7 @@ def explicit_county(spec: GeographySpec) -> County:
 
 def _not_outside(f: FacilitySpec) -> bool:
     if f.tier == "outside":
-        raise ValueError(f"facility {f.name!r}: out-of-county care is configured under geography.outside")
+        raise GeographyError("geography.facilities", f"facility {f.name!r}: out-of-county care is configured under geography.outside")
     return True
 
 

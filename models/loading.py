@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from models.geography import County, build_county
+from models.geography import County, GeographyError, build_county
 from models.plan import Plan, check_schedule, month_table
 from models.scenario import Scenario
 from models.validation import check_scenario_against_county
@@ -14,6 +14,7 @@ from sim.core.config_files import (
     ConfigError,
     apply_overrides,
     apply_values,
+    first_lines,
     load_raw,
     source_for,
     validate_model,
@@ -53,8 +54,8 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
     if county is None:
         try:
             county = build_county(scenario.geography)
-        except (ValueError, FileNotFoundError) as e:
-            raise ConfigError(f"{source_for('geography', src, origin)}: geography: {e}") from None
+        except GeographyError as e:
+            raise ConfigError(f"{source_for(e.key, src, origin)}: {e.key}: {e}") from None
         if counties is not None:
             counties[key] = county
     _check_against_county(scenario, county, src, origin)
@@ -66,8 +67,8 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
 def _check_against_county(scenario: Scenario, county: County, src: dict[str, str], origin: str) -> None:
     problems = check_scenario_against_county(scenario, county)
     if problems:
-        raise ConfigError("invalid scenario:\n  " + "\n  ".join(
-            f"{source_for(p, src, origin)}: {p}: {m}" for p, m in problems))
+        lines = dict.fromkeys(f"{source_for(p, src, origin)}: {p}: {m}" for p, m in problems)
+        raise ConfigError("invalid scenario:\n  " + "\n  ".join(first_lines(list(lines))))
 
 
 def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: str, county: County) -> Plan:

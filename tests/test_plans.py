@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PYTHON, SMALL, small_county
+from conftest import SMALL, small_county
 
 from models.loading import plan_of
 from sim.core.station import Station

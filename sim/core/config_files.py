@@ -7,6 +7,7 @@ allowed range.
 from __future__ import annotations
 
 import copy
+import reprlib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,7 +24,7 @@ class KeyPathError(ValueError):
 
     def __init__(self, path: str, value: Any, allowed: str):
         self.path, self.value, self.allowed = path, value, allowed
-        super().__init__(f"{path}: {allowed} (got {value!r})")
+        super().__init__(f"{path}: {allowed} (got {_short(value)})")
 
 
 def _deep_merge(base: dict, over: dict, src: dict[str, str], source: str, prefix: str = "") -> dict:
@@ -47,21 +48,118 @@ def _record(v: Any, path: str, src: dict[str, str], source: str) -> None:
             _record(x, f"{path}.{k}", src, source)
 
 
-def read_yaml(path: Path) -> dict:
-    """A YAML mapping, or a ConfigError naming the file (missing, not YAML, not a mapping)."""
+MAX_FILE_BYTES = 20_000_000  # a scenario with 5,000 villages listed explicitly is well under 1 MB
+MAX_VALUES = 500_000  # values in one file after expanding YAML aliases (&anchor / *alias)
+MAX_DEPTH = 40  # nesting levels; the deepest real key path is about six
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping."""
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:
+                    continue  # unhashable key: the base class reports it
+                if first is not key_node.start_mark:
+                    raise DuplicateKeyError(
+                        None, None, f"key {_short(key)} appears twice in one mapping (first on line "
+                        f"{first.line + 1}); give each key once", key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def read_text(path: Path, what: str = "file", fallback_encodings: tuple[str, ...] = ()) -> str:
+    """Text of a user file: UTF-8 (a byte-order mark is dropped), else one of ``fallback_encodings``;
+    a ConfigError naming the file when it is missing, a folder, too large or undecodable."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder, not a {what}; give the path of the file itself")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a {what} may have at most "
+                              f"{MAX_FILE_BYTES:,} bytes")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what} ({e.strerror or e})") from None
+    except ValueError as e:  # e.g. an embedded NUL character
+        raise ConfigError(f"{_short(str(path))}: not a usable file path ({e})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        for encoding in fallback_encodings:
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        accepted = " or ".join(["UTF-8", *fallback_encodings])
+        raise ConfigError(f"{path}: not {accepted} text (byte 0x{raw[e.start]:02x} at offset {e.start}); save the "
+                          f"{what} as UTF-8 (e.g. Excel: Save As > 'CSV UTF-8'; editors: encoding UTF-8)") from None
+
+
+def parse_yaml(text: str, origin: str) -> Any:
+    """YAML text → data, or a ConfigError naming ``origin``, the line and what is wrong."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(x for x in (e.context, e.problem) if x)
+        raise ConfigError(f"{origin}: not valid YAML: {where}{what}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        raise ConfigError(f"{origin}: not valid YAML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
+    check_size(data, origin)
+    return data
+
+
+def check_size(data: Any, origin: str) -> None:
+    """Refuse data nested deeper than MAX_DEPTH or with more than MAX_VALUES values once aliases are
+    expanded ("billion laughs"); walks at most MAX_VALUES nodes, so a hostile file cannot hang it."""
+    stack, count = [(data, 0, "")], 0
+    while stack:
+        node, depth, key = stack.pop()
+        count += 1
+        where = f"{origin}: {key}: " if key else f"{origin}: "
+        if count > MAX_VALUES:
+            raise ConfigError(f"{where}more than {MAX_VALUES:,} values once YAML aliases (*name) are expanded; "
+                              f"a configuration needs far fewer: remove the repeated aliases")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{where}nested too deeply; at most {MAX_DEPTH} levels are allowed")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1, _child_key(key, k, depth)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, _child_key(key, i, depth)) for i, v in enumerate(node))
+
+
+def _child_key(key: str, part: Any, depth: int) -> str:
+    """Key paths in size errors, kept short: the first three levels name the block at fault."""
+    return key if depth >= 3 else f"{key}.{str(part)[:40]}".lstrip(".")
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping, or a ConfigError naming the file (missing, a folder, not text, not YAML,
+    a key given twice, too large or too deep, not a mapping)."""
+    data = parse_yaml(read_text(path, "YAML file"), str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(data).__name__}")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"{path}: {_short(bad[0])}: keys must be text")
     return data
-
-
 
 
 def load_raw(path: str | Path, path_keys: Iterable[str] = (), _seen: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
@@ -78,7 +176,13 @@ def load_raw(path: str | Path, path_keys: Iterable[str] = (), _seen: tuple[Path,
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):
-            raise ConfigError(f"{path}: extends: must be a file path, got {parent!r}")
+            raise ConfigError(f"{path}: extends: must be a file path, got {_short(parent)}")
+        try:
+            found = (path.parent / parent).exists()
+        except (OSError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(f"{path}: extends: {_short(parent)} not found (looked for {_short(str(path.parent / parent))})")
         base, src = load_raw(path.parent / parent, path_keys, _seen + (path,))
     else:
         base = {}
@@ -97,15 +201,22 @@ def _resolve_path(data: Any, parts: list[str], folder: Path) -> None:
 
 def parse_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected dotted.key=value")
+        raise ConfigError(f"--set {_short(item)}: expected dotted.key=value")
     key, _, text = item.partition("=")
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {item!r}: empty key path")
+        raise ConfigError(f"--set {_short(item)}: empty key path")
+    if key.count(".") >= MAX_DEPTH:
+        raise ConfigError(f"--set {_short(key)}: a key path has at most {MAX_DEPTH} parts")
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except DuplicateKeyError as e:
+        raise ConfigError(f"--set {key}: {e.problem}") from None
     except yaml.YAMLError:
         value = text
+    except RecursionError:
+        raise ConfigError(f"--set {key}: value nested too deeply; at most {MAX_DEPTH} levels are allowed") from None
+    check_size(value, f"--set {key}")
     return key, value
 
 
@@ -127,6 +238,7 @@ def apply_values(data: dict, src: dict[str, str], items: list[tuple[str, Any]], 
                 continue
             if part not in node or node[part] is None:
                 node[part] = {}
+                src[".".join(parts[:i + 1])] = source  # a section --set creates is --set's
             node = node[part]
             if not isinstance(node, (dict, list)):
                 raise ConfigError(f"{label} {key}: {'.'.join(parts[:i + 1])} is a value, not a section")
@@ -140,7 +252,7 @@ def apply_values(data: dict, src: dict[str, str], items: list[tuple[str, Any]], 
 
 
 def _index(part: str, key: str, n: int, label: str = "--set") -> int:
-    if not part.isdigit() or int(part) >= n:
+    if not (part.isascii() and part.isdigit()) or int(part) >= n:
         raise ConfigError(f"{label} {key}: list index {part!r} out of range [0, {n - 1}]")
     return int(part)
 
@@ -186,19 +298,32 @@ def validate_model(model: type[BaseModel], data: dict, src: dict[str, str] | Non
             where = source_for(path, src, origin)
             shown = "" if value is None and err["type"] == "missing" else f" (got {_short(value)})"
             lines.append(f"{where}: {path or '<top>'}: {msg}{shown}")
-        raise ConfigError(f"invalid {what}:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
+        raise ConfigError(f"invalid {what}:\n  " + "\n  ".join(first_lines(list(dict.fromkeys(lines))))) from None
+
+
+def first_lines(lines: list[str], limit: int = 20) -> list[str]:
+    """At most ``limit`` error lines: a file with thousands of bad rows gets a readable message."""
+    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = 3, 4, 6, 76, 76
 
 
 def _short(v: Any) -> str:
-    text = repr(v)
+    """At most 80 characters of ``repr(v)``, in bounded time whatever the size of ``v``."""
+    text = _REPR.repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+short_repr = _short
 
 
 
 class Strict(BaseModel):
-    """A config block: unknown keys are errors; assignments are validated too."""
+    """A config block: unknown keys are errors; assignments are validated too; no NaN or infinity."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def probabilities(v: dict[str, float]) -> dict[str, float]:

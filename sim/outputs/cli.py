@@ -6,6 +6,7 @@ without a traceback.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 from models.loading import load_scenario, resolved_dict
 from sim.core.config_files import ConfigError
+from sim.core.files import OutputFolder, writable_folder
 
 EXIT_USER_ERROR = 2
 EXIT_RUNS_FAILED = 1  # a batch finished but some of its runs raised (see manifest.json)
@@ -37,46 +39,62 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.studies.runner import (
-        default_workers,
-        format_table,
-        format_trajectory,
-        multiple_replications,
-        runs_frame,
-        summarise,
-        write_outputs,
-        yearly_frame,
-    )
-    from models.kpi_registry import HEADLINE
-    from models.scenario import run_years
 
     scenario = load_scenario(args.config, _overrides(args))
-    workers = args.workers or default_workers()
-    n = scenario.simulation.replications
-    if not args.quiet:
-        print(f"countysim: {scenario.name}: {n} replication(s) × {scenario.simulation.years:g} year(s), "
-              f"seed {scenario.simulation.seed}, {workers} worker(s)", file=sys.stderr)
     if args.event_log and not args.out:
         raise ConfigError("--event-log needs --out DIR (the log goes to DIR/events/rep<r>/)")
-    t0 = time.perf_counter()
-    events = Path(args.out) / "events" if args.event_log else None
-    results = multiple_replications(scenario, n, workers=workers, progress=not args.quiet, event_log=events)
-    wall = time.perf_counter() - t0
-    if args.out:
-        summary = write_outputs(args.out, scenario, results, wall, source=str(Path(args.config).resolve()))
-    else:
-        summary = summarise(runs_frame(results), yearly_frame(results), scenario.targets)
+    if args.out:  # claim the folder before simulating: a bad --out must not cost the runs
+        folder = OutputFolder(args.out, args.overwrite)
+        with folder.claimed({"kind": "run", "name": scenario.name, "source": str(Path(args.config).resolve())}) as root:
+            shutil.rmtree(root / "figures", ignore_errors=True)  # drawn from an earlier run's tables
+            shutil.rmtree(root / "events", ignore_errors=True)
+            (root / "report.html").unlink(missing_ok=True)
+            summary, wall = _simulate(scenario, args, root)
+        _print_summary(summary, scenario)
+        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
+              f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
+        return _figures_after(Path(args.out), args)
+    summary, _ = _simulate(scenario, args, None)
+    _print_summary(summary, scenario)
+    return 0
+
+
+def _print_summary(summary: dict, scenario) -> None:
+    """The KPI table; for a multi-year run or a plan, the trajectory and its targets too."""
+    from models.kpi_registry import HEADLINE
+    from models.scenario import run_years
+    from sim.studies.runner import format_table, format_trajectory
+
     print(format_table(summary))
     if scenario.simulation.years > 1 or scenario.schedule or scenario.targets:
         shown = HEADLINE + [k for k in scenario.targets if k not in HEADLINE]
         if scenario.payment.global_budget.enabled:
             shown.append("budget_balance")
         print("\n" + format_trajectory(summary, shown, run_years(scenario.simulation)[1]))
-    if args.out:
-        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
-              f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
-        return _figures_after(Path(args.out), args)
-    return 0
+
+
+def _simulate(scenario, args: argparse.Namespace, out: Path | None):
+    from sim.studies.runner import (
+        default_workers,
+        multiple_replications,
+        runs_frame,
+        summarise,
+        write_outputs,
+        yearly_frame,
+    )
+
+    workers = args.workers or default_workers()
+    n = scenario.simulation.replications
+    if not args.quiet:
+        print(f"countysim: {scenario.name}: {n} replication(s) × {scenario.simulation.years:g} year(s), "
+              f"seed {scenario.simulation.seed}, {workers} worker(s)", file=sys.stderr)
+    t0 = time.perf_counter()
+    events = out / "events" if args.event_log else None
+    results = multiple_replications(scenario, n, workers=workers, progress=not args.quiet, event_log=events)
+    wall = time.perf_counter() - t0
+    if out is not None:
+        return write_outputs(out, scenario, results, wall, source=str(Path(args.config).resolve())), wall
+    return summarise(runs_frame(results), yearly_frame(results), scenario.targets), wall
 
 
 def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
@@ -103,14 +121,18 @@ def _print_figures(fs, quiet: bool) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from sim.outputs.figures import FIGURES, MissingResultsError, make_figures
+    from sim.outputs.figures import FIGURES, DamagedResultsError, MissingResultsError, Results, make_figures
 
     unknown = [n for n in args.only or [] if n not in FIGURES]
     if unknown:
         raise ConfigError(f"--only: unknown figure(s) {unknown}; known: {list(FIGURES)}")
     try:
-        fs = make_figures(args.results, args.out, only=args.only)
-    except MissingResultsError as e:
+        res = Results(args.results)
+        res.require_runs("figures")
+        if args.out:
+            writable_folder(Path(args.out))
+        fs = make_figures(res, args.out, only=args.only)
+    except (MissingResultsError, DamagedResultsError) as e:
         raise ConfigError(str(e)) from None
     _print_figures(fs, args.quiet)
     for f in fs.figures:
@@ -119,12 +141,12 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.outputs.figures import MissingResultsError
+    from sim.outputs.figures import DamagedResultsError, MissingResultsError
     from sim.outputs.report import write_report
 
     try:
         path = write_report(args.results, args.out, refresh_figures=args.refresh_figures)
-    except MissingResultsError as e:
+    except (MissingResultsError, DamagedResultsError) as e:
         raise ConfigError(str(e)) from None
     print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -157,7 +179,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     try:
         spec, plan, result, summary = run_experiment(
             args.file, executor, out=args.out, resume=args.resume, progress=not args.quiet,
-            target_halfwidth=args.target_halfwidth, extra_overrides=args.set, replications=args.replications)
+            target_halfwidth=args.target_halfwidth, extra_overrides=args.set, replications=args.replications,
+            overwrite=args.overwrite)
     finally:
         executor.close()
     kpis = spec.shown_kpis()
@@ -205,7 +228,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     executor = _executor(args)
     try:
         spec, result, indices = run_sensitivity(args.file, executor, out=args.out, resume=args.resume,
-                                                progress=not args.quiet, extra_overrides=args.set)
+                                                progress=not args.quiet, extra_overrides=args.set,
+                                                overwrite=args.overwrite)
     finally:
         executor.close()
     if indices is not None:
@@ -227,7 +251,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     executor = _executor(args)
     try:
         spec, fit, out = run_calibration(args.file, executor, out=args.out, progress=not args.quiet,
-                                         extra_overrides=args.set)
+                                         extra_overrides=args.set, overwrite=args.overwrite)
     finally:
         executor.close()
     print(format_fit(fit))
@@ -253,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="processes (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-figures", action="store_true", help="with --out: do not draw figures into OUT/figures")
+    run.add_argument("--overwrite", action="store_true",
+                     help="with --out: replace a folder holding other results (once the new ones are complete)")
     run.add_argument("--event-log", action="store_true",
                      help="with --out: stream every visit, stay and episode to OUT/events/rep<r>/*.parquet")
     run.set_defaults(func=cmd_run)
@@ -275,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override the base config of every scenario (before the scenario's own overrides)")
         sp.add_argument("--no-figures", action="store_true", help="do not draw figures into the results folder")
+        sp.add_argument("--overwrite", action="store_true",
+                        help="replace a results folder holding another study's results or other files "
+                             "(once the new results are complete)")
 
     exp = sub.add_parser("experiment", help="scenarios × replications (and sweeps) with paired comparisons")
     batch(exp)
@@ -321,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as e:
         print(f"countysim: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as e:  # a path the user gave that cannot be read or written: name it, no traceback
+        if e.filename is None:
+            raise
+        print(f"countysim: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("countysim: interrupted (finished runs of a batch are kept: rerun it with --resume)", file=sys.stderr)

@@ -22,6 +22,8 @@ import pandas as pd
 
 import sim
 from models.kpis import ALL_KPI_INFO
+from sim.core.config_files import ConfigError
+from sim.core.files import writable_folder
 from sim.outputs.figures import FigureSet, make_figures
 from sim.outputs.figures import style as fstyle
 from sim.outputs.figures.data import MissingResultsError, Results
@@ -36,10 +38,13 @@ def write_report(results: str | Path, out: str | Path | None = None, refresh_fig
     """Write ``report.html`` (default: into the results folder); draw the figures first if they are
     missing or older than the results."""
     res = Results(results)
+    res.require_runs("the report")
+    path = Path(out) if out else res.root / "report.html"
+    if path.is_dir():
+        raise ConfigError(f"--out {path}: is a folder; give the report's file name, e.g. {path / 'report.html'}")
+    writable_folder(path.parent, f"--out {path}: folder")
     index = _figure_index(res, refresh_figures)
     text = build_report(res, index)
-    path = Path(out) if out else res.root / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

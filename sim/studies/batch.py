@@ -22,7 +22,7 @@ from models.loading import resolved_dict
 from sim.core.streams import PURPOSES
 from sim.studies.runner import git_commit, single_run
 from sim.studies.store import COMMIT_TABLE, ResultsStore
-from sim.studies.study import StudyPlan, RunTask
+from sim.studies.study import RunTask, StudyPlan
 
 VERSIONED = ("simpy", "numpy", "pandas", "scipy", "pyarrow", "pydantic", "dask", "distributed", "SALib")
 
@@ -74,6 +74,7 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
     """Run every unfinished task of ``plan``; return consolidated tables and failures."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    store.open(plan.kind, plan.name, plan.source)
     if resume:
         store.prepare()
     else:

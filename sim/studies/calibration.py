@@ -21,6 +21,7 @@ the fitted values), ``fit.csv`` (target, observed, simulated mean and 95 % CI at
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ from pydantic import Field, field_validator
 
 from models.kpis import KPI_INFO
 from models.loading import resolved_dict
-from sim.core.config_files import ConfigError
+from sim.core.config_files import ConfigError, read_text
 from sim.core.stats import confidence_interval
 from sim.studies.parameters import ParameterSpec, get_path, overrides_for
 from sim.studies.study import Resolver, ScenarioDef, StudySpec, build_plan, load_spec
@@ -48,7 +49,7 @@ class CalibrationSpec(StudySpec):
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
     method: Literal["nelder-mead", "powell"] = "nelder-mead"
     max_evaluations: int = Field(60, ge=1, le=100_000)
-    final_replications: int | None = Field(None, ge=1, description="replications at the optimum; default: replications")
+    final_replications: int | None = Field(None, ge=1, le=100_000, description="replications at the optimum; default: replications")
     xtol: float = Field(0.01, gt=0, le=1, description="stop when the simplex is this small (share of each range)")
     replications: int = Field(5, ge=1, le=100_000)
 
@@ -60,10 +61,11 @@ class CalibrationSpec(StudySpec):
 
 def load_targets(path: Path) -> pd.DataFrame:
     """Observed targets; errors name the file, row and column."""
+    text = read_text(path, "CSV file", fallback_encodings=("gb18030",))
     try:
-        df = pd.read_csv(path, comment="#")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        df = pd.read_csv(io.StringIO(text), comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ConfigError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
     missing = [c for c in TARGET_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(f"{path}: missing column(s) {missing}; need {list(TARGET_COLUMNS)} (+ source, ...)")
@@ -175,13 +177,21 @@ def prepare_calibration(path: str | Path, extra_overrides: list[str] | None = No
 
 
 def run_calibration(path: str | Path, executor, out: str | Path | None = None, progress: bool = True,
-                    extra_overrides: list[str] | None = None):
+                    extra_overrides: list[str] | None = None, overwrite: bool = False):
     """Search, then a final replicated batch at the optimum; write calibrated.yaml and fit.csv."""
-    from sim.studies.batch import run_batch
     from sim.studies.store import ResultsStore
 
     path = Path(path)
     cal = prepare_calibration(path, extra_overrides)
+    store = ResultsStore(out or Path("results") / cal.spec.name, overwrite)
+    with store.claimed("calibration", cal.spec.name, path.resolve()):  # before the search: no compute is lost
+        fit = _search_and_fit(path, cal, store, executor, progress)
+    return cal.spec, fit, store.root
+
+
+def _search_and_fit(path: Path, cal: Calibration, store, executor, progress: bool) -> pd.DataFrame:
+    from sim.studies.batch import run_batch
+
     spec, targets, resolver = cal.spec, cal.targets, cal.resolver
     started = datetime.now(timezone.utc)
     best = cal.search(executor, progress)
@@ -189,7 +199,6 @@ def run_calibration(path: str | Path, executor, out: str | Path | None = None, p
 
     final_spec = spec.model_copy(update={"replications": spec.final_replications or spec.replications})
     plan = build_plan("calibration", path, final_spec, [cal.scenario_def("calibrated", values)], resolver)
-    store = ResultsStore(out or Path("results") / spec.name)
     result = run_batch(plan, store, executor, progress=progress)
     fit = fit_table(targets, result.tables["runs"])
     store.write_csv("fit.csv", fit)
@@ -201,7 +210,7 @@ def run_calibration(path: str | Path, executor, out: str | Path | None = None, p
         "started_utc": started.isoformat(timespec="seconds"), "method": spec.method,
         "evaluations": len(cal.log), "parameters": values, "chi2": float(fit["chi2_term"].sum()),
         "targets_file": spec.targets, "outputs": ["calibrated.yaml", "fit.csv", "evaluations.csv"]}})
-    return spec, fit, store.root
+    return fit
 
 
 def fit_table(targets: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ sweep:                                  # each point becomes a scenario sweep_00
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Literal
@@ -38,12 +39,14 @@ from sim.studies.parameters import (
 from sim.studies.study import (
     NAME_PATTERN,
     Overrides,
-    StudyPlan,
     Resolver,
     ScenarioDef,
+    StudyPlan,
     StudySpec,
     build_plan,
+    check_size,
     override_list,
+    with_replications,
 )
 
 DEFAULT_SHOWN_KPIS = ("primary_care_share", "county_visit_rate", "in_county_inpatient_share",
@@ -142,6 +145,9 @@ def scenario_defs(spec: ExperimentSpec, resolver: Resolver) -> list[ScenarioDef]
     sweep = spec.sweep
     on = defs[sweep.scenario] if sweep.scenario else ScenarioDef(name="base", where="sweep")
     reference = resolver.reference_dict(on)
+    n = math.prod(len(p.values) if p.values is not None else p.levels or 1 for p in sweep.parameters.values()) \
+        if sweep.method == "grid" else sweep.samples
+    check_size(resolver.study_file, n + len(out), spec.replications, "scenarios (explicit ones and sweep points)")
     points = grid_design(sweep.parameters) if sweep.method == "grid" else \
         lhs_design(sweep.parameters, sweep.samples, sweep.seed)
     width = max(3, len(str(len(points) - 1)))
@@ -166,10 +172,7 @@ def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
 
     path = Path(path)
     spec = load_spec(path, ExperimentSpec)
-    if replications is not None:
-        if replications < 1:
-            raise ConfigError(f"--replications: must be >= 1 (got {replications})")
-        spec = spec.model_copy(update={"replications": replications})
+    spec = with_replications(spec, replications)
     resolver = Resolver(path, spec, extra_overrides)
     try:
         defs = scenario_defs(spec, resolver)
@@ -189,7 +192,8 @@ def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
 
 def run_experiment(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                    progress: bool = True, target_halfwidth: list[str] | None = None,
-                   extra_overrides: list[str] | None = None, replications: int | None = None):
+                   extra_overrides: list[str] | None = None, replications: int | None = None,
+                   overwrite: bool = False):
     """Validate, run every unfinished run, consolidate, and write summary.csv; return the pieces."""
     from sim.studies.batch import run_batch
     from sim.studies.compare import summarise, summarise_by_year, targets_for
@@ -197,14 +201,15 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
 
     spec, plan = load_experiment(path, extra_overrides, replications)
     targets = targets_for(spec.shown_kpis(), spec.target_halfwidth, target_halfwidth)
-    store = ResultsStore(out or Path("results") / spec.name)
-    result = run_batch(plan, store, executor, resume=resume, progress=progress,
-                       extra_manifest={"reference": spec.reference_name, "target_halfwidths": targets})
-    summary = summarise(result.tables["runs"], [s.name for s in plan.scenarios], spec.reference_name,
-                        targets=targets)
-    store.write_csv("summary.csv", summary)
-    yearly = result.tables.get("yearly")
-    if yearly is not None and "year" in yearly.columns and yearly["year"].nunique() > 1:
-        store.write_csv("summary_by_year.csv", summarise_by_year(yearly, [s.name for s in plan.scenarios],
-                                                                 spec.reference_name))
+    store = ResultsStore(out or Path("results") / spec.name, overwrite)
+    with store.claimed(plan.kind, plan.name, plan.source):
+        result = run_batch(plan, store, executor, resume=resume, progress=progress,
+                           extra_manifest={"reference": spec.reference_name, "target_halfwidths": targets})
+        summary = summarise(result.tables["runs"], [s.name for s in plan.scenarios], spec.reference_name,
+                            targets=targets)
+        store.write_csv("summary.csv", summary)
+        yearly = result.tables.get("yearly")
+        if yearly is not None and "year" in yearly.columns and yearly["year"].nunique() > 1:
+            store.write_csv("summary_by_year.csv", summarise_by_year(yearly, [s.name for s in plan.scenarios],
+                                                                     spec.reference_name))
     return spec, plan, result, summary

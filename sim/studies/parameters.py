@@ -29,7 +29,7 @@ class ParameterSpec(BaseModel):
     low: float | None = None
     high: float | None = None
     values: list[Any] | None = Field(None, description="explicit grid values (grid sweeps only)")
-    levels: int | None = Field(None, ge=2, description="evenly spaced grid values from low to high")
+    levels: int | None = Field(None, ge=2, le=10_000, description="evenly spaced grid values from low to high")
     integer: bool = Field(False, description="round to whole numbers (e.g. doctors)")
     start: float | None = Field(None, description="calibration starting value; default: mid-range")
 

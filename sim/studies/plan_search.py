@@ -21,7 +21,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.kpi_registry import REGISTRY
-from sim.core.config_files import ConfigError
 from sim.core.files import write_json
 from sim.studies.study import Resolver, ScenarioDef, StudySpec, load_spec, override_list
 

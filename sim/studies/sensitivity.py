@@ -30,7 +30,7 @@ from pydantic import Field, field_validator
 from models.kpis import KPI_INFO
 from sim.core.config_files import ConfigError
 from sim.studies.parameters import ParameterSpec, overrides_for
-from sim.studies.study import Resolver, ScenarioDef, StudySpec, build_plan, load_spec
+from sim.studies.study import Resolver, ScenarioDef, StudySpec, build_plan, check_size, load_spec
 
 Evaluate = Callable[[np.ndarray], pd.DataFrame]  # points (n × D) → KPI values (n rows)
 
@@ -121,19 +121,29 @@ def plan_sensitivity(path: str | Path, extra_overrides: list[str] | None = None)
     spec = load_spec(path, SensitivitySpec)
     resolver = Resolver(path, spec, extra_overrides)
     prob = problem(spec.parameters)
+    d = len(spec.parameters)
+    check_size(path, spec.samples * (d + 2 if spec.method == "sobol" else d + 1), spec.replications,
+               f"sample points ({spec.method}: samples × {'(parameters + 2)' if spec.method == 'sobol' else '(parameters + 1)'})")
     X = sample(spec.method, prob, spec.samples, spec.sample_seed, spec.num_levels)
     defs = point_defs(spec.parameters, X, resolver.reference_dict(), path)
     return spec, X, build_plan("sensitivity", path, spec, defs, resolver)
 
 
 def run_sensitivity(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
-                    progress: bool = True, extra_overrides: list[str] | None = None):
+                    progress: bool = True, extra_overrides: list[str] | None = None,
+                    overwrite: bool = False):
     """Every sample point is a scenario of one batch; then SALib on the per-point KPI means."""
-    from sim.studies.batch import run_batch
     from sim.studies.store import ResultsStore
 
     spec, X, plan = plan_sensitivity(path, extra_overrides)
-    store = ResultsStore(out or Path("results") / spec.name)
+    store = ResultsStore(out or Path("results") / spec.name, overwrite)
+    with store.claimed(plan.kind, plan.name, plan.source):
+        return _run_and_analyse(spec, X, plan, store, executor, resume, progress)
+
+
+def _run_and_analyse(spec: SensitivitySpec, X: np.ndarray, plan, store, executor, resume: bool, progress: bool):
+    from sim.studies.batch import run_batch
+
     result = run_batch(plan, store, executor, resume=resume, progress=progress,
                        extra_manifest={"sensitivity": _settings(spec)})
     names = [s.name for s in plan.scenarios]

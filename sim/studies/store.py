@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.core.files import write_csv, write_json, write_parquet
-from sim.studies.study import StudyPlan, RunTask
+from sim.core.files import OutputFolder, write_csv, write_json, write_parquet
+from sim.studies.study import RunTask, StudyPlan
 
 DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
 COMMIT_TABLE = "runs"
@@ -33,11 +34,34 @@ RUN_META = ("config_id", "wall_seconds")  # in the runs parts, not in runs.parqu
 
 
 class ResultsStore:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, overwrite: bool = False):
+        self.folder = OutputFolder(root, overwrite)
         self.root = Path(root)
         self.parts = self.root / "parts"
 
     # ---------------------------------------------------------------- lifecycle
+    def open(self, kind: str, name: str, source: str | Path) -> None:
+        """Lock the folder and claim it for this study (see ``OutputFolder``); before anything runs."""
+        self.root = self.folder.open({"kind": kind, "name": name, "source": str(source)})
+        self.parts = self.root / "parts"
+
+    @contextmanager
+    def claimed(self, kind: str, name: str, source: str | Path):
+        """``open`` … ``close``; on an error the folder is released as it was (staging kept aside)."""
+        self.open(kind, name, source)
+        try:
+            yield self
+        except BaseException:
+            self.folder.close()
+            raise
+        self.close()
+
+    def close(self) -> None:
+        """Swap new results in (``--overwrite``) and release the folder; call when every file is written."""
+        self.folder.commit()
+        self.root, self.parts = self.folder.root, self.folder.root / "parts"
+        self.folder.close()
+
     def reset(self) -> None:
         """A fresh batch: drop parts and consolidated files of any earlier batch here."""
         shutil.rmtree(self.parts, ignore_errors=True)

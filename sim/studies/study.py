@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from models.loading import load_scenario_data as load_raw
 from models.loading import resolve, resolved_dict
 from models.scenario import Scenario
-from sim.core.config_files import ConfigError, apply_overrides, read_yaml
+from sim.core.config_files import ConfigError, apply_overrides, first_lines, read_yaml, short_repr
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+MAX_SCENARIOS = 10_000  # scenarios (explicit, sweep or sample points) in one study
+MAX_RUNS = 1_000_000  # scenarios × replications
 SEED_KEYS = ("simulation.seed", "simulation.replications")
 
 
@@ -42,7 +44,7 @@ def override_list(overrides: Overrides) -> list[str]:
 class StudySpec(BaseModel):
     """Header shared by experiment, sensitivity and calibration files."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN, description="also the results folder name")
     description: str = ""
@@ -91,12 +93,20 @@ def format_errors(path: Path, e: ValidationError) -> str:
         got = "" if err["type"] == "missing" or isinstance(err.get("input"), dict) and err["type"] == "value_error" \
             else f" (got {_short(err.get('input'))})"
         lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}{got}")
-    return "invalid study file:\n  " + "\n  ".join(dict.fromkeys(lines))
+    return "invalid study file:\n  " + "\n  ".join(first_lines(list(dict.fromkeys(lines))))
 
 
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 80 else text[:77] + "..."
+_short = short_repr
+
+
+def with_replications(spec: S, replications: int | None) -> S:
+    """The study with ``--replications`` applied, validated like the file's own value."""
+    if replications is None:
+        return spec
+    try:
+        return type(spec).model_validate({**spec.model_dump(), "replications": replications})
+    except ValidationError as e:
+        raise ConfigError(f"--replications: {e.errors()[0]['msg']} (got {replications})") from None
 
 
 # --------------------------------------------------------------------------- plan
@@ -212,18 +222,36 @@ class Resolver:
 
 
 def config_id(scenario: Scenario) -> str:
-    text = json.dumps(resolved_dict(scenario), sort_keys=True, ensure_ascii=False)
+    """Hash of everything that shapes one run: the number of replications does not (replication r
+    always uses seed (master seed, r)), so ``--resume`` with fewer or more replications keeps runs."""
+    config = resolved_dict(scenario)
+    config["simulation"].pop("replications", None)
+    text = json.dumps(config, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_size(path: Path, scenarios: int, replications: int, what: str = "scenarios") -> None:
+    """Refuse a study too large to plan in memory, before anything is resolved or run."""
+    if scenarios > MAX_SCENARIOS:
+        raise ConfigError(f"{path}: {scenarios:,} {what}; a study may have at most {MAX_SCENARIOS:,} "
+                          f"(split it into several studies, or use fewer sweep values or samples)")
+    if scenarios * replications > MAX_RUNS:
+        raise ConfigError(f"{path}: replications: {scenarios:,} scenarios × {replications:,} replications = "
+                          f"{scenarios * replications:,} runs; a study may have at most {MAX_RUNS:,}")
 
 
 def build_plan(kind: str, path: Path, spec: StudySpec, defs: list[ScenarioDef], resolver: Resolver) -> StudyPlan:
     """Resolve and validate every scenario; raise ConfigError before anything runs."""
-    names = [d.name for d in defs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"{path}: scenarios: duplicate scenario names {dupes}")
+    seen: dict[str, ScenarioDef] = {}
+    for d in defs:  # result files are named after scenarios: 'A' and 'a' collide on Windows and macOS
+        first = seen.setdefault(d.name.casefold(), d)
+        if first is not d:
+            same = "the same name" if first.name == d.name else "names differing only in upper/lower case"
+            raise ConfigError(f"{path}: {d.where or 'scenarios'}: scenarios {first.name!r} and {d.name!r} have {same}; "
+                              f"scenario names must differ in more than case (they name result files)")
     if not defs:
         raise ConfigError(f"{path}: the study defines no scenario to run")
+    check_size(path, len(defs), spec.replications)
     planned, errors = [], []
     for d in defs:
         if not re.match(NAME_PATTERN, d.name):

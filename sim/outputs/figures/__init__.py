@@ -28,7 +28,7 @@ from sim.outputs.figures import (
     trajectory,
 )
 from sim.outputs.figures import data as d
-from sim.outputs.figures.data import MissingResultsError, Results
+from sim.outputs.figures.data import DamagedResultsError, MissingResultsError, Results
 from sim.outputs.figures.fonts import describe as font_note
 from sim.outputs.figures.style import FORMATS, FigureResult
 
@@ -123,4 +123,4 @@ def make_figures(results: str | Path | Results, out_dir: str | Path | None = Non
     return fs
 
 
-__all__ = ["FIGURES", "FigureResult", "FigureSet", "MissingResultsError", "Results", "draw", "make_figures"]
+__all__ = ["FIGURES", "DamagedResultsError", "FigureResult", "FigureSet", "MissingResultsError", "Results", "draw", "make_figures"]

@@ -40,6 +40,10 @@ class MissingResultsError(ValueError):
     """A results folder lacks a file, table or column a figure needs."""
 
 
+class DamagedResultsError(ValueError):
+    """A results file exists but cannot be read (not JSON, not Parquet, cut short): no figure is drawn."""
+
+
 class Results:
     """One results folder, loaded lazily."""
 
@@ -51,7 +55,7 @@ class Results:
         if not path.exists():
             raise MissingResultsError(f"{self.root}: not a countysim results folder (manifest.json is missing); "
                                       f"expected the --out folder of `countysim run` or a batch folder")
-        self.manifest = json.loads(path.read_text(encoding="utf-8"))
+        self.manifest = _read_manifest(path)
         if "kind" in self.manifest:
             self.kind = self.manifest["kind"]
         elif "config" in self.manifest and "scenario" in self.manifest:
@@ -157,7 +161,7 @@ class Results:
                 why = (f"written by countysim since per-run {NEWER_TABLES[name]} tables are stored; rerun the study"
                        if name in NEWER_TABLES else "the batch did not finish, or the folder was pruned")
                 raise self.missing(what, [path.name], why)
-            df = pd.read_parquet(path)
+            df = _read_table(path, pd.read_parquet, "Parquet table")
             if "scenario" not in df.columns:
                 df.insert(0, "scenario", self.scenarios[0])
             self._tables[name] = df
@@ -167,7 +171,7 @@ class Results:
         path = self.root / name
         if not path.exists():
             raise self.missing(what, [name], why)
-        return pd.read_csv(path)
+        return _read_table(path, pd.read_csv, "CSV table")
 
     def require_columns(self, df: pd.DataFrame, columns: list[str], table: str, what: str) -> None:
         lacking = [c for c in columns if c not in df.columns]
@@ -179,7 +183,7 @@ class Results:
         if "summary" not in self._tables:
             path = self.root / "summary.csv"
             if self.kind == "experiment" and path.exists():
-                df = pd.read_csv(path)
+                df = _read_table(path, pd.read_csv, "CSV table")
             else:
                 from sim.studies.compare import summarise
 
@@ -191,6 +195,43 @@ class Results:
     def replications(self) -> pd.Series:
         runs = self.table("runs", "replication counts")
         return runs.groupby("scenario", sort=False)["replication"].nunique()
+
+
+    def require_runs(self, what: str) -> None:
+        """A folder whose batch never finished has a manifest but no runs table: say so up front."""
+        runs = self.table("runs", what)
+        if not len(runs) or not any(k in runs.columns for k in ALL_KPI_INFO):
+            raise DamagedResultsError(f"{self.root / 'runs.parquet'}: holds no finished run with KPI columns; "
+                                      f"rerun the study into this folder")
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise DamagedResultsError(f"{path}: not a readable manifest ({type(e).__name__}: {e}); the folder is "
+                                  f"damaged: rerun the study into it (or restore the file)") from None
+    if not isinstance(data, dict):
+        raise DamagedResultsError(f"{path}: must hold a JSON object, got {type(data).__name__}; rerun the study")
+    scenarios = data.get("scenarios", [])
+    if not isinstance(scenarios, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
+                                                  for s in scenarios):
+        raise DamagedResultsError(f"{path}: scenarios: must be a list of {{name: ...}} entries; rerun the study")
+    for key in ("config", "resolved_configs", "study_resolved", "seeds"):
+        if key in data and not isinstance(data[key], dict):
+            raise DamagedResultsError(f"{path}: {key}: must be a JSON object, got {type(data[key]).__name__}; "
+                                      f"rerun the study")
+    if "kind" not in data and not isinstance(data.get("scenario"), str):
+        raise DamagedResultsError(f"{path}: scenario: must be a scenario name; rerun the study")
+    return data
+
+
+def _read_table(path: Path, reader, what: str) -> pd.DataFrame:
+    try:
+        return reader(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow and pandas raise many types for a damaged file
+        raise DamagedResultsError(f"{path}: not a readable {what} ({type(e).__name__}: {str(e)[:200]}); the "
+                                  f"folder is damaged: rerun the study into it (or restore the file)") from None
 
 
 def _a(word: str) -> str:

@@ -12,7 +12,6 @@ from sim.outputs.figures.scenarios import grid
 from sim.outputs.figures.style import FigureResult
 
 
-
 def trajectory(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
     kpis, scenarios = data.attrs["kpis"], data.attrs["scenarios"]
     targets, changes = data.attrs["targets"], data.attrs["changes"]
