@@ -322,14 +322,21 @@ def _svg_text(path) -> str:
     return " ".join(re.findall(r"<!-- (.*?) -->", path.read_text(encoding="utf-8")))
 
 
-def test_chinese_names_only_with_a_font_that_has_them(exp, figs, tmp_path, monkeypatch):
-    text = _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
-    if fonts.cjk_font():
-        assert "县域就诊率" in text  # the KPI's Chinese name, rendered by a font that covers it
-        path = fonts.font_manager.findfont(fonts.font_manager.FontProperties(family=fonts.cjk_font()))
-        assert fonts._covers(path, fonts.chinese_text())
-    else:
-        assert not CJK.search(text)
+def test_chinese_names_drawn_with_the_shipped_font_in_both_weights(figure_studies, exp, figs, tmp_path, monkeypatch):
+    """No system CJK font needed: the shipped font draws every Chinese label, regular and bold (titles),
+    and matplotlib never falls back or warns about a missing weight."""
+    from matplotlib import font_manager
+
+    from sim.outputs import cjk_font
+
+    assert fonts.cjk_font() == cjk_font.FAMILY
+    for weight, path in cjk_font.FILES.items():
+        found = font_manager.findfont(font_manager.FontProperties(family=cjk_font.FAMILY, weight=weight),
+                                      fallback_to_default=False)
+        assert found == str(path)
+        assert fonts._covers(found, fonts.chinese_text())
+    assert "县域就诊率" in _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
+    assert not [w for w in figure_studies["warnings"] if "font" in w.lower()], figure_studies["warnings"]
     monkeypatch.setenv("COUNTYSIM_CJK_FONT", "none")
     fonts.cjk_font.cache_clear()
     try:
