@@ -122,6 +122,7 @@ def apply_overrides(data: dict, src: dict[str, str], overrides: list[str], sourc
                 continue
             if part not in node or node[part] is None:
                 node[part] = {}
+                src[".".join(parts[:i + 1])] = source  # a section the override creates (perhaps misspelled)
             node = node[part]
             if not isinstance(node, (dict, list)):
                 raise ConfigError(f"--set {key}: {'.'.join(parts[:i + 1])} is a value, not a section")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+import sim
 from models.loading import load_scenario, resolved_dict
 from sim.core.config_files import ConfigError
 
@@ -45,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summarise,
         write_outputs,
     )
+    from sim.studies.summaries import run_summary, summary_json_text
 
     scenario = load_scenario(args.config, _overrides(args))
     workers = args.workers or default_workers()
@@ -62,10 +64,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = write_outputs(args.out, scenario, results, wall, source=str(Path(args.config).resolve()))
     else:
         summary = summarise(runs_frame(results))
-    print(format_table(summary))
+    if args.json:
+        print(summary_json_text(run_summary(runs_frame(results), scenario.name), scenario.name))
+    else:
+        print(format_table(summary, wide=args.wide))
     if args.out:
-        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
-              f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
+        print(f"\nwrote {args.out}/ (summary.csv, summary.json, runs.parquet, monthly.parquet, yearly.parquet, "
+              f"facilities.parquet, facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in "
+              f"{wall:.1f} s", file=sys.stderr)
         return _figures_after(Path(args.out), args)
     return 0
 
@@ -77,7 +83,7 @@ def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
     from sim.outputs.figures import make_figures
 
     try:
-        fs = make_figures(out)
+        fs = make_figures(out, progress=not args.quiet)
     except Exception as e:  # noqa: BLE001 - results are written; say how to retry
         print(f"countysim: figures failed ({type(e).__name__}: {e}); the results are saved: rerun "
               f"`countysim figures {out}`", file=sys.stderr)
@@ -100,7 +106,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--only: unknown figure(s) {unknown}; known: {list(FIGURES)}")
     try:
-        fs = make_figures(args.results, args.out, only=args.only)
+        fs = make_figures(args.results, args.out, only=args.only, progress=not args.quiet)
     except MissingResultsError as e:
         raise ConfigError(str(e)) from None
     _print_figures(fs, args.quiet)
@@ -140,6 +146,7 @@ def _batch_status(result, out: Path, quiet: bool) -> int:
 def cmd_experiment(args: argparse.Namespace) -> int:
     from sim.studies.compare import format_advice, format_summary
     from sim.studies.experiment import load_experiment, run_experiment
+    from sim.studies.summaries import summary_json_text
 
     if args.dry_run:
         print(load_experiment(args.file, args.set, args.replications)[1].describe())
@@ -152,8 +159,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     kpis = spec.shown_kpis()
-    print(format_summary(summary, kpis, spec.reference_name))
-    print(format_advice(summary, kpis))
+    if args.json:
+        print(summary_json_text(summary, spec.reference_name))
+    else:
+        print(format_summary(summary, kpis, spec.reference_name))
+        print(format_advice(summary, kpis))
     out = Path(args.out or Path("results") / spec.name)
     return _figures_after(out, args, _batch_status(result, out, args.quiet))
 
@@ -203,6 +213,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="countysim", description="Simulate tiered rural care in a Chinese county.")
+    p.add_argument("--version", action="version", version=f"countysim {sim.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -219,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="processes (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-figures", action="store_true", help="with --out: do not draw figures into OUT/figures")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON (the summary.json format) "
+                                                           "instead of the table, for scripts")
+    run.add_argument("--wide", action="store_true", help="table with the Chinese KPI names and full units")
     run.add_argument("--event-log", action="store_true",
                      help="with --out: stream every visit, stay and episode to OUT/events/rep<r>/*.parquet")
     run.set_defaults(func=cmd_run)
@@ -245,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("experiment", help="scenarios × replications (and sweeps) with paired comparisons")
     batch(exp)
     exp.add_argument("--replications", type=int, help="override the file's replications")
+    exp.add_argument("--json", action="store_true", help="print the summary as JSON (the summary.json format) "
+                                                         "instead of the tables, for scripts")
     exp.add_argument("--target-halfwidth", action="append", metavar="H|KPI=H",
                      help="advise replications for a 95%% CI half-width: H for the shown share KPIs, "
                           "KPI=H for one KPI in its unit (repeatable)")

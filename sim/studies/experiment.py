@@ -190,10 +190,12 @@ def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
 def run_experiment(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                    progress: bool = True, target_halfwidth: list[str] | None = None,
                    extra_overrides: list[str] | None = None, replications: int | None = None):
-    """Validate, run every unfinished run, consolidate, and write summary.csv; return the pieces."""
+    """Validate, run every unfinished run, consolidate, and write summary.csv and summary.json; return the
+    pieces."""
     from sim.studies.batch import run_batch
     from sim.studies.compare import summarise, targets_for
     from sim.studies.store import ResultsStore
+    from sim.studies.summaries import write_summaries
 
     spec, plan = load_experiment(path, extra_overrides, replications)
     targets = targets_for(spec.shown_kpis(), spec.target_halfwidth, target_halfwidth)
@@ -202,5 +204,5 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
                        extra_manifest={"reference": spec.reference_name, "target_halfwidths": targets})
     summary = summarise(result.tables["runs"], [s.name for s in plan.scenarios], spec.reference_name,
                         targets=targets)
-    store.write_csv("summary.csv", summary)
+    write_summaries(store.root, summary, spec.reference_name)
     return spec, plan, result, summary

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from tqdm import tqdm
 
 from sim.outputs.figures import (
     calibration,
@@ -98,14 +101,18 @@ def draw(name: str, results: str | Path | Results, out_dir: str | Path | None = 
 
 
 def make_figures(results: str | Path | Results, out_dir: str | Path | None = None,
-                 only: list[str] | None = None) -> FigureSet:
+                 only: list[str] | None = None, progress: bool = False) -> FigureSet:
     """Every figure the folder has data for; the others are skipped with a logged note.
-    Also writes ``figures.json`` (names, titles, captions, files, skipped figures and why)."""
+    Also writes ``figures.json`` (names, titles, captions, files, skipped figures and why).
+    ``progress``: a progress bar on stderr naming the figure being drawn."""
     res = _results(results)
     out = Path(out_dir) if out_dir else res.root / "figures"
     out.mkdir(parents=True, exist_ok=True)
     fs = FigureSet(out, font=font_note())
-    for name in only or list(FIGURES):
+    names = only or list(FIGURES)
+    bar = tqdm(names, desc="figures", unit="fig", file=sys.stderr, disable=not progress, leave=False)
+    for name in bar:
+        bar.set_postfix_str(name, refresh=True)
         try:
             fs.figures.append(draw(name, res, out))
         except MissingResultsError as e:
