@@ -83,13 +83,21 @@ def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
     from sim.outputs.figures import make_figures
 
     try:
-        fs = make_figures(out, progress=not args.quiet)
+        fs = make_figures(out, progress=not args.quiet, workers=_figure_workers(args))
     except Exception as e:  # noqa: BLE001 - results are written; say how to retry
         print(f"countysim: figures failed ({type(e).__name__}: {e}); the results are saved: rerun "
               f"`countysim figures {out}`", file=sys.stderr)
         return status or EXIT_RUNS_FAILED
     _print_figures(fs, args.quiet)
     return status
+
+
+def _figure_workers(args: argparse.Namespace) -> int:
+    """Local cores for drawing figures: ``--workers`` if given, else all (a remote scheduler's workers
+    do not count: figures are drawn here)."""
+    from sim.studies.runner import default_workers
+
+    return getattr(args, "workers", None) or default_workers()
 
 
 def _print_figures(fs, quiet: bool) -> None:
@@ -106,7 +114,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--only: unknown figure(s) {unknown}; known: {list(FIGURES)}")
     try:
-        fs = make_figures(args.results, args.out, only=args.only, progress=not args.quiet)
+        fs = make_figures(args.results, args.out, only=args.only, progress=not args.quiet,
+                          workers=_figure_workers(args))
     except MissingResultsError as e:
         raise ConfigError(str(e)) from None
     _print_figures(fs, args.quiet)

@@ -28,6 +28,7 @@ from sim.outputs import cjk_font
 from sim.outputs.figures import FigureSet, make_figures
 from sim.outputs.figures import style as fstyle
 from sim.outputs.figures.data import MissingResultsError, Results
+from sim.studies import kpi_text
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
 IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replications")
@@ -72,25 +73,27 @@ def fmt_value(kpi: str, x: float) -> str:
         return "–"
     if fstyle.is_share(kpi):
         return f"{100 * x:.1f} %"
-    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+    return kpi_text.number(kpi, x)
 
 
-def fmt_ci(kpi: str, lo: float, hi: float) -> str:
+def fmt_ci(kpi: str, lo: float, hi: float, mean: float = float("nan")) -> str:
+    """The interval with the decimals of its mean (non-shares), so the two line up."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "–"
     if fstyle.is_share(kpi):
         return f"[{100 * lo:.1f}, {100 * hi:.1f}]"
-    return f"[{lo:,.4g}, {hi:,.4g}]"
+    return kpi_text.interval(kpi, lo, hi, kpi_text.decimals(kpi, mean if np.isfinite(mean) else hi))
 
 
-def fmt_diff(kpi: str, m: float, lo: float, hi: float) -> str:
+def fmt_diff(kpi: str, m: float, lo: float, hi: float, mean: float = float("nan")) -> str:
     if not np.isfinite(m):
         return "–"
     if fstyle.is_share(kpi):
         ci = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
         return f"{100 * m:+.1f} pp{ci}"
-    ci = f" [{lo:+,.4g}, {hi:+,.4g}]" if np.isfinite(lo) and np.isfinite(hi) else ""
-    return f"{m:+,.4g}{ci}"
+    places = kpi_text.decimals(kpi, mean if np.isfinite(mean) else m)
+    ci = " " + kpi_text.interval(kpi, lo, hi, places, sign=True) if np.isfinite(lo) and np.isfinite(hi) else ""
+    return f"{kpi_text.number(kpi, m, places, sign=True)}{ci}"
 
 
 def kpi_name(kpi: str) -> str:
@@ -239,10 +242,10 @@ def _kpi_table(res: Results, summary: pd.DataFrame, kpis: list[str], scenarios: 
                 continue
             r = part.loc[scen]
             row = [kpi_name(kpi) if first else "", esc(scen), fmt_value(kpi, r["mean"]),
-                   fmt_ci(kpi, r["ci_low"], r["ci_high"]), str(int(r["n"]))]
+                   fmt_ci(kpi, r["ci_low"], r["ci_high"], r["mean"]), str(int(r["n"]))]
             if paired:
                 row.append("<em>reference</em>" if scen == res.reference else
-                           fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]))
+                           fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["mean"]))
             rows.append(row)
             first = False
     heads = ["KPI", "scenario", "mean", "95 % CI", "n"] + ([f"Δ vs {esc(res.reference)} [95 % CI, paired]"]

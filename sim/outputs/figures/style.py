@@ -157,6 +157,7 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
         fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta)
         tmp.replace(path)
         files.append(path)
+        fig.set_layout_engine("none")  # laid out once: the other formats reuse the positions
     w, h = fig.get_size_inches()
     note = getattr(fig, "countysim_note", "")
     caption = f"{caption} ({note})" if note else caption
