@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -31,6 +33,7 @@ from sim.outputs.figures.data import MissingResultsError, Results
 from sim.studies import kpi_text
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page and its stylesheet
 IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replications")
 MAX_CHANGES = 60
 SCREEN_WIDTH = 1500  # px of an embedded figure: sharp at the page width, small enough to mail
@@ -452,26 +455,6 @@ def _county_text(cfg: dict) -> str:
     return esc(kind or "")
 
 
-CSS = """
-body{font-family:"Helvetica Neue",Arial,"Liberation Sans","DejaVu Sans",CJKFONT,sans-serif;max-width:1100px;margin:2em auto;padding:0 1.2em;color:#1a1a1a;line-height:1.45}
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #0072b2;padding-bottom:.2em;margin-top:2em}
-.meta,.small,.unit{color:#555;font-size:.9em}.zh{color:#333}
-.question{font-size:1.25em;font-weight:600;background:#eef5fb;padding:.6em .9em;border-left:4px solid #0072b2}
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}table.kpis td:nth-child(n+3){font-variant-numeric:tabular-nums;white-space:nowrap}
-table.facts td:first-child{width:28%;font-weight:600}
-figure{margin:2em 0;page-break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.95em;margin-top:.4em}ul.changes{margin:0;padding-left:1.1em}
-code{background:#f5f5f5;padding:0 .2em;border-radius:3px}pre{background:#f7f7f7;padding:.8em;overflow-x:auto}
-.warn{color:#a33}details{margin:.8em 0}summary{cursor:pointer;font-weight:600}
-nav ol{columns:2;margin:.4em 0}
-@media print{details{display:block}summary{display:none}nav{display:none}body{max-width:none;margin:0;font-size:10pt}
- h2{page-break-after:avoid}table,figure{page-break-inside:avoid}a{color:inherit;text-decoration:none}
- @page{size:A4;margin:15mm}}
-"""
-
-
 SECTIONS = (("question", "Question"), ("scenarios", "Scenarios"), ("results", "Results"), ("figures", "Figures"),
             ("replication", "Replications and seeds"), ("model", "Model description (STRESS-DES)"))
 
@@ -479,14 +462,14 @@ SECTIONS = (("question", "Question"), ("scenarios", "Scenarios"), ("results", "R
 def build_report(res: Results, figure_index: dict) -> str:
     body = "".join([_header(res), _question(res), _scenarios(res), _results_section(res),
                     _figures(res, figure_index), _replication(res), _stress(res)])
-    toc = "".join(f"<li><a href='#{anchor}'>{title}</a></li>" for anchor, title in SECTIONS)
-    nav = f"<nav class=small><strong>Contents</strong><ol>{toc}</ol></nav>"
-    title = f"{esc(res.name)} — countysim report"
+    title = f"{res.name} — countysim report"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True)
+    css = env.get_template("report.css").render(cjk_family=cjk_font.FAMILY)
     # the embedded font holds exactly the Chinese characters of this page (the reader needs no CJK font)
-    css = cjk_font.font_face_css(title + body) + CSS.replace("CJKFONT", f"'{cjk_font.FAMILY}'")
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset='utf-8'><title>{title}"
-            f"</title><meta name=viewport content='width=device-width, initial-scale=1'><style>{css}</style></head>"
-            f"<body>{nav}{body}</body></html>")
+    faces = cjk_font.font_face_css(title + body)
+    return env.get_template("report.html.j2").render(title=title, sections=SECTIONS, css=markupsafe.Markup(css),
+                                                     font_faces=markupsafe.Markup(faces),
+                                                     body=markupsafe.Markup(body))
 
 
 __all__ = ["build_report", "config_changes", "markdown_html", "write_report"]
