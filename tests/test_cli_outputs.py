@@ -95,3 +95,17 @@ def test_experiment_tables_fit_80_columns(figure_studies):
     assert max(map(kpi_text.display_width, text.splitlines())) <= 80
     assert not SCIENTIFIC.search(text) and not re.search(r"\bnan\b", text)
     assert re.search(r"^  lever +2 +\d+\.\d\d +\[.*\] +[+-]\d+\.\d\d pp +\[[+-]", text, re.M)
+
+
+def test_table_fits_80_columns_with_every_kpi_at_large_values():
+    """Every registry KPI on (all levers), budgets in tens of millions of CNY with negative bounds."""
+    from models.kpi_registry import KPIS
+    from sim.studies.runner import format_table
+
+    summary = {}
+    for k in KPIS:
+        mean = 0.5 if k.is_share else 40_165_374.0 if k.group == "budget" else 1_234.5
+        summary[k.name] = {"mean": mean, "ci_low": -mean * 0.9, "ci_high": mean * 1.1, "n": 10}
+    text = format_table(summary)
+    assert max(map(kpi_text.display_width, text.splitlines())) <= 80, text
+    assert all(kpi_text.short_unit(k.name) for k in KPIS)

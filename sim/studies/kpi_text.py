@@ -15,6 +15,9 @@ from models.kpi_registry import REGISTRY
 
 WIDTH = 80  # columns of a terminal the tables must fit
 COUNTS = {"visits": "total", "admissions": "total", "episodes": "total"}  # run totals beside the registry's KPIs
+SHARE_UNITS = {"share": "%", "year on year": "%/yr", "share of contracted residents' admissions": "% FD admissions",
+               "share of primary visits": "% primary"}
+MILLION = 1e6  # amounts from here on print in millions ("M CNY/yr"), so budgets fit the columns
 
 
 def is_share(kpi: str) -> bool:
@@ -28,8 +31,9 @@ def short_unit(kpi: str) -> str:
     if k is None:
         return COUNTS.get(kpi, "")
     if k.is_share:
-        return "%" if k.unit == "share" else ("%/yr" if k.unit == "year on year" else "% " + k.unit.split(" of ")[-1])
+        return SHARE_UNITS.get(k.unit, "% " + k.unit.split(" of ")[-1])
     u = k.unit.replace("resident-years", "res-yr").replace("resident-year", "res-yr").replace("minutes", "min")
+    u = re.sub(r"\byear$", "yr", u)
     u = re.sub(r"^(visits|admissions) per ", "/", u)
     return u.replace(" per ", "/").replace("per ", "/")
 
@@ -48,6 +52,10 @@ def number(kpi: str, x: float, places: int | None = None, sign: bool = False) ->
     places = decimals(kpi, x) if places is None else places
     value = 100 * x if is_share(kpi) else x
     return f"{value:{'+' if sign else ''},.{places}f}"
+
+
+def in_millions(kpi: str, mean: float) -> bool:
+    return not is_share(kpi) and math.isfinite(mean) and abs(mean) >= MILLION
 
 
 def interval(kpi: str, lo: float, hi: float, places: int, sign: bool = False) -> str:

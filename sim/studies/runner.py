@@ -138,9 +138,11 @@ def format_table(summary: dict[str, dict[str, float]], wide: bool = False) -> st
     head = ["KPI", "mean", "95 % CI", "unit"] + (["指标", "unit (full)"] if wide else [])
     rows = [head]
     for key, s in shown.items():
-        places = kpi_text.decimals(key, s["mean"])
-        row = [key, kpi_text.number(key, s["mean"], places),
-               kpi_text.interval(key, s["ci_low"], s["ci_high"], places), kpi_text.short_unit(key)]
+        scale, prefix = (kpi_text.MILLION, "M ") if kpi_text.in_millions(key, s["mean"]) else (1.0, "")
+        mean, lo, hi = (s[c] / scale for c in ("mean", "ci_low", "ci_high"))
+        places = kpi_text.decimals(key, mean)
+        row = [key, kpi_text.number(key, mean, places), kpi_text.interval(key, lo, hi, places),
+               prefix + kpi_text.short_unit(key)]
         if wide:
             zh, unit = ALL_KPI_INFO.get(key, ("", ""))
             row += [zh, unit]
