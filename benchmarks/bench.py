@@ -291,6 +291,28 @@ def batch(population: int = 20_000, years: float = 1.0, runs: int = 8, workers: 
             else os.cpu_count()}
 
 
+# --------------------------------------------------------------------------- 5. figures
+def figures_overhead(population: int = 20_000, years: float = 0.1, replications: int = 2, repeats: int = 2) -> dict:
+    """``countysim run --out`` of a tiny county with and without its figures, each in a fresh process
+    (alternating, fastest of ``repeats``): how much the figure step adds to a quick loop."""
+    import tempfile
+
+    sets = [x for o in scaled_overrides(population, years=years) for x in ("--set", o)]
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            for kind in (("without", "with") if i % 2 == 0 else ("with", "without")):
+                cmd = [sys.executable, "-m", "sim.outputs.cli", "run", str(BASELINE), *sets, "--replications",
+                       str(replications), "--quiet", "--out", f"{tmp}/{kind}{i}"]
+                t0 = time.perf_counter()
+                subprocess.run(cmd + (["--no-figures"] if kind == "without" else []), cwd=ROOT, check=True,
+                               capture_output=True)
+                times[kind].append(time.perf_counter() - t0)
+    seconds = {k: min(v) for k, v in times.items()}
+    return {"population": population, "years": years, "replications": replications, "repeats": repeats,
+            "seconds": seconds, "ratio": seconds["with"] / seconds["without"]}
+
+
 def _same_kpis(a: list[dict], b: list[dict]) -> bool:
     if len(a) != len(b):
         return False

@@ -6,6 +6,7 @@ Sections (all by default, in this order):
   county-year  the baseline county, one replication, one core, fresh process: wall, episodes/s, peak RSS
   scaling      50k-500k residents (capacities scaled): fitted exponent of time vs episodes
   batch        the same 8-replication experiment on 1 and 2 workers: speed-up
+  figures      a tiny two-replication run --out with and without its figures: the figure step's cost
 
 The machines are shared and noisy: ratios are what the targets judge; absolute figures are
 context.  A full run writes the table and the machine it ran on to benchmarks/LATEST.md.
@@ -31,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import bench  # noqa: E402
 
-SECTIONS = ("engine", "county-year", "scaling", "batch")
+SECTIONS = ("engine", "county-year", "scaling", "batch", "figures")
 TARGETS = {
     "ratio_simpy": 0.5,        # county episodes/s ≥ 0.5 × bare SimPy M/M/c customers/s
     "ratio_ciw": 2.0,          # county episodes/s ≥ 2 × ciw customers/s
@@ -39,6 +40,7 @@ TARGETS = {
     "county_year_rss_mib": 1024.0,
     "exponent": (0.95, 1.05),
     "speedup": 1.8,
+    "figures_ratio": 3.0,      # a tiny run with its figures ≤ 3 × the same run without
 }
 
 FULL = {
@@ -46,12 +48,14 @@ FULL = {
     "county_year": dict(overrides=[]),
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000), years=1.0, rounds=3),
     "batch": dict(population=20_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
+    "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
     "county_year": dict(overrides=bench.scaled_overrides(10_000, years=0.1)),
     "scaling": dict(populations=(5_000, 10_000, 20_000), years=0.1, rounds=1),
     "batch": dict(population=3_000, years=0.1, runs=8, workers=(1, 2), repeats=1),
+    "figures": dict(population=3_000, years=0.05, replications=2, repeats=1),
 }
 
 
@@ -189,8 +193,18 @@ def do_batch(t: Table, p: dict) -> dict:
     return r
 
 
+def do_figures(t: Table, p: dict) -> dict:
+    r = bench.figures_overhead(**p)
+    what = f"{r['replications']} replications x {_pop(r['population'])} residents x {r['years']:g} y"
+    t.add("figures", f"countysim run --out, {what}: s wall without / with figures",
+          f"{r['seconds']['without']:.1f} / {r['seconds']['with']:.1f}")
+    t.add("figures", "with figures ÷ without", f"{r['ratio']:.2f}", f"<= {TARGETS['figures_ratio']:g}",
+          r["ratio"] <= TARGETS["figures_ratio"])
+    return r
+
+
 RUNNERS = {"engine": (do_engine, "engine"), "county-year": (do_county_year, "county_year"),
-           "scaling": (do_scaling, "scaling"), "batch": (do_batch, "batch")}
+           "scaling": (do_scaling, "scaling"), "batch": (do_batch, "batch"), "figures": (do_figures, "figures")}
 
 
 # --------------------------------------------------------------------------- record

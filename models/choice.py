@@ -6,7 +6,7 @@ Utility of facility j for a patient from village v with condition c at severity 
     + beta_wait · perceived wait at j (hours, smoothed daily from observed waits)
     + beta_log_size · ln(doctors at j / tier's geometric mean)  (0 by default).
 Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
-levels of the DCE in shared/data/choice_dce_yan2022.csv suggest, so one coefficient serves
+levels of the DCE in docs/sources/data/choice_dce_yan2022.csv suggest, so one coefficient serves
 both outpatient (tens of CNY) and inpatient (thousands) decisions.
 Emergencies bypass this (nearest capable facility, see referral.py).
 """

@@ -1,9 +1,9 @@
 """The KPI registry (指标): every KPI declared once — name, Chinese and English names, unit,
 definition, policy target and how it is computed from the monthly sums.
 
-Tables, figures, the report, ``docs/kpis.md`` and the CLI all read this list; its order is the
-order of every table and figure.  Definitions follow shared/domain.md (shipped as
-``docs/domain.md``).
+Tables, figures, the report and the CLI all read this list; its order is the
+order of every table and figure.  Definitions follow the domain brief,
+``docs/sources/domain.md``.
 """
 from __future__ import annotations
 

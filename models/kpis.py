@@ -1,4 +1,4 @@
-"""KPIs from the monitors, each defined exactly as in shared/domain.md.
+"""KPIs from the monitors, each defined exactly as in docs/sources/domain.md.
 
 All KPIs count only what happens after the warm-up: visits and stays by their start time,
 episodes by their arrival time.  The same function computes annual, per-year and monthly

@@ -124,6 +124,7 @@ def figure_studies(tmp_path_factory):
     an experiment (two scenarios and a two-point grid sweep), a `countysim run --out` folder (which draws
     its own figures), Morris and Sobol sensitivity studies and a calibration.  Returns folders and the
     warnings raised while drawing the experiment's figures."""
+    import logging
     import warnings
 
     from sim.outputs.cli import main
@@ -143,9 +144,17 @@ def figure_studies(tmp_path_factory):
     out = {"experiment": folder / "experiment", "run": folder / "run", "morris": folder / "morris",
            "sobol": folder / "sobol", "calibration": folder / "calibration"}
     run_experiment(write_yaml(folder / "figs.yaml", study), InProcess(), out=out["experiment"], progress=False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        figures = make_figures(out["experiment"])
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # matplotlib reports missing fonts and weights by logging, not warnings
+    font_log = logging.getLogger("matplotlib.font_manager")
+    font_log.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            figures = make_figures(out["experiment"])
+    finally:
+        font_log.removeHandler(handler)
     assert main(["run", str(exp_small), "--replications", "2", "--workers", "1", "--quiet",
                  "--out", str(out["run"])]) == 0
     sens = {"base": str(exp_small), "seed": 3, "replications": 1, "samples": 2,
@@ -165,4 +174,5 @@ def figure_studies(tmp_path_factory):
                                               "high": 1.2, "start": 1.0}}}
     assert main(["calibrate", str(write_yaml(folder / "cal.yaml", cal)), "--workers", "1", "--quiet",
                  "--no-figures", "--out", str(out["calibration"])]) == 0
-    return {"folders": out, "figures": figures, "warnings": [str(w.message) for w in caught]}
+    return {"folders": out, "figures": figures,
+            "warnings": [str(w.message) for w in caught] + [r.getMessage() for r in logged if r.levelno >= logging.WARNING]}

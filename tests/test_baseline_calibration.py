@@ -1,5 +1,5 @@
 """The shipped baseline county lands in the ranges that bracket public statistics for a rural
-county before reform (shared/data/national_statistics.csv); see docs/parameters.md."""
+county before reform (docs/sources/data/national_statistics.csv); see docs/parameters.md."""
 from pathlib import Path
 
 import pytest

@@ -155,11 +155,95 @@ def test_facility_load_waits_and_monthly_load_are_table_means(exp, figs):
     assert set(load["tier"]) == {"township", "county"}
     waits = figs["05c_waiting_times"].data
     assert set(waits["tier"]) == {"village", "township", "county"}
-    for frame, cols in ((load, ["utilisation", "bed_occupancy"]), (waits, ["mean_wait_min", "mean_bed_wait_days"])):
+    single = load[load.kind == "facility"].rename(columns={"row": "facility"})
+    for frame, cols in ((single, ["utilisation", "bed_occupancy"]), (waits, ["mean_wait_min", "mean_bed_wait_days"])):
         for r in frame.itertuples():
             f = fac[(fac.scenario == r.scenario) & (fac.facility == r.facility)]
             for col in cols:
                 assert getattr(r, col) == pytest.approx(f[col].mean(), nan_ok=True)
+    # a tier's total is busy time ÷ capacity over its facilities (doctor- or bed-weighted), mean over replications
+    totals = load[load.kind == "tier"]
+    assert list(dict.fromkeys(totals.row)) == ["all township centres (3)", "all county hospitals (1)"]
+    for r in totals.itertuples():
+        f = fac[(fac.scenario == r.scenario) & (fac.tier == r.tier)]
+        for col, cap in (("utilisation", "doctors"), ("bed_occupancy", "beds")):
+            per_rep = f.assign(u=f[col] * f[cap]).groupby("replication").apply(lambda g: g.u.sum() / g[cap].sum(),
+                                                                               include_groups=False)
+            assert getattr(r, col) == pytest.approx(per_rep.mean())
+
+
+def test_facility_load_stays_one_page_with_hundreds_of_facilities(exp, tmp_path):
+    """Tier totals plus the busiest facilities: rows do not grow with the county (the mobile-clinic case)."""
+    folder = tmp_path / "many"
+    shutil.copytree(exp, folder, ignore=shutil.ignore_patterns("parts", "figures"))
+    fac = pd.read_parquet(folder / "facilities.parquet")
+    clinics = fac[fac.tier == "village"]
+    extra = pd.concat([clinics.assign(facility=clinics.facility + f" mobile {i}") for i in range(25)])
+    extra = extra.assign(tier="township", mobile=True, beds=0, bed_occupancy=np.nan)
+    pd.concat([fac.assign(mobile=False), extra], ignore_index=True).to_parquet(folder / "facilities.parquet")
+    fig = draw("05a_facility_load", folder, tmp_path / "figs")
+    rows = fig.data.attrs["rows"]
+    assert rows[:3] == ["all township centres (3)", "all mobile clinics (300)", "all county hospitals (1)"]
+    assert len(rows) == 3 + 4 and not any("mobile" in r for r in rows[3:])  # 3 centres + 1 hospital, one by one
+    assert fig.size_px[1] <= 2400  # at 300 dpi: 8 inches, one page
+
+
+def test_utilisation_above_capacity_is_explained(exp, tmp_path):
+    folder = tmp_path / "busy"
+    shutil.copytree(exp, folder, ignore=shutil.ignore_patterns("parts", "figures"))
+    fac = pd.read_parquet(folder / "facilities.parquet")
+    fac.loc[fac.tier == "county", "utilisation"] = 1.15
+    fac.to_parquet(folder / "facilities.parquet")
+    assert "overtime" in draw("05a_facility_load", folder, tmp_path / "f").caption
+    assert "overtime" not in draw("05a_facility_load", exp, tmp_path / "g").caption or \
+        pd.read_parquet(exp / "facilities.parquet").utilisation.max() > 1
+
+
+def test_share_panels_span_equal_percentage_points_with_clean_ticks(exp, figs):
+    from sim.outputs.figures import scenarios as sc
+
+    data = figs["01_kpi_by_scenario"].data
+    kpis = list(dict.fromkeys(data.kpi))
+    limits = sc.shared_limits(data, kpis, "ci_low", "ci_high", "mean")
+    spans = {round(b - a, 12) for k, (a, b) in limits.items() if fonts_share(k)}
+    assert len(spans) == 1 and spans.pop() >= sc.MIN_SHARE_SPAN
+    for k, (a, b) in limits.items():
+        d = data[data.kpi == k]
+        assert a <= d.ci_low.min() and b >= d.ci_high.max()  # every interval visible
+        if fonts_share(k):
+            assert 0 <= a and b <= 1
+        elif (d[["ci_low", "mean"]] >= 0).all().all():
+            assert a == 0  # amounts start at zero
+    ticks = _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
+    assert re.search(r"\b\d+%", ticks) and not re.search(r"\d\.\d{2,}\s*%", ticks)  # no "54.5900 %"
+
+
+def fonts_share(kpi: str) -> bool:
+    from sim.outputs.figures import style
+
+    return style.is_share(kpi)
+
+
+def test_sweep_scenarios_are_labelled_with_their_parameter_values(exp, figs):
+    labels = figs["01_kpi_by_scenario"].data.attrs["labels"]
+    assert labels["sweep_000"] == "sweep_000 (county.outpatient_rate=0.2)"
+    assert labels["sweep_001"] == "sweep_001 (county.outpatient_rate=0.45)" and labels["lever"] == "lever"
+    assert "county.outpatient_rate=0.45" in _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
+
+
+def test_single_run_figures_have_no_repeated_titles_and_legends_inside(figure_studies):
+    """A run's study and scenario share one name: it appears in no figure's text; the Sankey legend fits."""
+    run = figure_studies["folders"]["run"]
+    name = Results(run).name
+    for svg in ("04a_flow_matrix", "04b_referral_sankey", "09_village_map"):
+        assert name not in _svg_text(run / "figures" / f"{svg}.svg"), svg
+    index = json.loads((run / "figures" / "figures.json").read_text())
+    assert not [f["caption"] for f in index["figures"] if f"{name}: scenario {name}" in f["caption"]]
+    fig = draw("04b_referral_sankey", run, run / "redraw")
+    with Image.open(fig.files[0]) as im:
+        right = np.asarray(im.convert("L"))[:, -6:]
+        left = np.asarray(im.convert("L"))[:, :6]
+    assert right.min() > 200 and left.min() > 200  # nothing drawn into the edges: no clipped legend
 
 
 def _expected_load(fm: pd.DataFrame, fac: pd.DataFrame, scenario: str) -> pd.DataFrame:
@@ -224,13 +308,16 @@ def test_sweep_curves_are_summary_rows_at_the_swept_values(exp, figs):
 def test_village_map_is_the_reference_villages_and_the_county_sites(exp, figs):
     fig = figs["09_village_map"]
     villages = pd.read_parquet(exp / "villages.parquet")
-    ref = villages[villages.scenario == "baseline"]
-    assert fig.data.attrs["scenario"] == "baseline" and len(fig.data) == ref["village"].nunique() == 12
-    for r in fig.data.itertuples():
-        v = ref[ref.village == r.village]
-        assert (r.x_km, r.y_km) == (v["x_km"].iloc[0], v["y_km"].iloc[0])
-        assert r.primary_care_share == pytest.approx(v["primary_care_share"].mean())
-        assert r.oop_per_episode == pytest.approx(v["oop_per_episode"].mean())
+    assert fig.data.attrs["scenarios"][0] == "baseline"  # the reference first, then the others: small multiples
+    assert set(fig.data.scenario) == {"baseline", "lever", "sweep_000", "sweep_001"}
+    for scen, g in fig.data.groupby("scenario"):
+        ref = villages[villages.scenario == scen]
+        assert len(g) == ref["village"].nunique() == 12
+        for r in g.itertuples():
+            v = ref[ref.village == r.village]
+            assert (r.x_km, r.y_km) == (v["x_km"].iloc[0], v["y_km"].iloc[0])
+            assert r.primary_care_share == pytest.approx(v["primary_care_share"].mean())
+            assert r.oop_per_episode == pytest.approx(v["oop_per_episode"].mean())
     sites = fig.extra["sites"]
     assert sorted(sites["tier"]) == ["county"] + ["township"] * 3 and not sites.attrs["approximate"]
     assert tuple(sites[sites.tier == "county"][["x_km", "y_km"]].iloc[0]) == (0.0, 0.0)  # the county seat
@@ -322,14 +409,21 @@ def _svg_text(path) -> str:
     return " ".join(re.findall(r"<!-- (.*?) -->", path.read_text(encoding="utf-8")))
 
 
-def test_chinese_names_only_with_a_font_that_has_them(exp, figs, tmp_path, monkeypatch):
-    text = _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
-    if fonts.cjk_font():
-        assert "县域就诊率" in text  # the KPI's Chinese name, rendered by a font that covers it
-        path = fonts.font_manager.findfont(fonts.font_manager.FontProperties(family=fonts.cjk_font()))
-        assert fonts._covers(path, fonts.chinese_text())
-    else:
-        assert not CJK.search(text)
+def test_chinese_names_drawn_with_the_shipped_font_in_both_weights(figure_studies, exp, figs, tmp_path, monkeypatch):
+    """No system CJK font needed: the shipped font draws every Chinese label, regular and bold (titles),
+    and matplotlib never falls back or warns about a missing weight."""
+    from matplotlib import font_manager
+
+    from sim.outputs import cjk_font
+
+    assert fonts.cjk_font() == cjk_font.FAMILY
+    for weight, path in cjk_font.FILES.items():
+        found = font_manager.findfont(font_manager.FontProperties(family=cjk_font.FAMILY, weight=weight),
+                                      fallback_to_default=False)
+        assert found == str(path)
+        assert fonts._covers(found, fonts.chinese_text())
+    assert "县域就诊率" in _svg_text(exp / "figures" / "01_kpi_by_scenario.svg")
+    assert not [w for w in figure_studies["warnings"] if "font" in w.lower()], figure_studies["warnings"]
     monkeypatch.setenv("COUNTYSIM_CJK_FONT", "none")
     fonts.cjk_font.cache_clear()
     try:

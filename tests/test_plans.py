@@ -160,7 +160,9 @@ def test_plan_search_finds_a_pareto_set_and_a_plan_that_reproduces_its_cost(tmp_
     assert main(["run", str(out / "best_plan.yaml"), "--workers", "1",
                  "--out", str(rerun), "--no-figures", "--quiet"]) == 0
     again = json.loads((rerun / "summary.json").read_text())
-    assert again["fund_per_resident"]["mean"] == pytest.approx(summary["best"]["cost"], rel=1e-12)
+    scenario = again["reference"]
+    assert again["scenarios"][scenario]["fund_per_resident"]["mean"] == pytest.approx(summary["best"]["cost"],
+                                                                                       rel=1e-12)
     assert pareto([]) == []
 
 
@@ -177,7 +179,7 @@ def test_targets_reach_summary_report_and_trajectory_figure(tmp_path):
             "--set", "schedule.2025.family_doctor.coverage=0.5", "--replications", "2", "--workers", "1",
             "--out", str(out), "--no-figures", "--quiet"]
     assert main(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())["scenarios"]["small_county"]
     assert set(summary["primary_care_share"]["by_year"]) == {"2024", "2025"}
     assert summary["primary_care_share"]["targets"]["2025"]["probability"] == 1.0
     assert summary["county_visit_rate"]["targets"]["2025"]["first_met"] is None  # 99.9 % is out of reach

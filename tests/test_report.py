@@ -71,7 +71,8 @@ def test_experiment_report_is_self_contained_with_every_section(figure_studies):
     for src, fig in zip(page.images, index["figures"]):
         assert src.startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
-            assert im.size == tuple(fig["size_px"])
+            w, h = fig["size_px"]
+            assert im.width == min(w, 1500) and abs(im.height - h * im.width / w) <= 1  # same figure, screen size
         assert fig["caption"] in text
     for heading in ("Replications and seeds", "master seed", "Model description (STRESS-DES)", *STRESS_SECTIONS):
         assert heading in text, heading
@@ -94,7 +95,7 @@ def test_config_changes_and_markdown():
     assert config_changes(a, b) == [("simulation.years", 1, 2), ("x.y", [1, 2], [1, 3]), ("x.z.0.n", 1, 5)]
     html = markdown_html("# T\n\n**1.1 Purpose.** Some `code` <b>.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n* one\n  more\n* two")
     assert "<h2>T</h2>" in html and "<strong>1.1 Purpose.</strong>" in html and "<code>code</code>" in html
-    assert "&lt;b&gt;" in html and "<td>1</td>" in html and "<li>one more</li>" in html
+    assert "&lt;b&gt;" in html and "<td>1</td>" in html and "<li>one\nmore</li>" in html
 
 
 def test_model_doc_is_in_step_with_the_code():
@@ -109,3 +110,25 @@ def test_model_doc_is_in_step_with_the_code():
     sections = [k for k in Scenario.model_fields if k not in ("name", "description")]
     assert not [s for s in sections if f"`{s}`" not in doc], "every configuration section"
     assert re.search(r"warmup_days", doc) and "Kiefer" in doc
+
+
+def test_report_embeds_a_font_with_every_chinese_character_it_shows(figure_studies):
+    """Chinese reads on a machine without CJK fonts: an @font-face holds a glyph for every CJK
+    character of the page, in regular and bold (checked by opening the embedded fonts)."""
+    from fontTools.ttLib import TTFont
+
+    from sim.outputs.cjk_font import FAMILY, cjk_chars
+
+    exp = figure_studies["folders"]["experiment"]
+    path = write_report(exp)
+    text = path.read_text(encoding="utf-8")
+    page = parse(path)
+    shown = cjk_chars(page.text)
+    assert "县域就诊率" in page.text and "基层诊疗人次占比" in page.text and len(shown) > 20
+    faces = re.findall(r"@font-face\{font-family:'([^']+)';font-weight:(\d+);.*?base64,([A-Za-z0-9+/=]+)\)", text)
+    assert {(f, w) for f, w, _ in faces} == {(FAMILY, "400"), (FAMILY, "700")}
+    for _, _, data in faces:
+        cmap = TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()
+        assert not [c for c in shown if ord(c) not in cmap]
+        assert len(cmap) <= len(shown) + 5  # a subset of the page's characters, not the whole font
+    assert FAMILY in text.split("body{font-family:", 1)[1].split(";", 1)[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+import sim
 from models.loading import load_scenario, resolved_dict
 from sim.core.config_files import ConfigError
 from sim.core.files import OutputFolder, writable_folder
@@ -49,23 +50,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             shutil.rmtree(root / "figures", ignore_errors=True)  # drawn from an earlier run's tables
             shutil.rmtree(root / "events", ignore_errors=True)
             (root / "report.html").unlink(missing_ok=True)
-            summary, wall = _simulate(scenario, args, root)
-        _print_summary(summary, scenario)
-        print(f"\nwrote {args.out}/ (summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, "
-              f"facility_monthly.parquet, villages.parquet, flows.parquet, manifest.json) in {wall:.1f} s")
+            summary, wall, runs = _simulate(scenario, args, root)
+        _print_summary(summary, scenario, runs, args)
+        files = "summary.csv, summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, " \
+                "facility_monthly.parquet, villages.parquet, flows.parquet, " \
+                + ("plan.parquet, " if scenario.schedule else "") + "manifest.json"
+        print(f"\nwrote {args.out}/ ({files}) in {wall:.1f} s", file=sys.stderr)
         return _figures_after(Path(args.out), args)
-    summary, _ = _simulate(scenario, args, None)
-    _print_summary(summary, scenario)
+    summary, _, runs = _simulate(scenario, args, None)
+    _print_summary(summary, scenario, runs, args)
     return 0
 
 
-def _print_summary(summary: dict, scenario) -> None:
-    """The KPI table; for a multi-year run or a plan, the trajectory and its targets too."""
+def _print_summary(summary: dict, scenario, runs, args: argparse.Namespace) -> None:
+    """The KPI table (or, with --json, the summary.json text); for a multi-year run or a plan,
+    the trajectory and its targets too."""
     from models.kpi_registry import HEADLINE
     from models.scenario import run_years
     from sim.studies.runner import format_table, format_trajectory
+    from sim.studies.summaries import run_summary, summary_json_text
 
-    print(format_table(summary))
+    if args.json:
+        print(summary_json_text(run_summary(runs, scenario.name), scenario.name, summary))
+        return
+    print(format_table(summary, wide=args.wide))
     if scenario.simulation.years > 1 or scenario.schedule or scenario.targets:
         shown = HEADLINE + [k for k in scenario.targets if k not in HEADLINE]
         if scenario.payment.global_budget.enabled:
@@ -92,9 +100,10 @@ def _simulate(scenario, args: argparse.Namespace, out: Path | None):
     events = out / "events" if args.event_log else None
     results = multiple_replications(scenario, n, workers=workers, progress=not args.quiet, event_log=events)
     wall = time.perf_counter() - t0
+    runs = runs_frame(results)
     if out is not None:
-        return write_outputs(out, scenario, results, wall, source=str(Path(args.config).resolve())), wall
-    return summarise(runs_frame(results), yearly_frame(results), scenario.targets), wall
+        return write_outputs(out, scenario, results, wall, source=str(Path(args.config).resolve())), wall, runs
+    return summarise(runs, yearly_frame(results), scenario.targets), wall, runs
 
 
 def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
@@ -104,13 +113,21 @@ def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
     from sim.outputs.figures import make_figures
 
     try:
-        fs = make_figures(out)
+        fs = make_figures(out, progress=not args.quiet, workers=_figure_workers(args))
     except Exception as e:  # noqa: BLE001 - results are written; say how to retry
         print(f"countysim: figures failed ({type(e).__name__}: {e}); the results are saved: rerun "
               f"`countysim figures {out}`", file=sys.stderr)
         return status or EXIT_RUNS_FAILED
     _print_figures(fs, args.quiet)
     return status
+
+
+def _figure_workers(args: argparse.Namespace) -> int:
+    """Local cores for drawing figures: ``--workers`` if given, else all (a remote scheduler's workers
+    do not count: figures are drawn here)."""
+    from sim.studies.runner import default_workers
+
+    return getattr(args, "workers", None) or default_workers()
 
 
 def _print_figures(fs, quiet: bool) -> None:
@@ -131,7 +148,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         res.require_runs("figures")
         if args.out:
             writable_folder(Path(args.out))
-        fs = make_figures(res, args.out, only=args.only)
+        fs = make_figures(res, args.out, only=args.only, progress=not args.quiet, workers=_figure_workers(args))
     except (MissingResultsError, DamagedResultsError) as e:
         raise ConfigError(str(e)) from None
     _print_figures(fs, args.quiet)
@@ -171,6 +188,7 @@ def _batch_status(result, out: Path, quiet: bool) -> int:
 def cmd_experiment(args: argparse.Namespace) -> int:
     from sim.studies.compare import format_advice, format_by_year, format_summary
     from sim.studies.experiment import load_experiment, run_experiment
+    from sim.studies.summaries import summary_json_text
 
     if args.dry_run:
         print(load_experiment(args.file, args.set, args.replications)[1].describe())
@@ -184,8 +202,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     kpis = spec.shown_kpis()
-    print(format_summary(summary, kpis, spec.reference_name))
-    print(format_advice(summary, kpis))
+    if args.json:
+        print(summary_json_text(summary, spec.reference_name))
+    else:
+        print(format_summary(summary, kpis, spec.reference_name))
+        print(format_advice(summary, kpis))
     out = Path(args.out or Path("results") / spec.name)
     if (out / "summary_by_year.csv").exists():
         import pandas as pd
@@ -261,6 +282,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="countysim", description="Simulate tiered rural care in a Chinese county.")
+    p.add_argument("--version", action="version", version=f"countysim {sim.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -279,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="with --out: do not draw figures into OUT/figures")
     run.add_argument("--overwrite", action="store_true",
                      help="with --out: replace a folder holding other results (once the new ones are complete)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON (the summary.json format) "
+                                                           "instead of the table, for scripts")
+    run.add_argument("--wide", action="store_true", help="table with the Chinese KPI names and full units")
     run.add_argument("--event-log", action="store_true",
                      help="with --out: stream every visit, stay and episode to OUT/events/rep<r>/*.parquet")
     run.set_defaults(func=cmd_run)
@@ -308,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("experiment", help="scenarios × replications (and sweeps) with paired comparisons")
     batch(exp)
     exp.add_argument("--replications", type=int, help="override the file's replications")
+    exp.add_argument("--json", action="store_true", help="print the summary as JSON (the summary.json format) "
+                                                         "instead of the tables, for scripts")
     exp.add_argument("--target-halfwidth", action="append", metavar="H|KPI=H",
                      help="advise replications for a 95%% CI half-width: H for the shown share KPIs, "
                           "KPI=H for one KPI in its unit (repeatable)")

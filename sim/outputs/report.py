@@ -4,12 +4,14 @@ One file, ``report.html``, that a planner can hand to a committee: the question,
 and what each changes (from the resolved configs), the KPI table with 95 % confidence
 intervals, every figure (embedded as PNG) with a one-line caption, the replication and seed
 details, and the model description following the STRESS-DES checklist (``docs/model.md`` plus
-this study's values).  No external file, script or font is referenced.
+this study's values).  No external file, script or font is referenced: the Chinese glyphs the page
+uses are embedded as a font subset, so it reads the same on a machine without Chinese fonts.
 """
 from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 import re
@@ -17,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -24,13 +28,17 @@ import sim
 from models.kpis import ALL_KPI_INFO
 from sim.core.config_files import ConfigError
 from sim.core.files import writable_folder
+from sim.outputs import cjk_font
 from sim.outputs.figures import FigureSet, make_figures
 from sim.outputs.figures import style as fstyle
 from sim.outputs.figures.data import MissingResultsError, Results
+from sim.studies import kpi_text
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page and its stylesheet
 IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replications")
 MAX_CHANGES = 60
+SCREEN_WIDTH = 1500  # px of an embedded figure: sharp at the page width, small enough to mail
 
 
 # ---------------------------------------------------------------------- entry point
@@ -73,25 +81,27 @@ def fmt_value(kpi: str, x: float) -> str:
         return "–"
     if fstyle.is_share(kpi):
         return f"{100 * x:.1f} %"
-    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+    return kpi_text.number(kpi, x)
 
 
-def fmt_ci(kpi: str, lo: float, hi: float) -> str:
+def fmt_ci(kpi: str, lo: float, hi: float, mean: float = float("nan")) -> str:
+    """The interval with the decimals of its mean (non-shares), so the two line up."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "–"
     if fstyle.is_share(kpi):
         return f"[{100 * lo:.1f}, {100 * hi:.1f}]"
-    return f"[{lo:,.4g}, {hi:,.4g}]"
+    return kpi_text.interval(kpi, lo, hi, kpi_text.decimals(kpi, mean if np.isfinite(mean) else hi))
 
 
-def fmt_diff(kpi: str, m: float, lo: float, hi: float) -> str:
+def fmt_diff(kpi: str, m: float, lo: float, hi: float, mean: float = float("nan")) -> str:
     if not np.isfinite(m):
         return "–"
     if fstyle.is_share(kpi):
         ci = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
         return f"{100 * m:+.1f} pp{ci}"
-    ci = f" [{lo:+,.4g}, {hi:+,.4g}]" if np.isfinite(lo) and np.isfinite(hi) else ""
-    return f"{m:+,.4g}{ci}"
+    places = kpi_text.decimals(kpi, mean if np.isfinite(mean) else m)
+    ci = " " + kpi_text.interval(kpi, lo, hi, places, sign=True) if np.isfinite(lo) and np.isfinite(hi) else ""
+    return f"{kpi_text.number(kpi, m, places, sign=True)}{ci}"
 
 
 def kpi_name(kpi: str) -> str:
@@ -146,77 +156,18 @@ def _short(v: Any, limit: int = 60) -> str:
 
 # ---------------------------------------------------------------------- markdown (for docs/model.md)
 def markdown_html(text: str, shift: int = 1) -> str:
-    """The Markdown subset docs/model.md uses: headings, paragraphs, lists, tables, code blocks,
-    inline code, bold, italics and links."""
-    out: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    para: list[str] = []
+    """CommonMark with tables (markdown-it-py); raw HTML is escaped, headings move down ``shift`` levels
+    so the document's sections sit under the report's own."""
+    from markdown_it import MarkdownIt
 
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{_inline(' '.join(para))}</p>")
-            para.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("```"):
-            flush()
-            j = i + 1
-            while j < len(lines) and not lines[j].startswith("```"):
-                j += 1
-            out.append(f"<pre>{esc(chr(10).join(lines[i + 1:j]))}</pre>")
-            i = j + 1
-            continue
-        m = re.match(r"^(#{1,6})\s+(.*)$", line)
-        if m:
-            flush()
-            level = min(len(m.group(1)) + shift, 6)
-            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
-        elif line.startswith("|"):
-            flush()
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
-                if not all(re.fullmatch(r":?-{3,}:?", c) for c in cells):
-                    rows.append(cells)
-                i += 1
-            out.append(table([_inline(c) for c in rows[0]], [[_inline(c) for c in r] for r in rows[1:]], "doc"))
-            continue
-        elif re.match(r"^\s*[*-]\s+", line):
-            flush()
-            items = []
-            while i < len(lines) and (re.match(r"^\s*[*-]\s+", lines[i]) or
-                                      (lines[i].startswith("  ") and lines[i].strip() and items)):
-                if re.match(r"^\s*[*-]\s+", lines[i]):
-                    items.append(re.sub(r"^\s*[*-]\s+", "", lines[i]))
-                else:
-                    items[-1] += " " + lines[i].strip()
-                i += 1
-            out.append("<ul>" + "".join(f"<li>{_inline(x)}</li>" for x in items) + "</ul>")
-            continue
-        elif not line.strip():
-            flush()
-        else:
-            para.append(line.strip())
-        i += 1
-    flush()
-    return "\n".join(out)
-
-
-def _inline(text: str) -> str:
-    parts = re.split(r"(`[^`]+`)", text)
-    out = []
-    for p in parts:
-        if p.startswith("`") and p.endswith("`") and len(p) > 1:
-            out.append(f"<code>{esc(p[1:-1])}</code>")
-            continue
-        p = esc(p)
-        p = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", p)
-        p = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", p)
-        p = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"<a href='\2'>\1</a>", p)
-        out.append(p)
-    return "".join(out)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for t in tokens:
+        if t.type in ("heading_open", "heading_close"):
+            t.tag = f"h{min(int(t.tag[1]) + shift, 6)}"
+        if t.type == "table_open":
+            t.attrSet("class", "doc")
+    return md.renderer.render(tokens, md.options, {})
 
 
 # ---------------------------------------------------------------------- sections
@@ -299,10 +250,10 @@ def _kpi_table(res: Results, summary: pd.DataFrame, kpis: list[str], scenarios: 
                 continue
             r = part.loc[scen]
             row = [kpi_name(kpi) if first else "", esc(scen), fmt_value(kpi, r["mean"]),
-                   fmt_ci(kpi, r["ci_low"], r["ci_high"]), str(int(r["n"]))]
+                   fmt_ci(kpi, r["ci_low"], r["ci_high"], r["mean"]), str(int(r["n"]))]
             if paired:
                 row.append("<em>reference</em>" if scen == res.reference else
-                           fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"]))
+                           fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["mean"]))
             rows.append(row)
             first = False
     heads = ["KPI", "scenario", "mean", "95 % CI", "n"] + ([f"Δ vs {esc(res.reference)} [95 % CI, paired]"]
@@ -407,7 +358,7 @@ def _figures(res: Results, index: dict) -> str:
         png = next((f for f in fig["files"] if f.endswith(".png")), None)
         if png is None:
             continue
-        data = base64.b64encode((folder / png).read_bytes()).decode("ascii")
+        data = base64.b64encode(_screen_png(folder / png)).decode("ascii")
         out.append(f"<figure id='{esc(fig['name'])}'><img alt='{esc(fig['title'])}' "
                    f"src='data:image/png;base64,{data}'><figcaption><strong>Figure {i}. {esc(fig['title'])}.</strong> "
                    f"{esc(fig['caption'])}</figcaption></figure>")
@@ -419,6 +370,21 @@ def _figures(res: Results, index: dict) -> str:
                    f"<ul class=small>{items}</ul></details>")
     out.append("</section>")
     return "".join(out)
+
+
+def _screen_png(path: Path) -> bytes:
+    """The figure for the page: at most SCREEN_WIDTH px wide (sharp on a high-density screen and in
+    print at the page's width), 256 colours, optimised; the 300-dpi original stays in figures/."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > SCREEN_WIDTH:
+            im = im.resize((SCREEN_WIDTH, round(im.height * SCREEN_WIDTH / im.width)), Image.Resampling.LANCZOS)
+        im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        im.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _replication(res: Results) -> str:
@@ -521,33 +487,21 @@ def _county_text(cfg: dict) -> str:
     return esc(kind or "")
 
 
-CSS = """
-body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",
- "Helvetica Neue",Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1.2em;color:#1a1a1a;line-height:1.45}
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #0072b2;padding-bottom:.2em;margin-top:2em}
-.meta,.small,.unit{color:#555;font-size:.9em}.zh{color:#333}
-.question{font-size:1.25em;font-weight:600;background:#eef5fb;padding:.6em .9em;border-left:4px solid #0072b2}
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}table.kpis td:nth-child(n+3){font-variant-numeric:tabular-nums;white-space:nowrap}
-table.facts td:first-child{width:28%;font-weight:600}
-figure{margin:2em 0;page-break-inside:avoid}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.95em;margin-top:.4em}ul.changes{margin:0;padding-left:1.1em}
-code{background:#f5f5f5;padding:0 .2em;border-radius:3px}pre{background:#f7f7f7;padding:.8em;overflow-x:auto}
-.warn{color:#a33}details{margin:.8em 0}summary{cursor:pointer;font-weight:600}
-@media print{details{display:block}summary{display:none}}
-"""
+SECTIONS = (("question", "Question"), ("scenarios", "Scenarios"), ("results", "Results"), ("figures", "Figures"),
+            ("replication", "Replications and seeds"), ("model", "Model description (STRESS-DES)"))
 
 
 def build_report(res: Results, figure_index: dict) -> str:
     body = "".join([_header(res), _question(res), _scenarios(res), _results_section(res),
                     _figures(res, figure_index), _replication(res), _stress(res)])
-    nav = ("<nav class=small><a href='#question'>Question</a> · <a href='#scenarios'>Scenarios</a> · "
-           "<a href='#results'>Results</a> · <a href='#figures'>Figures</a> · <a href='#replication'>Replications "
-           "and seeds</a> · <a href='#model'>Model (STRESS-DES)</a></nav>")
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset='utf-8'><title>{esc(res.name)} — countysim report"
-            f"</title><meta name=viewport content='width=device-width, initial-scale=1'><style>{CSS}</style></head>"
-            f"<body>{nav}{body}</body></html>")
+    title = f"{res.name} — countysim report"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True)
+    css = env.get_template("report.css").render(cjk_family=cjk_font.FAMILY)
+    # the embedded font holds exactly the Chinese characters of this page (the reader needs no CJK font)
+    faces = cjk_font.font_face_css(title + body)
+    return env.get_template("report.html.j2").render(title=title, sections=SECTIONS, css=markupsafe.Markup(css),
+                                                     font_faces=markupsafe.Markup(faces),
+                                                     body=markupsafe.Markup(body))
 
 
 __all__ = ["build_report", "config_changes", "markdown_html", "write_report"]

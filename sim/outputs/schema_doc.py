@@ -19,7 +19,7 @@ HEADER = """# Configuration reference
 
 Generated from the schema in `models/scenario.py`, `models/geography.py` and `models/levers/` by
 `python -m sim.outputs.schema_doc > docs/parameters.md`; do not edit by hand.  Where each value of the
-baseline comes from (a row of `shared/data/` or "assumed") is written next to it in
+baseline comes from (a row of `docs/sources/data/` or "assumed") is written next to it in
 `configs/baseline.yaml`; the policy levers are explained in `docs/levers.md`.
 
 `<name>` in a key stands for a name you choose (a condition class, a tier).  Ranges are

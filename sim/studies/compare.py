@@ -16,6 +16,7 @@ import pandas as pd
 from models.kpis import KPI_INFO
 from sim.core.config_files import ConfigError
 from sim.core.stats import replications_needed, t_halfwidth, welch_halfwidth
+from sim.studies import kpi_text
 
 
 def summarise(runs: pd.DataFrame, order: list[str], reference: str, kpis: list[str] | None = None,
@@ -114,20 +115,31 @@ def format_by_year(by_year: pd.DataFrame, kpis: list[str], reference: str) -> st
 
 
 def format_summary(summary: pd.DataFrame, kpis: list[str], reference: str) -> str:
-    """Plain-text table: per KPI, each scenario's mean [CI] and paired difference [CI]."""
-    lines = []
+    """Plain-text table in 80 columns: per KPI, each scenario's mean [CI] and paired difference [CI].
+    KPIs with no value in any scenario (their lever is off) are named on one line."""
+    lines, missing = [], []
     for kpi in kpis:
         part = summary[summary["kpi"] == kpi]
         if part.empty:
             continue
-        zh, unit = KPI_INFO.get(kpi, ("", ""))
-        lines.append(f"\n{kpi}  {zh} ({unit})")
-        lines.append(f"  {'scenario':24s} {'n':>4s} {'mean':>11s} {'95% CI':>25s}   "
-                     f"{'Δ vs ' + reference:>14s} {'95% CI (paired)':>25s}")
+        if not np.isfinite(part["mean"].to_numpy(dtype=float)).any():
+            missing.append(kpi)
+            continue
+        zh, _ = KPI_INFO.get(kpi, ("", ""))
+        unit = kpi_text.short_unit(kpi)
+        lines.append(f"\n{kpi}  {zh}  ({unit})" if unit else f"\n{kpi}  {zh}")
+        rows = [["  scenario", "n", "mean", "95 % CI", f"Δ vs {reference}", "95 % CI (paired)"]]
         for r in part.itertuples():
-            diff = "" if np.isnan(r.diff_mean) else (f"{r.diff_mean:+14.4g} "
-                                                      f"[{r.diff_ci_low:+11.4g}, {r.diff_ci_high:+11.4g}]")
-            lines.append(f"  {r.scenario:24s} {r.n:4d} {r.mean:11.4g} [{r.ci_low:11.4g}, {r.ci_high:11.4g}]   {diff}")
+            places = kpi_text.decimals(kpi, r.mean)
+            diff = kpi_text.number(kpi, r.diff_mean, places, sign=True) if np.isfinite(r.diff_mean) else ""
+            if diff and kpi_text.is_share(kpi):
+                diff += " pp"
+            rows.append([f"  {r.scenario}", str(r.n), kpi_text.number(kpi, r.mean, places),
+                         kpi_text.interval(kpi, r.ci_low, r.ci_high, places), diff,
+                         kpi_text.interval(kpi, r.diff_ci_low, r.diff_ci_high, places, sign=True)])
+        lines.extend(kpi_text.columns(rows, "<>>>>>"))
+    if missing:
+        lines.append("\n" + kpi_text.all_missing_line(missing))
     return "\n".join(lines)
 
 
@@ -136,17 +148,17 @@ def format_advice(summary: pd.DataFrame, kpis: list[str]) -> str:
     part = summary[summary["kpi"].isin(kpis)]
     if part.empty:
         return ""
-    lines = ["\nreplication advice (95 % CI half-widths; the widest over scenarios)",
-             f"  {'kpi':30s} {'n':>5s} {'half-width':>11s} {'Δ half-width':>13s} {'target':>9s} "
-             f"{'n for mean':>10s} {'n for Δ':>8s}"]
+    rows = [["  KPI", "n", "half-width", "Δ half-width", "target", "n for mean", "n for Δ"]]
     for kpi in kpis:
         g = part[part["kpi"] == kpi]
-        if g.empty:
+        if g.empty or not np.isfinite(g["halfwidth"].to_numpy(dtype=float)).any():
             continue
-        lines.append(f"  {kpi:30s} {int(g['n'].max()):5d} {g['halfwidth'].max():11.4g} "
-                     f"{g['diff_halfwidth'].max():13.4g} {g['target_halfwidth'].max():9.4g} "
-                     f"{_int(g['replications_needed'].max()):>10s} {_int(g['replications_needed_diff'].max()):>8s}")
-    return "\n".join(lines)
+        h, dh, target = (float(g[c].max()) for c in ("halfwidth", "diff_halfwidth", "target_halfwidth"))
+        rows.append([f"  {kpi}", str(int(g["n"].max())), kpi_text.number(kpi, h), kpi_text.number(kpi, dh),
+                     kpi_text.number(kpi, target), _int(g["replications_needed"].max()),
+                     _int(g["replications_needed_diff"].max())])
+    return "\n".join(["\nreplication advice (95 % CI half-widths, the widest over scenarios; shares in pp)",
+                      *kpi_text.columns(rows, "<>>>>>>")])
 
 
 def _int(x: float) -> str:

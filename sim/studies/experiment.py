@@ -194,10 +194,12 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
                    progress: bool = True, target_halfwidth: list[str] | None = None,
                    extra_overrides: list[str] | None = None, replications: int | None = None,
                    overwrite: bool = False):
-    """Validate, run every unfinished run, consolidate, and write summary.csv; return the pieces."""
+    """Validate, run every unfinished run, consolidate, and write summary.csv and summary.json (and
+    summary_by_year.csv for runs over several calendar years); return the pieces."""
     from sim.studies.batch import run_batch
     from sim.studies.compare import summarise, summarise_by_year, targets_for
     from sim.studies.store import ResultsStore
+    from sim.studies.summaries import write_summaries
 
     spec, plan = load_experiment(path, extra_overrides, replications)
     targets = targets_for(spec.shown_kpis(), spec.target_halfwidth, target_halfwidth)
@@ -207,7 +209,7 @@ def run_experiment(path: str | Path, executor, out: str | Path | None = None, re
                            extra_manifest={"reference": spec.reference_name, "target_halfwidths": targets})
         summary = summarise(result.tables["runs"], [s.name for s in plan.scenarios], spec.reference_name,
                             targets=targets)
-        store.write_csv("summary.csv", summary)
+        write_summaries(store.root, summary, spec.reference_name)
         yearly = result.tables.get("yearly")
         if yearly is not None and "year" in yearly.columns and yearly["year"].nunique() > 1:
             store.write_csv("summary_by_year.csv", summarise_by_year(yearly, [s.name for s in plan.scenarios],

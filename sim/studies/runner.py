@@ -25,6 +25,8 @@ from sim.core.files import write_json, write_parquet
 from sim.core.stats import confidence_interval
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
+from sim.studies import kpi_text
+from sim.studies.summaries import run_summary, write_summaries
 
 
 @dataclass
@@ -161,14 +163,28 @@ def target_status(yearly: pd.DataFrame | None, kpi: str, year: int, value: float
     return status
 
 
-def format_table(summary: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'KPI':32s} {'mean':>12s} {'95% CI':>27s}  {'n':>3s}", "-" * 78]
-    for key, s in summary.items():
-        if "mean" not in s:
-            continue
-        zh = ALL_KPI_INFO.get(key, ("", ""))[0]
-        lines.append(f"{key:32s} {s['mean']:12.4g} [{s['ci_low']:11.4g}, {s['ci_high']:11.4g}]  {s['n']:3d}  {zh}")
-    return "\n".join(lines)
+def format_table(summary: dict[str, dict[str, float]], wide: bool = False) -> str:
+    """KPI, mean, 95 % CI and unit in 80 columns (``wide``: also the Chinese name and the full unit).
+    KPIs without a value (their lever is off) are named on one line instead of rows of ``nan``."""
+    shown = {k: s for k, s in summary.items() if np.isfinite(s["mean"])}
+    head = ["KPI", "mean", "95 % CI", "unit"] + (["指标", "unit (full)"] if wide else [])
+    rows = [head]
+    for key, s in shown.items():
+        scale, prefix = (kpi_text.MILLION, "M ") if kpi_text.in_millions(key, s["mean"]) else (1.0, "")
+        mean, lo, hi = (s[c] / scale for c in ("mean", "ci_low", "ci_high"))
+        places = kpi_text.decimals(key, mean)
+        row = [key, kpi_text.number(key, mean, places), kpi_text.interval(key, lo, hi, places),
+               prefix + kpi_text.short_unit(key)]
+        if wide:
+            zh, unit = ALL_KPI_INFO.get(key, ("", ""))
+            row += [zh, unit]
+        rows.append(row)
+    lines = kpi_text.columns(rows, "<>><" + ("<<" if wide else ""))
+    lines.insert(1, "-" * min(kpi_text.WIDTH, max(map(len, lines))))
+    n = sorted({int(s["n"]) for s in shown.values()})
+    lines.append(f"mean of {'/'.join(map(str, n))} replication(s) with its 95 % t confidence interval; shares in %")
+    missing = kpi_text.all_missing_line([k for k in summary if k not in shown])
+    return "\n".join(lines + ([missing] if missing else []))
 
 
 def format_trajectory(summary: dict[str, dict], kpis: list[str] | None = None, last_year: int | None = None) -> str:
@@ -224,8 +240,8 @@ def yearly_frame(results: list[RunResult]) -> pd.DataFrame:
 
 def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult], wall_seconds: float,
                   source: str | None = None) -> dict:
-    """Write summary.json, the runs/monthly/yearly/facilities/facility_monthly/villages/flows tables
-    (Parquet) and manifest.json atomically."""
+    """Write summary.csv and summary.json (the format of an experiment's), the runs/monthly/yearly/
+    facilities/facility_monthly/villages/flows tables (Parquet) and manifest.json atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_frame(results)
@@ -261,6 +277,6 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "accounting": [r.accounting for r in results],
         "config": resolved_dict(scenario),
     }
-    write_json(out / "summary.json", summary)
+    write_summaries(out, run_summary(runs, scenario.name), scenario.name, summary)
     write_json(out / "manifest.json", manifest)
     return summary

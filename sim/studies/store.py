@@ -6,7 +6,7 @@ Layout of ``results/<study>/``::
     parts/failures/<scenario>__r<rep>.json     error and traceback of a run that raised
     runs.parquet monthly.parquet yearly.parquet facilities.parquet facility_monthly.parquet
     villages.parquet flows.parquet
-    summary.csv manifest.json
+    summary.csv summary.json manifest.json
 
 Every file is written to a temporary name and renamed into place, so a file either exists
 whole or not at all.  A run's ``runs`` part is written last and is its commit marker: a run
@@ -29,7 +29,7 @@ from sim.studies.study import RunTask, StudyPlan
 DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
 COMMIT_TABLE = "runs"
 TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
-CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "manifest.json")
+CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "summary.json", "manifest.json")
 RUN_META = ("config_id", "wall_seconds")  # in the runs parts, not in runs.parquet (timings are not results)
 
 

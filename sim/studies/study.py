@@ -157,6 +157,7 @@ class StudyPlan:
     scenarios: list[PlannedScenario]
     base_config: str
     study: dict  # the study file as validated (for the manifest)
+    common_overrides: tuple[str, ...] = ()  # the study's set: then --set, applied to every scenario
 
     def tasks(self) -> list[RunTask]:
         return [RunTask(s.name, r, s.config_id, s.scenario)
@@ -170,8 +171,10 @@ class StudyPlan:
         lines = [f"{self.kind} {self.name}: {len(self.scenarios)} scenario(s) × {self.replications} replication(s) "
                  f"= {len(self.scenarios) * self.replications} runs, master seed {self.seed}",
                  f"  base config: {self.base_config}"]
+        if self.common_overrides:
+            lines.append(f"  every scenario (set: and --set): {'; '.join(self.common_overrides)}")
         for s in self.scenarios[:limit]:
-            what = "; ".join(s.overrides) or "(no overrides)"
+            what = "; ".join(s.overrides) or ("(no overrides of its own)" if self.common_overrides else "(no overrides)")
             own = f" [{Path(s.config_file).name}]" if s.config_file != self.base_config else ""
             lines.append(f"  {s.name}{own}: {what if len(what) < 110 else what[:107] + '...'}")
         if len(self.scenarios) > limit:
@@ -186,7 +189,8 @@ class Resolver:
         self.study_file = study_file
         self.folder = study_file.resolve().parent
         self.base = str((self.folder / spec.base).resolve())
-        self.common = override_list(spec.set) + list(extra or [])
+        self.common = override_list(spec.set)
+        self.extra = list(extra or [])  # --set: applied after the study's own set:, named --set in errors
         try:
             check_not_seed(list(extra or []))
         except ValueError as e:
@@ -213,7 +217,8 @@ class Resolver:
         """A config file read once, with the study's common overrides (``set:``, ``--set``) applied."""
         if config not in self._raw:
             data, src = load_raw(config)
-            self._raw[config] = (apply_overrides(data, src, self.common, source=f"{self.study_file}: set"), src)
+            data = apply_overrides(data, src, self.common, source=f"{self.study_file}: set")
+            self._raw[config] = (apply_overrides(data, src, self.extra, source="--set"), src)
         return self._raw[config]
 
     def reference_dict(self, d: ScenarioDef | None = None) -> dict:
@@ -269,4 +274,5 @@ def build_plan(kind: str, path: Path, spec: StudySpec, defs: list[ScenarioDef], 
         shown = errors[:10] + ([f"... and {len(errors) - 10} more invalid scenarios"] if len(errors) > 10 else [])
         raise ConfigError("\n".join(shown))
     return StudyPlan(kind=kind, name=spec.name, source=path.resolve(), seed=spec.seed, replications=spec.replications,
-                scenarios=planned, base_config=resolver.base, study=spec.model_dump(mode="json"))
+                scenarios=planned, base_config=resolver.base, study=spec.model_dump(mode="json"),
+                common_overrides=tuple(resolver.common + resolver.extra))

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from tqdm import tqdm
 
 from sim.outputs.figures import (
     calibration,
@@ -99,20 +102,39 @@ def draw(name: str, results: str | Path | Results, out_dir: str | Path | None = 
         return FIGURES[name](res, out)
 
 
+def _draw_or_skip(name: str, res: str | Path | Results, out: Path) -> FigureResult | str:
+    try:
+        return draw(name, res, out)
+    except MissingResultsError as e:
+        return str(e)
+
+
 def make_figures(results: str | Path | Results, out_dir: str | Path | None = None,
-                 only: list[str] | None = None) -> FigureSet:
+                 only: list[str] | None = None, progress: bool = False, workers: int = 1) -> FigureSet:
     """Every figure the folder has data for; the others are skipped with a logged note.
-    Also writes ``figures.json`` (names, titles, captions, files, skipped figures and why)."""
+    Also writes ``figures.json`` (names, titles, captions, files, skipped figures and why).
+    ``progress``: a progress bar on stderr; ``workers``: figures drawn in that many processes at once
+    (the runs are done by then, so the cores are free)."""
     res = _results(results)
     out = Path(out_dir) if out_dir else res.root / "figures"
     out.mkdir(parents=True, exist_ok=True)
     fs = FigureSet(out, font=font_note())
-    for name in only or list(FIGURES):
-        try:
-            fs.figures.append(draw(name, res, out))
-        except MissingResultsError as e:
-            fs.skipped[name] = str(e)
-            log.info("skipped %s: %s", name, e)
+    names = only or list(FIGURES)
+    bar = tqdm(total=len(names), desc="figures", unit="fig", file=sys.stderr, disable=not progress, leave=False)
+    if workers > 1 and len(names) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, len(names))) as pool:
+            drawn = list(_counted(pool.map(_draw_or_skip, names, [res.root] * len(names), [out] * len(names)), bar))
+    else:
+        drawn = list(_counted((_draw_or_skip(n, res, out) for n in names), bar))
+    bar.close()
+    for name, got in zip(names, drawn):
+        if isinstance(got, str):
+            fs.skipped[name] = got
+            log.info("skipped %s: %s", name, got)
+        else:
+            fs.figures.append(got)
     index = {"results": str(res.root.resolve()), "kind": res.kind, "font": fs.font, "formats": list(FORMATS),
              "figures": [{"name": f.name, "title": f.title, "caption": f.caption,
                           "files": [p.name for p in f.files], "size_px": list(f.size_px)} for f in fs.figures],
@@ -123,4 +145,10 @@ def make_figures(results: str | Path | Results, out_dir: str | Path | None = Non
     return fs
 
 
-__all__ = ["FIGURES", "DamagedResultsError", "FigureResult", "FigureSet", "MissingResultsError", "Results", "draw", "make_figures"]
+def _counted(items, bar):
+    for item in items:
+        bar.update()
+        yield item
+
+
+__all__ = ["FIGURES", "FigureResult", "DamagedResultsError", "FigureSet", "MissingResultsError", "Results", "draw", "make_figures"]

@@ -124,6 +124,18 @@ class Results:
         return [s for s in self.scenarios if s not in explicit]
 
     @property
+    def scenario_labels(self) -> dict[str, str]:
+        """Axis label of each scenario: a sweep point carries its parameter values, e.g.
+        ``sweep_001 (county.outpatient_rate=0.45)``; other scenarios their name."""
+        sweep, params = set(self.sweep_scenarios), self.params
+        out = {}
+        for name in self.scenarios:
+            values = {k: v for k, v in (params.get(name) or {}).items() if k in self.sweep_params}
+            out[name] = (f"{name} ({', '.join(f'{_short_key(k)}={_short_value(v)}' for k, v in values.items())})"
+                         if name in sweep and values else name)
+        return out
+
+    @property
     def explicit_scenarios(self) -> list[str]:
         sweep = set(self.sweep_scenarios)
         return [s for s in self.scenarios if s not in sweep]
@@ -234,6 +246,15 @@ def _read_table(path: Path, reader, what: str) -> pd.DataFrame:
                                   f"folder is damaged: rerun the study into it (or restore the file)") from None
 
 
+def _short_key(key: str) -> str:
+    """The last two parts of a dotted config key (``county.outpatient_rate``)."""
+    return ".".join(key.split(".")[-2:])
+
+
+def _short_value(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
@@ -272,7 +293,8 @@ def prepare_kpi_intervals(res: Results, kpis: list[str] | None = None) -> pd.Dat
         raise MissingResultsError(f"{res.root}: {what} found none of the KPIs {res.shown_kpis()} in the summary")
     order = _scenario_order(res, s["scenario"].unique())
     df = _by_kpi_then_scenario(s[["scenario", "kpi", "mean", "ci_low", "ci_high", "n"]], kpis, order)
-    df.attrs.update(reference=res.reference, kpis=kpis, scenarios=order, omitted=len(res.scenarios) - len(order))
+    df.attrs.update(reference=res.reference, kpis=kpis, scenarios=order, omitted=len(res.scenarios) - len(order),
+                    labels=res.scenario_labels)
     return df
 
 
@@ -292,7 +314,7 @@ def prepare_paired_differences(res: Results, kpis: list[str] | None = None) -> p
     if df.empty or df["diff_mean"].isna().all():
         raise MissingResultsError(f"{res.root}: {what}: the summary has no paired differences against "
                                   f"{res.reference!r}")
-    df.attrs.update(reference=res.reference, kpis=kpis, scenarios=order)
+    df.attrs.update(reference=res.reference, kpis=kpis, scenarios=order, labels=res.scenario_labels)
     return df
 
 
@@ -388,19 +410,57 @@ def prepare_referral_paths(res: Results) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- 5: load and waits
-def prepare_facility_load(res: Results) -> pd.DataFrame:
-    """scenario, facility, tier, utilisation, bed_occupancy: means over replications, township and county tiers."""
+TOP_FACILITIES = 10  # busiest facilities drawn one by one below the tier totals
+
+
+def prepare_facility_load(res: Results, top: int = TOP_FACILITIES) -> pd.DataFrame:
+    """scenario, row, kind, tier, facilities, utilisation, bed_occupancy: means over replications.
+
+    Rows: first each tier's total (``kind`` "tier": township centres, county hospitals, and touring
+    mobile clinics apart; busy time ÷ capacity over the tier, i.e. the doctor- or bed-weighted mean of
+    its facilities, ``facilities`` counts them), then the ``top`` busiest fixed facilities one by one
+    (``kind`` "facility"), ranked by their highest utilisation or occupancy in any scenario.  A county
+    has hundreds of facilities; the figure stays one page."""
     what = "the facility load heatmap"
     fac = res.table("facilities", what)
     res.require_columns(fac, ["facility", "tier", "utilisation", "bed_occupancy"], "facilities.parquet", what)
     order = _scenario_order(res, fac["scenario"].unique(), 12)
-    f = fac[fac["tier"].isin(LOAD_TIERS) & fac["scenario"].isin(order)]
-    df = f.groupby(["scenario", "facility", "tier"], sort=False)[["utilisation", "bed_occupancy"]].mean().reset_index()
+    f = fac[fac["tier"].isin(LOAD_TIERS) & fac["scenario"].isin(order)].copy()
+    f["mobile"] = f["mobile"].eq(True) if "mobile" in f else False
+    fixed = f[~f["mobile"]]
+    each = fixed.groupby(["scenario", "facility", "tier"], sort=False)[list(LOAD_COLUMNS)].mean().reset_index()
+    peak = each.set_index("facility")[list(LOAD_COLUMNS)].max(axis=1).groupby(level=0).max()
+    busiest = list(peak.sort_values(ascending=False, kind="stable").index[:top])
+    each = each[each["facility"].isin(busiest)].rename(columns={"facility": "row"})
+    each = each.assign(kind="facility", facilities=1)
+    totals = _tier_totals(f) if {"doctors", "beds"} <= set(f.columns) else pd.DataFrame()
+    df = pd.concat([totals, each], ignore_index=True)
+    rows = list(dict.fromkeys(totals["row"])) if len(totals) else []
+    rows += [r for r in busiest if r in set(each["row"])]
     df = _ordered(df, "scenario", order)
-    facilities = list(dict.fromkeys(f.sort_values("tier", key=lambda c: c.map({t: i for i, t in enumerate(TIERS)}),
-                                                  kind="stable")["facility"]))
-    df.attrs.update(scenarios=order, facilities=facilities, omitted=len(set(fac["scenario"])) - len(order))
+    df["_r"] = df["row"].map({r: i for i, r in enumerate(rows)})
+    df = df.sort_values(["_r", "scenario"], kind="stable").drop(columns="_r").reset_index(drop=True)
+    df = df[["scenario", "row", "kind", "tier", "facilities", *LOAD_COLUMNS]]
+    df.attrs.update(scenarios=order, rows=rows, top=len(busiest), fixed=int(fixed["facility"].nunique()),
+                    omitted=len(set(fac["scenario"])) - len(order), labels=res.scenario_labels)
     return df
+
+
+def _tier_totals(f: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and tier (mobile clinics apart): busy time ÷ capacity in each replication, then the mean."""
+    group = np.where(f["mobile"], "mobile", f["tier"])
+    labels = {"township": "all township centres", "mobile": "all mobile clinics", "county": "all county hospitals"}
+    out = []
+    for (scenario, key), g in f.assign(_g=group).groupby(["scenario", "_g"], sort=False):
+        row = {"_rank": list(labels).index(key), "scenario": scenario,
+               "row": f"{labels[key]} ({g['facility'].nunique()})", "kind": "tier",
+               "tier": "township" if key == "mobile" else key, "facilities": g["facility"].nunique()}
+        for measure, capacity in LOAD_COLUMNS.items():
+            c = g[capacity].astype(float)
+            used = (g[measure] * c).where(c > 0).groupby(g["replication"]).sum(min_count=1)
+            row[measure] = float((used / c.where(c > 0).groupby(g["replication"]).sum(min_count=1)).mean())
+        out.append(row)
+    return pd.DataFrame(out).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
 def load_row(tier: str, township: str, facility: str, mobile: bool) -> str:
@@ -543,21 +603,24 @@ def prepare_calibration(res: Results) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- 9: map
-def prepare_villages(res: Results, scenario: str | None = None) -> pd.DataFrame:
-    """village, township, x_km, y_km, population, remoteness_quintile, primary_care_share, oop_per_episode,
-    county_visit_rate: means over the replications of one scenario (default: the reference)."""
+def prepare_villages(res: Results, scenarios: list[str] | None = None) -> pd.DataFrame:
+    """scenario, village, township, x_km, y_km, population, remoteness_quintile, primary_care_share,
+    oop_per_episode, county_visit_rate: means over the replications of each scenario (default: the
+    reference first, then up to three more, as the flow figures)."""
     what = "the village map"
     v = res.table("villages", what)
     res.require_columns(v, ["village", "x_km", "y_km", "primary_care_share", "oop_per_episode"],
                         "villages.parquet", what)
-    scenario = scenario or res.reference
-    v = v[v["scenario"] == scenario]
+    order = scenarios or _flow_scenarios(res, v["scenario"].unique())
+    v = v[v["scenario"].isin(order)]
     if v.empty:
-        raise MissingResultsError(f"{res.root}: {what}: villages.parquet has no rows for scenario {scenario!r}")
-    keys = ["village", "township", "x_km", "y_km", "population", "remoteness_quintile"]
+        raise MissingResultsError(f"{res.root}: {what}: villages.parquet has no rows for scenario(s) {order}")
+    keys = ["scenario", "village", "township", "x_km", "y_km", "population", "remoteness_quintile"]
     df = v.groupby(keys, sort=False)[["primary_care_share", "oop_per_episode", "county_visit_rate"]] \
         .mean().reset_index()
-    df.attrs.update(scenario=scenario)
+    df = _ordered(df, "scenario", [s for s in order if s in set(df["scenario"])])
+    df.attrs.update(scenarios=list(dict.fromkeys(df["scenario"])), labels=res.scenario_labels,
+                    omitted=len(set(res.table("villages", what)["scenario"])) - df["scenario"].nunique())
     return df
 
 
@@ -578,7 +641,7 @@ def prepare_sites(res: Results, scenario: str | None = None) -> pd.DataFrame:
         df = fac.drop_duplicates("facility")[["facility", "tier", "x_km", "y_km"]].reset_index(drop=True)
         df.attrs.update(approximate=False)
         return df
-    v = prepare_villages(res, scenario)
+    v = prepare_villages(res, [scenario])
     c = v.groupby("township", sort=False)[["x_km", "y_km"]].mean().reset_index()
     df = pd.DataFrame({"facility": c["township"] + " (centroid)", "tier": "township",
                        "x_km": c["x_km"], "y_km": c["y_km"]})

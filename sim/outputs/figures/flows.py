@@ -35,7 +35,8 @@ def flow_matrix(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fig
                           rotation=0, fontsize=9)
             ax.set_xlabel("final tier (where the episode ended)")
             ax.set_ylabel("first-contact tier")
-            ax.set_title(scen)
+            if len(scenarios) > 1:  # a single run's one panel: its name is in the note below already
+                ax.set_title(scen)
         mappable = axes[0].collections[0]
         cb = fig.colorbar(mappable, ax=axes, shrink=0.6, location="right")
         cb.set_label("share of completed episodes (%)")
@@ -112,12 +113,13 @@ def referral_sankey(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
         fig = style.new_figure(6.0 * ncols, 4.2 * nrows + 1.2)
         for ax, scen in zip(grid(fig, len(scenarios), ncols), scenarios):
             _sankey(ax, data[data["scenario"] == scen], colours)
-            ax.set_title(scen, pad=14)
+            if len(scenarios) > 1:
+                ax.set_title(scen, pad=14)
         from matplotlib.patches import Patch
 
         present = [p for p in PATHS if (data["path"] == p).any()]
         fig.legend(handles=[Patch(color=colours[p], label=p) for p in present], loc="outside lower center",
-                   ncols=len(present))
+                   ncols=len(present) if ncols > 1 else 2)  # one panel: two columns fit its width
         title = "Referral pathways between tiers"
         style.title(fig, title, f"{study}: completed episodes from first-contact tier to final tier, "
                                 "coloured by referral path")

@@ -1,13 +1,9 @@
-"""Fonts for figures: a CJK font for the KPIs' Chinese names when one is installed, else English only.
+"""Fonts for figures: Latin text in DejaVu Sans, Chinese in the project's own CJK font.
 
-Matplotlib caches its font list, so a CJK font installed after that cache was built (e.g.
-``apt-get install fonts-noto-cjk``) is not in it: the system font folders are scanned for
-known CJK font files and those are registered.  A font counts only if it has a glyph for every
-Chinese character the figures use, so a label is never drawn as empty boxes ("tofu"): without
-such a font, labels carry no Chinese at all.
-
-Without a system CJK font, the Noto Sans CJK SC file bundled by the ``mplfonts`` dependency is
-used.  Set ``COUNTYSIM_CJK_FONT`` to a font file to use that one, or to ``none`` for English only.
+The CJK font ships with countysim (:mod:`sim.outputs.cjk_font`), regular and bold, so every
+machine draws the KPIs' Chinese names the same way, without a system font and without
+"Failed to find font weight" warnings.  Set ``COUNTYSIM_CJK_FONT`` to another font file that
+covers the Chinese text to use that one, or to ``none`` for English-only labels.
 """
 from __future__ import annotations
 
@@ -19,17 +15,8 @@ from pathlib import Path
 from matplotlib import font_manager
 
 from models.kpis import ALL_KPI_INFO
+from sim.outputs import cjk_font as shipped
 
-# Family names, best first: Simplified-Chinese faces before other CJK faces of the same design.
-CANDIDATES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK TC",
-    "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC",
-    "Hiragino Sans GB", "Heiti SC", "SimHei", "STHeiti", "Sarasa Gothic SC", "AR PL UKai CN",
-    "AR PL UMing CN", "Droid Sans Fallback",
-)
-# File names of CJK fonts in system folders (matched case-insensitively).
-FILE_PATTERN = re.compile(r"(notosanscjk|notoserifcjk|notosanssc|sourcehansans|wqy|wenquanyi|simhei|msyh|"
-                          r"pingfang|hiragino|droidsansfallback|uming|ukai|sarasa)", re.I)
 LATIN = "DejaVu Sans"
 # Chinese text the figures may draw beyond the KPI names.
 EXTRA_TEXT = "县域医共体村卫生室乡镇卫生院县级医院县外目标首诊上转下转"
@@ -37,19 +24,14 @@ EXTRA_TEXT = "县域医共体村卫生室乡镇卫生院县级医院县外目标
 
 def chinese_text() -> str:
     """Every CJK character a figure may draw."""
-    text = "".join(zh for zh, _ in ALL_KPI_INFO.values()) + EXTRA_TEXT
-    return "".join(sorted({c for c in text if _is_cjk(c)}))
+    return shipped.cjk_chars("".join(zh for zh, _ in ALL_KPI_INFO.values()) + EXTRA_TEXT)
 
 
-def _is_cjk(c: str) -> bool:
-    return ord(c) > 0x2E7F
-
-
-def _covers(path: str, text: str) -> bool:
+def _covers(path: str | Path, text: str) -> bool:
     from matplotlib.ft2font import FT2Font
 
     try:
-        charmap = FT2Font(path).get_charmap()
+        charmap = FT2Font(str(path)).get_charmap()
     except (OSError, RuntimeError, ValueError):
         return False
     return all(ord(c) in charmap for c in text)
@@ -57,47 +39,16 @@ def _covers(path: str, text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """Family name of an installed font that renders every Chinese label, or None."""
+    """Family name of the CJK font figures use (registered with matplotlib), or None for English only."""
     forced = os.environ.get("COUNTYSIM_CJK_FONT", "").strip()
     if forced.lower() in ("none", "0", "off", "english"):
         return None
-    text = chinese_text()
-    if forced:
-        if Path(forced).is_file() and _covers(forced, text):
-            font_manager.fontManager.addfont(forced)
-            return font_manager.FontProperties(fname=forced).get_name()
+    files = [Path(forced)] if forced else list(shipped.FILES.values())
+    if not all(p.is_file() and _covers(p, chinese_text()) for p in files):
         return None
-    found = _registered(text)
-    if found:
-        return found
-    for path in font_manager.findSystemFonts() + _bundled():  # the cache may predate the install
-        if FILE_PATTERN.search(Path(path).name):
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-    return _registered(text)
-
-
-def _bundled() -> list[str]:
-    """Noto Sans CJK SC as shipped by the ``mplfonts`` package (a project dependency), so a
-    fresh machine without system CJK fonts still labels figures in Chinese."""
-    try:
-        import mplfonts
-    except ImportError:
-        return []
-    folder = Path(mplfonts.__file__).parent / "fonts"
-    return [str(p) for p in sorted(folder.glob("NotoSansCJK*.otf"))]
-
-
-def _registered(text: str) -> str | None:
-    entries = {}
-    for f in font_manager.fontManager.ttflist:
-        entries.setdefault(f.name, f.fname)
-    for name in CANDIDATES:
-        if name in entries and _covers(entries[name], text):
-            return name
-    return None
+    for p in files:
+        font_manager.fontManager.addfont(str(p))
+    return font_manager.FontProperties(fname=str(files[0])).get_name()
 
 
 def rc() -> dict:
@@ -124,4 +75,4 @@ def strip_cjk(text: str) -> str:
 
 def describe() -> str:
     cjk = cjk_font()
-    return f"CJK font: {cjk}" if cjk else "no CJK font installed: English labels only"
+    return f"CJK font: {cjk}" if cjk else "no CJK font: English labels only"

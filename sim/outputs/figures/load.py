@@ -28,35 +28,47 @@ def _heat(ax, m: pd.DataFrame, vmax: float, annotate: bool) -> None:
 
 
 def facility_load(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
-    """Rows: township centres and county hospitals; columns: scenarios; mean over replications."""
-    scenarios = list(dict.fromkeys(data["scenario"]))
-    facilities = data.attrs.get("facilities") or list(dict.fromkeys(data["facility"]))
-    annotate = len(facilities) * len(scenarios) <= 120
-    width = max(9.0, 2.6 + 2 * (0.6 * len(scenarios) + 1.0))
+    """Rows: each tier's total, then the busiest facilities; columns: scenarios; mean over replications.
+    Cells above 100 % are queues carried past closing time (overtime), as the caption says."""
+    scenarios = data.attrs.get("scenarios") or list(dict.fromkeys(data["scenario"]))
+    rows = data.attrs.get("rows") or list(dict.fromkeys(data["row"]))
+    annotate = len(rows) * len(scenarios) <= 120
+    width = max(9.0, 4.0 + 2 * (0.7 * len(scenarios) + 0.6))
+    over = float(np.nanmax([data["utilisation"].max(), data["bed_occupancy"].max(), 0.0]))
+    labels = data.attrs.get("labels") or {}
     with style.theme():
-        fig = style.new_figure(width, 0.28 * len(facilities) + 2.6)
+        fig = style.new_figure(width, 0.32 * len(rows) + 2.8)
         axes = fig.subplots(1, 2, sharey=True)
-        vmax = float(np.nanmax([data["utilisation"].max(), data["bed_occupancy"].max(), 1.0]))
+        vmax = max(over, 1.0)
         for ax, col, label in ((axes[0], "utilisation", "Doctor utilisation"),
                                (axes[1], "bed_occupancy", "Bed occupancy")):
-            m = data.pivot(index="facility", columns="scenario", values=col).reindex(index=facilities,
-                                                                                     columns=scenarios)
+            m = data.pivot(index="row", columns="scenario", values=col).reindex(index=rows, columns=scenarios)
+            m.columns = [labels.get(c, c) for c in m.columns]
             _heat(ax, m, vmax, annotate)
             ax.set_title(label)
             ax.set_xlabel("scenario")
-            ax.set_ylabel("facility" if col == "utilisation" else "")
-            ax.tick_params(axis="x", rotation=45 if len(scenarios) > 2 else 0)
+            ax.set_ylabel("")
+            ax.tick_params(axis="x", rotation=30 if len(scenarios) > 2 else 0)
             ax.tick_params(axis="y", labelsize=8)
+            n_tiers = int((data.drop_duplicates("row")["kind"] == "tier").sum())
+            if 0 < n_tiers < len(rows):
+                ax.axhline(n_tiers, color="white", lw=3)  # tier totals above, single facilities below
         cb = fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.7)
         cb.set_label("share of capacity in use (%)")
         cb.formatter = PercentFormatter(xmax=1)
         cb.update_ticks()
+        if over > 1:
+            cb.ax.axhline(1.0, color="white", lw=1.5)
+        top, fixed = data.attrs.get("top", 0), data.attrs.get("fixed", 0)
         title = "Facility load"
-        style.title(fig, title, f"{study}: township centres and county hospitals, whole run after warm-up, "
-                                "mean over replications")
-        caption = ("Doctor utilisation (busy consulting time ÷ doctors × opening hours) and bed occupancy (bed-days "
-                   "÷ beds × days) per facility and scenario; village clinics (no beds) and outside hospitals "
-                   "(unlimited capacity) are left out.")
+        style.title(fig, title, f"{study}: tier totals and the {top} busiest of {fixed} township centres and "
+                                "county hospitals, whole run after warm-up, mean over replications")
+        caption = ("Doctor utilisation (consulting time ÷ doctors × opening hours) and bed occupancy (bed-days ÷ "
+                   "beds × days) per scenario: first each tier's total (busy time ÷ capacity of all its "
+                   "facilities; touring mobile clinics apart), then the busiest single facilities. Village clinics "
+                   "(no beds) and outside hospitals (unlimited capacity) are left out."
+                   + (" Utilisation above 100 % means patients who queued before closing were seen after it: "
+                      "doctors worked overtime." if over > 1 else ""))
         return style.save(fig, out_dir, "05a_facility_load", title, caption, data)
 
 
@@ -99,7 +111,7 @@ def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
         pooled_text = " and ".join(k for k, v in pooled.items() if v)
         reps = data.attrs.get("replications")
         title = "Facility load by month"
-        style.title(fig, title, f"{study}: scenario {scenario}, each facility by month after warm-up, mean over "
+        style.title(fig, title, f"{style.which(study, scenario)}, each facility by month after warm-up, mean over "
                                 f"{reps} replications" + (f"; {pooled_text} pooled per township" if pooled_text
                                                           else ""))
         left_out = [style.tier_label(t) for t in data.attrs.get("left_out", [])]

@@ -26,6 +26,40 @@ def _err(mean: pd.Series, lo: pd.Series, hi: pd.Series) -> np.ndarray:
     return np.nan_to_num(np.vstack([mean - lo, hi - mean]), nan=0.0)
 
 
+MIN_SHARE_SPAN = 0.02  # a share axis spans at least 2 percentage points
+
+
+def _extent(d: pd.DataFrame, lo: str, hi: str, mid: str, extra: tuple[float, ...] = ()) -> tuple[float, float]:
+    values = pd.concat([d[lo], d[hi], d[mid]]).dropna().tolist() + [x for x in extra if np.isfinite(x)]
+    return (min(values), max(values)) if values else (0.0, 1.0)
+
+
+def shared_limits(data: pd.DataFrame, kpis: list[str], lo: str, hi: str, mid: str, zero: bool = False,
+                  bounded: bool = True) -> dict[str, tuple[float, float]]:
+    """Axis limits per KPI panel: every share panel spans the same number of percentage points (the
+    widest needed), so equal distances mean equal differences and a tiny interval looks tiny; other
+    panels start at zero when all their values are positive.  ``zero``: every panel includes 0
+    (differences); ``bounded``: shares stay within 0–100 %."""
+    ext = {}
+    for kpi in kpis:
+        extra = ((style.TARGETS[kpi][0],) if kpi in style.TARGETS and not zero else ()) + ((0.0,) if zero else ())
+        ext[kpi] = _extent(data[data["kpi"] == kpi], lo, hi, mid, extra)
+    shares = [k for k in kpis if style.is_share(k)]
+    span = max([MIN_SHARE_SPAN] + [(ext[k][1] - ext[k][0]) * 1.15 for k in shares])
+    out = {}
+    for kpi, (a, b) in ext.items():
+        if kpi in shares:
+            c = (a + b) / 2
+            left = c - span / 2
+            if bounded:
+                left = min(max(left, 0.0), 1.0 - span) if span <= 1 else 0.0
+            out[kpi] = (left, left + span)
+        else:
+            pad = 0.06 * ((b - a) or abs(b) or 1.0)
+            out[kpi] = (0.0 if a >= 0 and not zero else a - pad, b + pad)
+    return out
+
+
 def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
     """One panel per KPI: each scenario's mean with its 95 % CI; policy targets as dashed lines."""
     kpis = list(dict.fromkeys(data["kpi"]))
@@ -38,6 +72,8 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
         fig = style.new_figure(5.2 * ncols, min(height, 24))
         # rows are labelled, so colour only marks the reference
         colour, ref_colour = style.palette(1)[0], "0.15"
+        limits = shared_limits(data, kpis, "ci_low", "ci_high", "mean")
+        labels = data.attrs.get("labels") or {}
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi].set_index("scenario").reindex(scenarios)
             for i, (name, r) in enumerate(d.iterrows()):
@@ -46,11 +82,16 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
                             fmt="D" if name == reference else "o", color=ref_colour if name == reference else colour,
                             capsize=3, ms=5, lw=1.5)
             ax.set_yticks(range(len(scenarios)),
-                          [f"{s} (reference)" if s == reference and len(scenarios) > 1 else s for s in scenarios])
+                          [f"{labels.get(s, s)} (reference)" if s == reference and len(scenarios) > 1
+                           else labels.get(s, s) for s in scenarios])
             ax.set_ylim(len(scenarios) - 0.5, -0.5)
             if kpi in style.TARGETS:
                 value, label = style.TARGETS[kpi]
-                ax.axvline(value, color="0.2", ls="--", lw=1.2, label=label)
+                ax.axvline(value, color="0.2", ls="--", lw=1.2, label="policy target")
+                ax.annotate(label.removeprefix("target "), (value, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(3, -3), textcoords="offset points", ha="left", va="top", fontsize=8,
+                            color="0.2")
+            ax.set_xlim(*limits[kpi])
             ax.set_title(style.kpi_title(kpi))
             ax.set_xlabel(style.unit_label(kpi))
             style.format_axis(ax, kpi, "x")
@@ -60,7 +101,8 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
         style.title(fig, title, f"{study}: mean and 95 % CI over {n} replication(s) per scenario"
                     + (f"; {data.attrs['omitted']} more scenarios in the sweep figure" if data.attrs.get("omitted") else ""))
         caption = (f"Mean of each KPI over {n} replication(s) with its 95 % t confidence interval; dashed lines are "
-                   "the policy targets (county visit rate ≥ 90 %, primary-care share 65 %).")
+                   "the policy targets (county visit rate ≥ 90 %, primary-care share 65 %). Every share panel spans "
+                   "the same number of percentage points; other axes start at zero.")
         return style.save(fig, out_dir, "01_kpi_by_scenario", title, caption, data)
 
 
@@ -78,6 +120,8 @@ def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "")
     used = set()
     with style.theme():
         fig = style.new_figure(5.2 * ncols, min(height, 24))
+        limits = shared_limits(data, kpis, "diff_ci_low", "diff_ci_high", "diff_mean", zero=True, bounded=False)
+        labels = data.attrs.get("labels") or {}
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi].set_index("scenario").reindex(scenarios)
             for i, (_name, r) in enumerate(d.iterrows()):
@@ -87,7 +131,8 @@ def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "")
                                                          pd.Series([r["diff_ci_high"]])),
                             fmt="s" if kind != "ns" else "o", color=kinds[kind][0], capsize=3, ms=5, lw=1.5)
             ax.axvline(0, color="0.2", lw=1)
-            ax.set_yticks(range(len(scenarios)), scenarios)
+            ax.set_yticks(range(len(scenarios)), [labels.get(s, s) for s in scenarios])
+            ax.set_xlim(*limits[kpi])
             ax.invert_yaxis()
             ax.set_title(style.kpi_title(kpi))
             ax.set_xlabel(f"Δ vs {reference} ({style.unit_label(kpi).replace('%', 'percentage points')})"

@@ -85,7 +85,8 @@ def format_axis(ax, kpi: str, axis: str = "x") -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(MaxNLocator(nbins=5))
     if is_share(kpi):
-        target.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
+        lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+        target.set_major_formatter(percent_formatter(abs(hi - lo)))
 
 
 def palette(n: int) -> list:
@@ -115,12 +116,20 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def title(fig: Figure, text: str, subtitle: str = "") -> None:
-    """Bold title; the subtitle (study, statistic, sample size) wrapped to the figure's width."""
-    import textwrap
+    """A one-line bold title in the image; the subtitle (study, statistic, sample size) goes to the
+    caption (``save`` appends it), so the image carries no paragraph a journal would crop."""
+    fig.suptitle(text, fontweight="bold")
+    fig.countysim_note = subtitle
 
-    width = max(30, int(fig.get_size_inches()[0] * 8.2))
-    sub = textwrap.fill(subtitle, width) if subtitle else ""
-    fig.suptitle(text + (f"\n{sub}" if sub else ""), fontweight="bold")
+
+def which(study: str, scenario: str) -> str:
+    """``study: scenario X``, or just the name when a run's study and scenario are the same."""
+    return study if not scenario or scenario == study else f"{study}: scenario {scenario}"
+
+
+def percent_formatter(span: float) -> PercentFormatter:
+    """Per-cent ticks with as many decimals as a span of ``span`` (a share) needs: 0 from 5 pp up."""
+    return PercentFormatter(xmax=1, decimals=0 if span >= 0.05 else 1 if span >= 0.005 else 2)
 
 
 @dataclass
@@ -148,7 +157,10 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
         fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta)
         tmp.replace(path)
         files.append(path)
+        fig.set_layout_engine("none")  # laid out once: the other formats reuse the positions
     w, h = fig.get_size_inches()
+    note = getattr(fig, "countysim_note", "")
+    caption = f"{caption} ({note})" if note else caption
     return FigureResult(name, title_text, caption, files, data, (int(round(w * DPI)), int(round(h * DPI))), extra)
 
 
