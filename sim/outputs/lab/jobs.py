@@ -140,6 +140,10 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def read_job(folder: Path) -> dict:
+    return json.loads((Path(folder) / "job.json").read_text(encoding="utf-8"))
+
+
 def list_runs(lab_root: Path) -> list[dict]:
     """The lab's own runs, newest first (only folders under ``<lab>/runs``)."""
     out = []
