@@ -28,6 +28,7 @@ lab: $(STAMP)
 # A real browser against `countysim lab`: Debian's chromium (installed here if missing), driven by Playwright.
 test-browser: $(STAMP)
 	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhei)
 	$(BIN)/pip install --quiet -e '.[test,bench,browser]'
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
 

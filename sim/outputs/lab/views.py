@@ -125,7 +125,7 @@ def trajectory_figure(res: d.Results) -> go.Figure:
             g = traj[(traj["kpi"] == kpi) & (traj["scenario"] == scen)].sort_values("year")
             colour = COLOURS.get(scen, "#ff7f0e")
             fig.add_trace(go.Scatter(x=list(g["year"]) + list(g["year"])[::-1],
-                                     y=list(g["ci_high"]) + list(g["ci_low"])[::-1], fill="toself",
+                                     y=list(g["ci_high"]) + list(g["ci_low"])[::-1], fill="toself", mode="lines",
                                      fillcolor=colour, opacity=0.18, line={"width": 0}, hoverinfo="skip",
                                      showlegend=False, legendgroup=scen), row=r, col=c)
             fig.add_trace(go.Scatter(x=g["year"], y=g["mean"], mode="lines+markers", name=scen, legendgroup=scen,
@@ -144,7 +144,8 @@ def trajectory_figure(res: d.Results) -> go.Figure:
     for year in sorted({y for _, y, _, _ in traj.attrs["changes"]}):
         keys = [k for _, y, k, _ in traj.attrs["changes"] if y == year]
         fig.add_vline(x=year - 0.5, line={"dash": "dot", "color": "#999"},
-                      annotation_text=f"{len(keys)} change(s)", annotation_position="top")
+                      annotation_text=f"{len(keys)} change(s) from {year}", annotation_position="bottom right",
+                      annotation_font_size=10)
     fig.update_xaxes(dtick=1)
     fig.update_layout(height=330 * math.ceil(len(kpis) / 2), margin={"t": 60, "b": 30}, hovermode="closest",
                       legend={"orientation": "h", "y": 1.08})
