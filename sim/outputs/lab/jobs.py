@@ -101,9 +101,9 @@ def _county_sample(county: Path, folder: Path) -> Path:
 
 def start(folder: Path) -> subprocess.Popen:
     """Start the run in a process of its own (it outlives the browser session that started it)."""
-    log = open(Path(folder) / "job.log", "ab")  # noqa: SIM115 - handed to the child process
-    return subprocess.Popen([sys.executable, "-m", "sim.outputs.lab.jobs", str(folder)], stdout=log, stderr=log,
-                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(Path(folder).resolve()))
+    with open(Path(folder) / "job.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "sim.outputs.lab.jobs", str(folder)], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(Path(folder).resolve()))
 
 
 def status(folder: Path) -> dict:
