@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean lab test-browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/countysim lab
+
+# A real browser against `countysim lab`: Debian's chromium (installed here if missing), driven by Playwright.
+test-browser: $(STAMP)
+	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhei)
+	$(BIN)/pip install --quiet -e '.[test,bench,browser]'
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -1,4 +1,4 @@
-"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate | plan-search | figures | report``.
+"""Command line: ``countysim run | validate | experiment | sensitivity | calibrate | plan-search | figures | report | lab``.
 
 User errors (bad config, missing file) print one clear message and exit with status 2,
 without a traceback.
@@ -280,6 +280,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return _figures_after(Path(out), args)
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from sim.outputs.lab import serve
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: must be 1-65535")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"countysim lab: serving on {args.host}: anyone who can reach this address can run simulations "
+              "and read the lab's results", file=sys.stderr)
+    serve(args.host, args.port, args.results)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="countysim", description="Simulate tiered rural care in a Chinese county.")
     p.add_argument("--version", action="version", version=f"countysim {sim.__version__}")
@@ -368,6 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="report file (default: RESULTS/report.html)")
     rep.add_argument("--refresh-figures", action="store_true", help="redraw the figures even if they are current")
     rep.set_defaults(func=cmd_report)
+
+    lab = sub.add_parser("lab", help="the policy lab in the browser (Streamlit), http://127.0.0.1:8501")
+    lab.add_argument("--port", type=int, default=8501)
+    lab.add_argument("--host", default="127.0.0.1", help="bind address (default: this machine only)")
+    lab.add_argument("--results", default="results/lab", help="the lab's folder for runs, plans and uploads")
+    lab.set_defaults(func=cmd_lab)
     return p
 
 
