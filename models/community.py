@@ -222,7 +222,7 @@ class Community:
             rows.append({
                 "year": y.year,
                 "fund_budget": y.budget if budget_on else nan,
-                "fund_spent": y.spent,
+                "budget_spent": y.spent,
                 "budget_balance": y.balance if budget_on else nan,
                 "surplus_retained": y.retained if budget_on else nan,
                 "overspend_borne": y.borne if budget_on else nan,
