@@ -225,7 +225,6 @@ def test_multi_year_books_carry_over_in_a_run():
     (("payment.global_budget.responsiveness=2",), "'responsiveness' was removed"),
     (("payment.drg.los_reduction=0.1",), "'los_reduction' was removed"),
     (("payment.drg.enabled=true", "payment.dip.enabled=true"), "not both"),
-    (("payment.assessment.enabled=true",), "payment.global_budget.enabled"),
 ])
 def test_payment_config_errors_say_what_to_do(overrides, words):
     with pytest.raises(ConfigError) as info:

@@ -102,7 +102,8 @@ class IndicatorSpec(Strict):
 
 
 class AssessmentSpec(Strict):
-    """考核结果与医保支付挂钩: a withheld share of the budget paid back against a yearly score."""
+    """考核结果与医保支付挂钩: a withheld share of the budget paid back against a yearly score
+    (acts only while the global budget is on: the withheld share is a share of it)."""
 
     enabled: bool = False
     withheld_share: float = Field(0.05, ge=0, le=1, description="share of the global budget withheld until the "
@@ -164,9 +165,6 @@ class PaymentSpec(Strict):
         if self.drg.enabled and self.dip.enabled:
             raise ValueError("payment.drg.enabled and payment.dip.enabled are both true: a county pays its "
                              "inpatient cases by DRG or by DIP, not both; set one of them to false")
-        if self.assessment.enabled and not self.global_budget.enabled:
-            raise ValueError("payment.assessment.enabled needs payment.global_budget.enabled: true (the withheld "
-                             "share is a share of the global budget)")
         return self
 
 
