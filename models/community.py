@@ -19,7 +19,8 @@ DIP (按病种分值付费) points are claimed here: cases are paid at the provi
 the year's DIP budget ÷ the points claimed; the difference goes to each hospital in
 proportion to its points.  Assessment scores come from the year's own tallies of visits, in the
 same definitions as the KPIs.  Phased plans call ``configure`` when the rules change; the books
-carry on.
+carry on, a year's budget and withheld share are fixed when it opens, and a rule switched on
+mid-year applies to that year's books.
 """
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ class CommunityYear:
     borne: float = 0.0
     closing_reserve: float = math.nan
     closed: bool = False
+    budget_on: bool = False  # the global budget applied at some point in the year
+    assessed: bool = False
+    dip_on: bool = False
 
     def indicators(self) -> dict[str, float]:
         n = self.visits
@@ -96,10 +100,11 @@ class Community:
         self.withheld_share = self.assessment.withheld_share if self.assessment else 0.0
         if not self.enabled:
             self.stake = 0.0
-
-    @property
-    def reporting(self) -> bool:
-        return self.enabled or self.dip_enabled
+        y = self.current
+        if y is not None and not y.closed:  # a rule switched on mid-year applies to this year's books
+            y.budget_on |= self.enabled
+            y.assessed |= self.assessment is not None
+            y.dip_on |= self.dip_enabled
 
     # ------------------------------------------------------------------ the year
     def start_year(self, year: int, length_days: float, days_per_year: int) -> None:
@@ -108,7 +113,8 @@ class Community:
         budget = self.annual * part
         opening = self.reserve if year >= 0 else 0.0
         self.years.append(CommunityYear(year, length_days, budget, self.withheld_share * budget, opening,
-                                        dip_budget=self.dip_annual * part))
+                                        dip_budget=self.dip_annual * part, budget_on=self.enabled,
+                                        assessed=self.assessment is not None, dip_on=self.dip_enabled))
         self.stake = self.retained_share if self.enabled else 0.0
 
     @property
@@ -174,11 +180,11 @@ class Community:
                 transfers.append((fac, p * y.dip_price - p * self.dip_price))
             y.spent += sum(a for _, a in transfers)
             self.dip_price = y.dip_price
-        if self.assessment:
+        if self.assessment and y.withheld > 0:
             y.score = self.score(y)
             y.paid_back = y.withheld * y.score
         y.balance = y.budget - y.withheld + y.paid_back - y.spent
-        if self.enabled:
+        if y.budget_on:
             y.retained = self.retained_share * max(y.balance, 0.0)
             y.borne = self.borne_share * max(-y.balance, 0.0)
         y.closing_reserve = y.opening_reserve + y.retained - y.borne
@@ -213,12 +219,11 @@ class Community:
     # ------------------------------------------------------------------ the report
     def table(self) -> list[dict]:
         """Budget years after the warm-up; empty when neither the global budget nor DIP is on."""
-        if not self.reporting:
+        if not any(y.budget_on or y.dip_on for y in self.years):
             return []
         rows = []
         for y in (y for y in self.years if y.year >= 0):
-            budget_on = self.enabled
-            nan = math.nan
+            budget_on, nan = y.budget_on, math.nan
             rows.append({
                 "year": y.year,
                 "fund_budget": y.budget if budget_on else nan,
@@ -228,10 +233,10 @@ class Community:
                 "overspend_borne": y.borne if budget_on else nan,
                 "reserve_opening": y.opening_reserve if budget_on else nan,
                 "reserve_closing": y.closing_reserve if budget_on else nan,
-                "assessment_withheld": y.withheld if self.assessment else nan,
+                "assessment_withheld": y.withheld if y.assessed else nan,
                 "assessment_score": y.score,
-                "assessment_paid_back": y.paid_back if self.assessment else nan,
-                "dip_points": sum(y.dip_points.values()) if self.dip_enabled else nan,
+                "assessment_paid_back": y.paid_back if y.assessed else nan,
+                "dip_points": sum(y.dip_points.values()) if y.dip_on else nan,
                 "dip_point_price": y.dip_price,
             })
         return rows

@@ -50,7 +50,7 @@ def test_retained_surplus_moves_the_community(kpi, sign):
 
 def test_with_the_budget_off_retention_changes_nothing():
     off = "payment.global_budget={enabled: false, surplus_retained: %s, overspend_shared: %s}"
-    a, b = runs(off % (1.0, 1.0)), runs(off % (0.0, 0.0))
+    a, b = runs(off % (1.0, 1.0), "payment.assessment.enabled=true"), runs(off % (0.0, 0.0))
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     pd.testing.assert_frame_equal(a, runs(), check_exact=True)
     with_stake = runs(GENEROUS % 0.0)  # budget on, no stake while in surplus: behaviour as without a budget
