@@ -4,7 +4,10 @@ The pathway (``sim/pathway.py``) moves patients and time; this module answers wh
 where an episode first goes, what a consultation costs and who pays, whether the case is
 treated here or referred on, how long a stay lasts, whether a patient goes down for
 rehabilitation, and the daily and monthly bookkeeping of the fund and of patients'
-perceptions.  It assembles the domain models and the levers and holds no clock.
+perceptions.  Where a provider has room to choose (keep a referral, admit, step down, how long
+to keep a patient), it asks ``models/incentives.py`` what the choice gains the county medical
+community (``models/community.py``).  It assembles the domain models and the levers and holds
+no clock.
 """
 from __future__ import annotations
 
@@ -13,15 +16,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.choice import ChoiceModel
+from models.community import Community
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
+from models.incentives import ProviderResponse, probability
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.levers import county_under_levers, information, sinking
 from models.levers.day_surgery import DaySurgery
-from models.levers.family_doctor import FamilyDoctor, contracted
-from models.levers.payment import CasePayment, GlobalBudget
+from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
+from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
 from models.levers.tcm import Tcm
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 
 MINUTES_PER_DAY = 1440.0
 HOURS_PER_DAY = 24.0
+SETTLED_BEFORE = 1e-6  # year-end settlements are dated this long before the year closes
 
 
 class Care:
@@ -42,7 +48,9 @@ class Care:
         sim = scenario.simulation
         self.warmup, self.days_per_year = sim.warmup_days, sim.days_per_year
         self.end = sim.warmup_days + sim.years * sim.days_per_year
-        self.budget = GlobalBudget(scenario, county.population)
+        # the county medical communities (医共体) as economic actors: one for the county for now
+        self.communities = [Community(scenario.payment, county.population)]
+        self.community = self.communities[0]
         self._build(scenario)
         self._wait_sum = [0.0] * self.county.n_facilities
         self._wait_n = [0] * self.county.n_facilities
@@ -50,7 +58,7 @@ class Care:
         self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, self.county, 0))
         self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
         if self.warmup > 0:
-            self.budget.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
+            self.community.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
 
     def _build(self, scenario: Scenario) -> None:
         """Models and levers for ``scenario``: everything that holds no state of the run."""
@@ -61,11 +69,15 @@ class Care:
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral)
-        self.budget.configure(scenario.payment.global_budget, county.population)
+        self.community.configure(scenario.payment, county.population)
         self.case_payment = CasePayment.build(scenario, self.costs, self.pay)
         self.day_surgery = DaySurgery(scenario)
         self.information = scenario.information
         self.family_doctor = FamilyDoctor(scenario, county)
+        self.response = ProviderResponse(scenario.payment.response, self.costs, self.pay, self.case_payment,
+                                         self.community, self.family_doctor.referral_risk_share)
+        self.response_spec = scenario.payment.response
+        self.emergency = self.demand.emergency.tolist()
         self.tcm = Tcm(scenario.tcm, county.fac_tier)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
@@ -77,7 +89,6 @@ class Care:
         self.visit_cost = np.repeat(self.costs.visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.per_day = np.repeat(self.costs.per_day.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.los_mean = np.repeat(self.costs.los_mean.reshape(len(TIERS), -1), 2, axis=1).tolist()
-        self.case_fee = [list(np.repeat(np.array(t, dtype=object).reshape(-1), 2)) for t in self.case_payment.case]
         self.travel_days = (county.travel_hours / HOURS_PER_DAY).tolist()
         self.visit_service = self.costs.visit_service_share.tolist()
         self.stay_service = self.costs.stay_service_share.tolist()
@@ -140,18 +151,40 @@ class Care:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
+        elif ep.admit and tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
+            self._withhold_admission(ep)
+        self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         return cost, fund, oop, base * self.visit_service[tier], target, tele
 
+    def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
+        """A discretionary departure from routine, taken as incentives.py states."""
+        return gain > 0 and ep.decision_draw(column) < share * probability(gain, kappa)
+
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
-        """Levers that turn a would-be referral into care here: telemedicine at primary level
-        (outpatient cases, or where there are beds) and a county under budget pressure."""
+        """What turns a would-be referral into care here: telemedicine at primary level
+        (outpatient cases, or where there are beds); a county hospital whose community gains by
+        keeping the patient in the county; a capitated family-doctor team that gains by managing
+        its contracted resident itself."""
         admissible = not ep.admit or self.county.fac_beds[fac] != 0
-        if admissible and information.telemedicine_resolves(self.information, tier, ep.decision_draw(D.telemedicine)):
+        if not admissible:
+            return target, False
+        if information.telemedicine_resolves(self.information, tier, ep.decision_draw(D.telemedicine)):
             return TREAT_HERE, True
-        if tier == COUNTY and self.fac_tier[target] == OUTSIDE and admissible \
-                and self.budget.keeps_in_county(ep.decision_draw(D.budget)):
-            return TREAT_HERE, False
+        r, share = self.response, self.response_spec.discretionary_referral_share
+        if tier == COUNTY and self.fac_tier[target] == OUTSIDE:
+            if self._departs(ep, D.keep_in_county, share, r.keep_gain(ep.case, ep.admit), r.kappa):
+                return TREAT_HERE, False
+        elif r.team_share > 0 and ep.contracted and tier in PRIMARY:
+            gain = r.team_gain(self.fac_tier[target], ep.case, ep.admit)
+            if self._departs(ep, D.fd_local, share, gain, r.team_kappa):
+                return TREAT_HERE, False
         return target, False
+
+    def _withhold_admission(self, ep: Episode) -> None:
+        """A mild county admission the community gains by not making: treated as an outpatient."""
+        gain = self.response.withhold_gain(ep.case)
+        if self._departs(ep, D.withhold, self.response_spec.discretionary_admission_share, gain, self.response.kappa):
+            ep.admit = 0
 
     def referred_up(self, ep: Episode, fac: int) -> None:
         """A referral leaves ``fac``: from primary care, a contracted resident's is a
@@ -169,26 +202,54 @@ class Care:
                 return rf
         return TREAT_HERE
 
-    def acute_stay(self, ep: Episode, tier: int) -> tuple[float, float, float | None]:
-        """(length of stay, charges, fixed case payment or None): a day case, or a lognormal stay
-        shortened where a case payment rewards it."""
+    def acute_stay(self, ep: Episode, fac: int) -> tuple[float, float, float | None, int]:
+        """(length of stay, charges, fixed fund payment or None, how the fund pays): a day case,
+        or a lognormal stay whose discretionary part follows the payment in force; part of a
+        county stay may move to the township centre (early step-down, 早期下转).  A DIP case
+        claims its points."""
+        tier = self.fac_tier[fac]
         if self.day_surgery.day_case(tier, ep.cond, ep.decision_draw(D.day_surgery)):
             los = self.day_surgery.los
         else:
-            los = self.costs.length_of_stay(self.los_mean[tier][ep.case] * self.case_payment.los_factor[tier],
+            los = self.costs.length_of_stay(self.los_mean[tier][ep.case] * self.response.los_factor(tier, ep.case),
                                             ep.service_draw(SERVICE_DRAWS.stay))
-        return los, self.per_day[tier][ep.case] * los, self.case_fee[tier][ep.case]
+            if self._steps_down(ep, tier):
+                ep.step_down = los * self.response_spec.step_down_share
+                los -= ep.step_down
+        fee = self.response.case_fee(tier, ep.case)
+        if fee is not None and self.response.is_dip(tier, ep.case):
+            fee = self.community.claim_points(fac, self.response.points[ep.case])
+        return los, self.per_day[tier][ep.case] * los, fee, FEE_FOR_SERVICE if fee is None else CASE
+
+    def _steps_down(self, ep: Episode, tier: int) -> bool:
+        """A county inpatient not due for routine rehabilitation, stepped down early when the
+        community gains by it."""
+        if tier != COUNTY or self._routine_down(ep, tier) \
+                or self.referral.rehab_facility(self.county, ep.village) == TREAT_HERE:
+            return False
+        return self._departs(ep, D.step_down, self.response_spec.step_down_eligible_share,
+                             self.response.step_down_gain(ep.case), self.response.kappa)
+
+    def _routine_down(self, ep: Episode, tier: int) -> bool:
+        return self.referral.refer_down(tier, ep.cond, ep.decision_draw(D.down))
 
     def rehab_after(self, ep: Episode, tier: int) -> int:
         """Township centre a stable inpatient is referred down to (下转), or TREAT_HERE."""
-        p_down = self.budget.down_prob(self.referral.down_prob[ep.cond])
-        if self.referral.refer_down(tier, ep.cond, ep.decision_draw(D.down), p_down):
+        if ep.step_down > 0 or self._routine_down(ep, tier):
             return self.referral.rehab_facility(self.county, ep.village)
         return TREAT_HERE
 
-    def rehab_stay(self, ep: Episode) -> tuple[float, float]:
-        los = self.costs.length_of_stay(self.costs.rehab_days, ep.service_draw(SERVICE_DRAWS.rehab))
-        return los, self.costs.rehab_per_day * los
+    def rehab_stay(self, ep: Episode) -> tuple[float, float, float | None, int]:
+        """A township stay after a county one: the days stepped down, or a rehabilitation stay
+        whose discretionary part follows the payment; paid per diem (按床日) when it is on."""
+        if ep.step_down > 0:
+            los = ep.step_down
+        else:
+            los = self.costs.length_of_stay(self.costs.rehab_days * self.response.rehab_los_factor(),
+                                            ep.service_draw(SERVICE_DRAWS.rehab))
+        per_diem = self.case_payment.per_diem
+        fee = None if per_diem is None else per_diem * los
+        return los, self.costs.rehab_per_day * los, fee, FEE_FOR_SERVICE if fee is None else PER_DIEM
 
     def stay_bill(self, ep: Episode, tier: int, cost: float, referred: bool,
                   case_fee: float | None) -> tuple[float, float, float]:
@@ -203,31 +264,42 @@ class Care:
         ep.cost += cost
         ep.fund += fund
         ep.oop += oop
-        if self.budget.enabled:
-            self.budget.spend(fund)
+        self.community.spend(fund)
 
     # ------------------------------------------------------------------ days, months, years
-    def start_of_day(self, now: float) -> list[tuple[int, float]]:
-        """Budget years start when the warm-up ends; capitation is paid monthly.  Returns the
-        lump sums paid today as (facility, CNY)."""
+    def start_of_day(self, now: float) -> list[tuple[int, float, float]]:
+        """Budget years start when the warm-up ends (the last one is settled first); capitation
+        is paid monthly.  Returns the lump sums paid as (facility, time, CNY)."""
         dpy = self.days_per_year
+        paid = []
         if now >= self._next_budget_year - 1e-9:
-            self.budget.start_year(self._budget_year, min(dpy, self.end - now), dpy)
+            paid += self._close_year(now)
+            self.community.start_year(self._budget_year, min(dpy, self.end - now), dpy)
             self._budget_year, self._year_start = self._budget_year + 1, now
             self._next_budget_year += dpy
-        paid = []
         if now >= self._next_month - 1e-9:
             share = (dpy / 12.0) / dpy
             for f in np.flatnonzero(self.capitation):
                 amount = float(self.capitation[f] * share)
-                paid.append((int(f), amount))
-                self.budget.spend(amount)
+                paid.append((int(f), now, amount))
+                self.community.spend(amount)
             self._next_month += dpy / 12.0
         return paid
 
+    def _close_year(self, now: float) -> list[tuple[int, float, float]]:
+        """Settle the budget year ending at ``now``: DIP settlements, dated in that year."""
+        return [(fac, now - SETTLED_BEFORE, amount) for fac, amount in self.community.close_year()]
+
+    def finish(self, end: float) -> list[tuple[int, float, float]]:
+        """The run ends: the last budget year is settled."""
+        return self._close_year(end)
+
+    def community_table(self) -> list[dict]:
+        return self.community.table()
+
     def end_of_day(self, day: int, now: float) -> None:
         """Perceived waits (smoothed daily) and touring mobile clinics update choice; annual caps
-        restart each insurance year; budget pressure follows spending."""
+        restart each insurance year; the community's stake follows its projected balance."""
         n = np.array(self._wait_n, dtype=float)
         closed = sinking.unavailable_today(self.scenario, self.county, day)
         if n.any() or len(closed):
@@ -240,4 +312,4 @@ class Care:
             self._wait_n = [0] * len(self._wait_n)
         if day % self.days_per_year == 0:
             self.pay.new_year()
-        self.budget.update(now - self._year_start)
+        self.community.update(now - self._year_start)

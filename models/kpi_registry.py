@@ -34,7 +34,7 @@ class Kpi:
     definition: str
     compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
     target: Target | None = None
-    group: str = "core"  # core: every run; budget: global budget on; growth: multi-year
+    group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year
 
     @property
     def is_share(self) -> bool:
@@ -134,15 +134,46 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("county_inpatient_margin", "县级住院结余(每例)", "County inpatient margin", "CNY per case",
         "(fund + out-of-pocket − charges) of county stays ÷ county admissions",
         _r("county_margin", "admissions_county")),
+    Kpi("case_payment_fund_share", "DRG/DIP付费占比", "Case-payment share of inpatient fund", "share",
+        "fund paid for in-county stays by case payment (DRG, DIP at the provisional point price, same-payment) ÷ "
+        "fund paid for in-county stays (seeds 000, 004: ≥ 70 %)", _r("fund_case_paid", "fund_inpatient_in_county"),
+        Target(0.70, "target ≥ 70 % (seeds 000, 004)")),
+    Kpi("rehab_los_days", "康复住院日", "Rehabilitation length of stay", "days",
+        "bed-days of township stays after a referral down ÷ those stays (per-diem payment acts on it)",
+        _r("rehab_bed_days", "rehab_stays")),
+    Kpi("family_doctor_referrals_per_1000", "家庭医生上转(每千人年)", "Family-doctor referrals up",
+        "per 1000 resident-years",
+        "primary-care visits of contracted residents ending in a referral up ÷ 1000 resident-years",
+        _per_resident("fd_referred_up", 1000.0)),
     *(Kpi(f"oop_remoteness_q{q}", f"次均自付({QUINTILE[q][0]})", f"Out-of-pocket, {QUINTILE[q][1]}", "CNY",
           f"out-of-pocket per episode of residents in remoteness quintile {q} (1 = closest)",
           _r(f"oop_q{q}", f"episodes_q{q}")) for q in range(1, 6)),
+    Kpi("fund_budget", "医保基金总额预算", "Global budget", "CNY per year",
+        "the year's global budget to the county medical community", group="budget"),
+    Kpi("budget_spent", "医保基金支出(预算口径)", "Fund spending against the budget", "CNY per year",
+        "residents' fund spending in the budget year, anywhere, with capitation and DIP settlements", group="budget"),
     Kpi("budget_balance", "医保基金结余", "Fund budget balance", "CNY per year",
-        "global budget − fund spending in the budget year", group="budget"),
+        "global budget − withheld + paid back − fund spending in the budget year (negative: overspend)",
+        group="budget"),
     Kpi("surplus_retained", "结余留用", "Surplus retained", "CNY per year",
-        "share of a surplus the community keeps", group="budget"),
+        "surplus_retained × a positive balance: what the community keeps", group="budget"),
     Kpi("overspend_borne", "超支分担", "Overspend borne", "CNY per year",
-        "share of an overspend the community bears", group="budget"),
+        "overspend_shared × a negative balance: what the community bears", group="budget"),
+    Kpi("reserve_opening", "医共体结余储备(年初)", "Community reserve, opening", "CNY",
+        "the community's reserve when the year opens (last year's closing reserve)", group="budget"),
+    Kpi("reserve_closing", "医共体结余储备(年末)", "Community reserve, closing", "CNY",
+        "opening reserve + retained − borne, carried into the next year", group="budget"),
+    Kpi("assessment_withheld", "考核预留金", "Withheld for assessment", "CNY per year",
+        "withheld_share × the year's global budget", group="budget"),
+    Kpi("assessment_score", "考核得分", "Assessment score", "share",
+        "weighted mean of min(value ÷ target, 1) over county visit rate and primary-care share and "
+        "min(target ÷ value, 1) for the upward referral rate, from the year's visits", group="budget"),
+    Kpi("assessment_paid_back", "考核返还", "Paid back after assessment", "CNY per year",
+        "withheld × score", group="budget"),
+    Kpi("dip_points", "DIP总分值", "DIP points claimed", "points per year",
+        "points claimed by county inpatient cases in the year", group="budget"),
+    Kpi("dip_point_price", "DIP分值单价", "DIP point price", "CNY per point",
+        "the year's DIP budget ÷ points claimed (settled at year end)", group="budget"),
     Kpi("cost_growth", "医疗费用增长率", "Cost growth", "year on year",
         "year-on-year growth of cost per resident", group="growth"),
 )

@@ -121,6 +121,13 @@ class KpiCalculator:
         out["fd_bed_wait"], out["fd_admissions"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
         out["telemedicine"] = _sum(g, n, mask=vin & (visits["telemedicine"] == 1))
         out["tcm_primary"] = _sum(g, n, mask=vin & PRIMARY[vt] & (visits["tcm"] == 1))
+        in_county_stay = sin & IN_COUNTY[st]
+        out["fund_inpatient_in_county"] = _sum(gs, n, stays["fund"], in_county_stay)
+        out["fund_case_paid"] = _sum(gs, n, stays["fund"], in_county_stay & (stays["payment"] == 1))
+        rehab = sin & (stays["down"] == 1)
+        out["rehab_stays"], out["rehab_bed_days"] = _sum(gs, n, mask=rehab), _sum(gs, n, stays["los"], rehab)
+        out["fd_referred_up"] = _sum(g, n, mask=vin & PRIMARY[vt] & (visits["referred_out"] == 1)
+                                     & (visits["contracted"] == 1))
         margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
         out["county_margin"] = _sum(gs, n, margin, sin & (st == county))
         quint = self.remoteness[episodes["village"]]

@@ -14,13 +14,14 @@ from sim.core.tables import Table
 
 VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
                  "oop": "f", "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
-                 "tcm": "b", "telemedicine": "b"}
+                 "tcm": "b", "telemedicine": "b", "contracted": "b"}
 STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
-                "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b"}
+                "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b",
+                "payment": "b"}  # payment: 0 fee-for-service, 1 case payment (DRG, DIP, same-payment), 2 per diem
 EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b", "first": "i", "final": "i",
                    "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
                    "contracted": "b", "finish": "d", "status": "b"}
-TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums such as capitation
+TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums: capitation, DIP year-end settlements
 
 
 class Monitor:

@@ -18,6 +18,7 @@ from models.episode import (
     COMPLETED,
     DECISION_DRAWS,
     MAX_VISITS,
+    ROUTINE_DECISIONS,
     SERVICE_DRAWS,
     Episode,
 )
@@ -43,6 +44,7 @@ class CountyModel:
             scenario = self.plan.variants[self.plan.variant_of_month[0]]
         self.care = care = Care(scenario, county)
         self.scenario, self.county, self.streams = scenario, care.county, streams
+        self.incentive_draws = streams.extra("incentives")
         sim = scenario.simulation
         self.env = Clock()
         self.warmup, self.end, self.days_per_year = care.warmup, care.end, care.days_per_year
@@ -73,7 +75,9 @@ class CountyModel:
         self.env.run(until=self.end)
         if self.log:
             self.log.flush(final=True)
-        self.monitor.budget = self.care.budget.table()
+        for fac, when, amount in self.care.finish(self.end):
+            self.write_transfer(fac=fac, time=when, fund=amount)
+        self.monitor.budget = self.care.community_table()
         return self.monitor
 
     def _arrivals(self):
@@ -88,7 +92,8 @@ class CountyModel:
             n = len(b)
             u_choice = s.choice.random(n)
             u_svc = s.service.random((n, SERVICE_DRAWS.width))
-            u_ref = s.referral.random((n, DECISION_DRAWS.width))
+            u_ref = np.hstack((s.referral.random((n, ROUTINE_DECISIONS)),
+                               self.incentive_draws.random((n, DECISION_DRAWS.width - ROUTINE_DECISIONS))))
             first, is_contracted = care.first_contacts(b, u_choice, u_ref)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
             tcm0 = care.tcm_visits(first, u_svc[:, SERVICE_DRAWS.tcm])
@@ -110,8 +115,8 @@ class CountyModel:
         while True:
             while self.changes and self.changes[0][0] <= day:
                 self._adopt(self.plan.variants[self.changes.pop(0)[1]], day)
-            for fac, amount in care.start_of_day(env.now):
-                self.write_transfer(fac=fac, time=env.now, fund=amount)
+            for fac, when, amount in care.start_of_day(env.now):
+                self.write_transfer(fac=fac, time=when, fund=amount)
             yield Timeout(env, 1.0)
             day += 1
             care.end_of_day(day, env.now)
@@ -164,7 +169,7 @@ class CountyModel:
         cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait)
         self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
                          service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
-                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele)
+                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted)
         done = wait + svc
         if target != TREAT_HERE:
             self.care.referred_up(ep, fac)
@@ -187,8 +192,8 @@ class CountyModel:
 
     def _acute_stay(self, ep: Episode, fac: int, down: int) -> None:
         tier = self.care.fac_tier[fac]
-        los, cost, case_fee = self.care.acute_stay(ep, tier)
-        end = self._stay(ep, fac, tier, los, cost, down, case_fee)
+        los, cost, case_fee, payment = self.care.acute_stay(ep, fac)
+        end = self._stay(ep, fac, tier, los, cost, down, case_fee, payment)
         rehab = self.care.rehab_after(ep, tier)
         if rehab != TREAT_HERE:
             ep.downs += 1
@@ -197,18 +202,18 @@ class CountyModel:
         self._finish(ep, fac, end, COMPLETED)
 
     def _rehab(self, ep: Episode, fac: int) -> None:
-        los, cost = self.care.rehab_stay(ep)
-        end = self._stay(ep, fac, self.care.fac_tier[fac], los, cost, REHAB, None)
+        los, cost, fee, payment = self.care.rehab_stay(ep)
+        end = self._stay(ep, fac, self.care.fac_tier[fac], los, cost, REHAB, fee, payment)
         self._finish(ep, fac, end, COMPLETED)
 
     def _stay(self, ep: Episode, fac: int, tier: int, los: float, cost: float, down: int,
-              case_fee: float | None) -> float:
+              case_fee: float | None, payment: int) -> float:
         now = self.env.now
         wait = self.beds[fac].serve(now, los, ep.fd)
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
         self.write_stay(fac=fac, time=now, wait=wait, los=los, cost=cost, fund=fund, oop=oop, service_revenue=revenue,
-                        down=down, referred=referred, contracted=ep.contracted, family_doctor=ep.fd)
+                        down=down, referred=referred, contracted=ep.contracted, family_doctor=ep.fd, payment=payment)
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:

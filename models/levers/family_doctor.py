@@ -8,7 +8,9 @@
 - A contracted resident referred up from primary care is a family-doctor referral: at
   county hospitals they may use the reserved share of doctors and beds.
 - With outpatient capitation (按人头付费) the fund pays primary facilities a sum per contracted
-  resident-year instead of fee-for-service for their primary-care visits.
+  resident-year instead of fee-for-service for their primary-care visits, and the team bears
+  ``referral_risk_share`` of what its residents' referrals up cost the fund: it keeps what it
+  does not spend, so it manages more of them itself (``models/incentives.py``).
 """
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ class FamilyDoctorSpec(Strict):
     capitation_cny: float = Field(0.0, ge=0, description="outpatient capitation per contracted resident-year "
                                                          "(按人头付费); replaces fee-for-service fund payment "
                                                          "for their primary-care visits when > 0")
+    referral_risk_share: float = Field(1.0, ge=0, le=1,
+                                       description="with capitation, share of the fund's payment for a contracted "
+                                                   "resident's referral up that the team bears out of its "
+                                                   "capitation (按人头包干: it keeps what it does not spend; "
+                                                   "assumed)")
 
 
 KEY = "family_doctor"
@@ -66,6 +73,7 @@ class FamilyDoctor:
         self.compliance = spec.first_contact_compliance
         self.capitation = spec.capitation_cny
         self.reserved_share = spec.reserved_share
+        self.referral_risk_share = spec.referral_risk_share if self.capitation > 0 else 0.0
         home = np.where(county.own_clinic >= 0, county.own_clinic, county.own_centre)
         self.home = home  # (V,) the family doctor's facility
         self.active = self.coverage > 0

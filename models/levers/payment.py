@@ -1,14 +1,25 @@
-"""Payment reform (医保支付方式改革, seeds 000, 001, 002, 004).
+"""Payment reform (医保支付方式改革, seeds 000, 001, 002, 004): what the fund pays and how.
 
-- Global budget for the whole community (医保基金总额付费) with surplus retained and overspend
-  shared (结余留用、超支分担): while the residents' fund spending runs ahead of the pro-rata
-  budget, the community keeps would-be out-of-county referrals in the county and refers more
-  inpatients down, each with probability responsiveness × (spending / pro-rata budget − 1).
-- DRG/DIP: the fund pays county inpatient cases a fixed amount per condition × severity group
-  (the group's expected fee-for-service payment at the usual stay), and county stays shorten.
+- Global budget (医保基金总额付费) to the county medical community (医共体), with surplus
+  retained and overspend shared (结余留用、合理超支分担) and a reserve carried from year to year;
+  the community's stake in each CNY of fund spending is what makes it respond
+  (``models/community.py`` keeps the books, ``models/incentives.py`` states the response).
+- DRG: the fund pays county inpatient cases a fixed amount per condition × severity group (the
+  group's expected fee-for-service payment at the usual stay).
+- DIP (按病种分值付费): county inpatient cases earn points per condition × severity group; the
+  point price is the year's DIP budget ÷ the points claimed, settled at year end, so the more
+  points the county claims the less each is worth.  Cases are paid at last year's price during
+  the year (the first year at ``point_cny``) and the difference is settled in one transfer.
+- Per-diem (按床日付费) for long stays: rehabilitation stays at township centres are paid a
+  fixed sum per bed-day.
+- Assessment-linked payment (考核结果与医保支付挂钩): a share of the global budget is withheld
+  and paid back in proportion to a yearly score from the county's own indicators.
 - Same disease, same payment (同病同付): for listed conditions the fund pays every tier the
   township's case payment; the county, earning no more for them, sends a share of such
   admissions to the patient's township centre.
+- ``response``: how strongly the community and family-doctor teams act on what a decision
+  gains them (κ, the discretionary shares).  With no stake and fee-for-service every gain is
+  zero and they behave as the calibrated baseline.
 """
 from __future__ import annotations
 
@@ -16,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from models.tiers import TIERS
 from sim.core.config_files import Strict
@@ -26,24 +37,109 @@ if TYPE_CHECKING:
     from models.reimbursement import Reimbursement
     from models.scenario import Scenario
 
+REMOVED = {
+    "responsiveness": "the community now responds to its stake in fund spending (payment.response.*, "
+                      "docs/model.md 'Provider incentives'); remove the key",
+    "los_reduction": "stays now shorten through the case payment itself (payment.response.discretionary_los_share, "
+                     "docs/model.md 'Provider incentives'); remove the key",
+}
+
+
+def _reject_removed(data):
+    """Keys that used to type in an effect: a clear message rather than 'extra inputs'."""
+    if isinstance(data, dict):
+        for key, why in REMOVED.items():
+            if key in data:
+                raise ValueError(f"'{key}' was removed: {why}")
+    return data
+
 
 class GlobalBudgetSpec(Strict):
-    """医保基金总额付费, 结余留用、超支分担 — models/levers/payment.py."""
+    """医保基金总额付费, 结余留用、合理超支分担 — models/levers/payment.py, models/community.py."""
 
     enabled: bool = False
     budget_per_resident: float = Field(2000.0, gt=0, description="annual fund budget per resident, CNY")
     surplus_retained: float = Field(0.6, ge=0, le=1, description="share of a surplus the community keeps")
     overspend_shared: float = Field(0.4, ge=0, le=1, description="share of an overspend the community bears")
-    responsiveness: float = Field(2.0, ge=0, le=100,
-                                  description="change in keep-in-county and down-referral probabilities per "
-                                              "unit of spending ahead of budget")
+    opening_reserve: float = Field(0.0, description="the community's reserve (CNY) when the first budget year "
+                                                    "opens; each year's retained surplus adds to it, its borne "
+                                                    "overspend draws on it")
+
+    _removed = model_validator(mode="before")(_reject_removed)
 
 
 class DrgSpec(Strict):
-    """DRG/DIP fixed payment per county inpatient case — models/levers/payment.py."""
+    """DRG fixed payment per county inpatient case — models/levers/payment.py."""
 
     enabled: bool = False
-    los_reduction: float = Field(0.1, ge=0, lt=1, description="shorter county stays under a fixed case payment")
+
+    _removed = model_validator(mode="before")(_reject_removed)
+
+
+class DipSpec(Strict):
+    """按病种分值付费 (DIP): points per case, point price = DIP budget ÷ points — models/levers/payment.py."""
+
+    enabled: bool = False
+    budget_per_resident: float = Field(700.0, gt=0, description="annual DIP budget for county inpatient cases per "
+                                                                "resident, CNY (assumed: about the baseline's county "
+                                                                "inpatient fund spending)")
+    point_cny: float = Field(10.0, gt=0, description="CNY per point of a case's expected fee-for-service fund payment "
+                                                     "(sets the scale of points) and the provisional point price of "
+                                                     "the first year")
+
+
+class PerDiemSpec(Strict):
+    """按床日付费 for long stays (rehabilitation) — models/levers/payment.py."""
+
+    enabled: bool = False
+    cny_per_day: float = Field(230.0, gt=0, description="fund payment per rehabilitation bed-day at township centres "
+                                                        "(assumed: about the fee-for-service fund payment per day)")
+
+
+class IndicatorSpec(Strict):
+    target: float = Field(gt=0, description="indicator value that earns the full score")
+    weight: float = Field(ge=0, description="weight of the indicator in the score")
+
+
+class AssessmentSpec(Strict):
+    """考核结果与医保支付挂钩: a withheld share of the budget paid back against a yearly score
+    (acts only while the global budget is on: the withheld share is a share of it)."""
+
+    enabled: bool = False
+    withheld_share: float = Field(0.05, ge=0, le=1, description="share of the global budget withheld until the "
+                                                                "year's assessment (assumed)")
+    county_visit_rate: IndicatorSpec = Field(default_factory=lambda: IndicatorSpec(target=0.90, weight=0.4),
+                                             description="higher is better; seed 002 target 90 %")
+    primary_care_share: IndicatorSpec = Field(default_factory=lambda: IndicatorSpec(target=0.65, weight=0.4),
+                                              description="higher is better; seed 001 target 65 %")
+    upward_referral_rate: IndicatorSpec = Field(default_factory=lambda: IndicatorSpec(target=0.03, weight=0.2),
+                                                description="visits ending in a referral up ÷ visits; lower is "
+                                                            "better (assumed target)")
+
+
+class ResponseSpec(Strict):
+    """How providers act on a gain: P(deviate) = share × (1 − exp(−gain / κ)) — models/incentives.py."""
+
+    sensitivity_cny: float = Field(3000.0, gt=0, description="κ of the community: the gain (CNY) at which a "
+                                                             "discretionary deviation is taken with probability "
+                                                             "1 − 1/e (assumed)")
+    team_sensitivity_cny: float = Field(100.0, gt=0, description="κ of a family-doctor team, a much smaller actor "
+                                                                 "(assumed)")
+    discretionary_referral_share: float = Field(0.3, ge=0, le=1,
+                                                description="largest share of referrals the referrer could manage "
+                                                            "itself when it pays to (assumed)")
+    discretionary_admission_share: float = Field(0.3, ge=0, le=1,
+                                                 description="largest share of mild county admissions that could "
+                                                             "be treated as outpatients (assumed)")
+    discretionary_los_share: float = Field(0.3, ge=0, lt=1,
+                                           description="largest share of a stay that responds to payment, shorter "
+                                                       "or longer (assumed)")
+    step_down_share: float = Field(0.4, ge=0, lt=1, description="share of a county stay moved to the township "
+                                                                "centre when the county steps a patient down early "
+                                                                "(assumed)")
+    step_down_eligible_share: float = Field(0.5, ge=0, le=1,
+                                            description="largest share of county inpatients stable enough to "
+                                                        "step down early (assumed)")
 
 
 class SamePaymentSpec(Strict):
@@ -58,7 +154,18 @@ class SamePaymentSpec(Strict):
 class PaymentSpec(Strict):
     global_budget: GlobalBudgetSpec = Field(default_factory=GlobalBudgetSpec)
     drg: DrgSpec = Field(default_factory=DrgSpec)
+    dip: DipSpec = Field(default_factory=DipSpec)
+    per_diem: PerDiemSpec = Field(default_factory=PerDiemSpec)
+    assessment: AssessmentSpec = Field(default_factory=AssessmentSpec)
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
     same_payment: SamePaymentSpec = Field(default_factory=SamePaymentSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.drg.enabled and self.dip.enabled:
+            raise ValueError("payment.drg.enabled and payment.dip.enabled are both true: a county pays its "
+                             "inpatient cases by DRG or by DIP, not both; set one of them to false")
+        return self
 
 
 KEY = "payment"
@@ -72,77 +179,19 @@ def conditions_named(spec: PaymentSpec, scenario) -> dict[str, list[str]]:
 
 
 TOWNSHIP, COUNTY = TIERS.index("township"), TIERS.index("county")
-
-
-@dataclass
-class BudgetYear:
-    year: int
-    budget: float
-    length_days: float
-    spent: float = 0.0
-
-    @property
-    def balance(self) -> float:
-        return self.budget - self.spent
-
-
-class GlobalBudget:
-    def __init__(self, scenario: Scenario, population: int):
-        self.pressure = 0.0
-        self.years: list[BudgetYear] = []
-        self.configure(scenario.payment.global_budget, population)
-
-    def configure(self, spec: GlobalBudgetSpec, population: int) -> None:
-        """Set (or, in a phased plan, change) the budget rules; the years so far are kept."""
-        self.enabled = spec.enabled
-        self.annual = spec.budget_per_resident * population
-        self.retained, self.shared = spec.surplus_retained, spec.overspend_shared
-        self.responsiveness = spec.responsiveness
-
-    def start_year(self, year: int, length_days: float, days_per_year: int) -> None:
-        """A budget year; a shorter one (end of the run, warm-up) gets a pro-rated budget."""
-        self.years.append(BudgetYear(year, self.annual * length_days / days_per_year, length_days))
-        self.pressure = 0.0
-
-    def spend(self, amount: float) -> None:
-        if self.years:
-            self.years[-1].spent += amount
-
-    def update(self, elapsed_days: float) -> None:
-        """Daily: how far spending runs ahead of the pro-rata budget (0 when on or under)."""
-        if not self.enabled or not self.years or elapsed_days <= 0:
-            return
-        y = self.years[-1]
-        ahead = y.spent / (y.budget * min(elapsed_days / y.length_days, 1.0)) - 1.0
-        self.pressure = min(1.0, max(0.0, self.responsiveness * ahead))
-
-    def keeps_in_county(self, u: float) -> bool:
-        return self.enabled and u < self.pressure
-
-    def down_prob(self, base: float) -> float:
-        return base + (1.0 - base) * self.pressure if self.enabled else base
-
-    def table(self) -> list[dict]:
-        """Budget years after the warm-up; empty when the global budget is off."""
-        if not self.enabled:
-            return []
-        rows = []
-        for y in (y for y in self.years if y.year >= 0):
-            bal = y.balance
-            rows.append({"year": y.year, "budget": y.budget, "fund_spent": y.spent, "balance": bal,
-                         "surplus_retained": self.retained * max(bal, 0.0),
-                         "overspend_borne": self.shared * max(-bal, 0.0)})
-        return rows
+FEE_FOR_SERVICE, CASE, PER_DIEM = 0, 1, 2  # how the fund paid a stay (stays.payment)
 
 
 @dataclass
 class CasePayment:
-    """Fixed fund payments per inpatient case: case[tier][c][s] or None for fee-for-service."""
+    """Fixed fund payments per inpatient case: case[tier][c][s] or None for fee-for-service;
+    DIP points per county case (points[c][s], empty when DIP is off)."""
 
     case: list = field(default_factory=list)
-    los_factor: list = field(default_factory=list)
     downshift: list = field(default_factory=list)
     downshift_prob: float = 0.0
+    points: list = field(default_factory=list)
+    per_diem: float | None = None
 
     @classmethod
     def build(cls, scenario: Scenario, costs: CostModel, pay: Reimbursement) -> "CasePayment":
@@ -150,19 +199,21 @@ class CasePayment:
         names = list(scenario.conditions)
         expected_cost = costs.per_day * costs.los_mean  # (T, C, S)
         fixed = np.full((T, C, S), np.nan)
-        los_factor = np.ones(T)
-        drg = scenario.payment.drg
-        if drg.enabled:
+        spec = scenario.payment
+        if spec.drg.enabled:
             fixed[COUNTY] = pay.expected_inpatient_fund(COUNTY, expected_cost[COUNTY])
-            los_factor[COUNTY] = 1.0 - drg.los_reduction
-        same = scenario.payment.same_payment
+        points = []
+        if spec.dip.enabled:
+            points = (pay.expected_inpatient_fund(COUNTY, expected_cost[COUNTY]) / spec.dip.point_cny).tolist()
+        same = spec.same_payment
         listed = np.array([n in same.conditions for n in names])
         if listed.any():
             township_case = pay.expected_inpatient_fund(TOWNSHIP, expected_cost[TOWNSHIP])
             for t in range(TIERS.index("outside")):
                 fixed[t][listed] = township_case[listed]
         case = [[[None if np.isnan(x) else float(x) for x in row] for row in tier] for tier in fixed]
-        return cls(case, los_factor.tolist(), listed.tolist(), same.downshift_prob if listed.any() else 0.0)
+        return cls(case, listed.tolist(), same.downshift_prob if listed.any() else 0.0, points,
+                   spec.per_diem.cny_per_day if spec.per_diem.enabled else None)
 
     def sends_down(self, tier: int, condition: int, u: float) -> bool:
         return tier == COUNTY and self.downshift[condition] and u < self.downshift_prob

@@ -77,7 +77,11 @@ def _print_summary(summary: dict, scenario, runs, args: argparse.Namespace) -> N
     if scenario.simulation.years > 1 or scenario.schedule or scenario.targets:
         shown = HEADLINE + [k for k in scenario.targets if k not in HEADLINE]
         if scenario.payment.global_budget.enabled:
-            shown.append("budget_balance")
+            shown += ["budget_balance", "reserve_closing"]
+        if scenario.payment.assessment.enabled:
+            shown.append("assessment_score")
+        if scenario.payment.dip.enabled:
+            shown.append("dip_point_price")
         print("\n" + format_trajectory(summary, shown, run_years(scenario.simulation)[1]))
 
 

@@ -64,10 +64,9 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     yearly = calc.kpis(calc.aggregate(sums, "year"))
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
     budget = pd.DataFrame(mon.budget)
-    for key in BUDGET_KPIS:
-        yearly[key] = budget[key if key != "budget_balance" else "balance"].to_numpy()[:len(yearly)] \
-            if len(budget) else np.nan
-        annual[key] = yearly[key].mean() if len(budget) else np.nan
+    for key in BUDGET_KPIS:  # by budget year; the whole run: their mean over years
+        yearly[key] = budget[key].to_numpy()[:len(yearly)] if key in budget else np.nan
+        annual[key] = yearly[key].mean() if key in budget else np.nan
     annual[GROWTH_KPI[0]] = yearly[GROWTH_KPI[0]].mean()
     start = sim_spec.start_year
     yearly.insert(0, "year", start + np.arange(len(yearly)))
