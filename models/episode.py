@@ -11,8 +11,9 @@ from sim.core.streams import DrawColumns
 
 MAX_VISITS = 4  # consultations an episode draws times for; later ones reuse the last column
 SERVICE_DRAWS = DrawColumns(consultation=MAX_VISITS, stay=1, rehab=1, tcm=MAX_VISITS)
-DECISION_DRAWS = DrawColumns(down=1, family_doctor=1, budget=1, same_payment=1, telemedicine=1, day_surgery=1)
-COMPLETED, BALKED = 0, 1
+DECISION_DRAWS = DrawColumns(down=1, family_doctor=1, budget=1, same_payment=1, telemedicine=1, day_surgery=1,
+                             admission=1, return_visit=1)
+COMPLETED, BALKED, DECLINED = 0, 1, 2  # DECLINED: a patient told they need a bed did not take it
 
 
 def case_key(condition, severity, admit):
@@ -25,7 +26,7 @@ class Episode:
     only when a step needs them."""
 
     __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
-                 "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid")
+                 "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid", "returned")
 
     def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
         self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
@@ -34,7 +35,7 @@ class Episode:
         self.contracted = is_contracted
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
-        self.fd = False
+        self.fd = self.returned = False
 
     def service_draw(self, column: int) -> float:
         return self.u_svc[self.row, column]

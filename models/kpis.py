@@ -59,11 +59,12 @@ class KpiCalculator:
         return np.floor((t - self.warmup) / (self.days_per_year / 12.0)).astype(np.int32)
 
     def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
-              by: str = "all") -> pd.DataFrame:
+              by: str = "all", outside: dict | None = None) -> pd.DataFrame:
         """KPIs per group (``all``, ``year`` or ``month``); reads the logs once per call."""
-        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals), by))
+        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals, outside), by))
 
-    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray) -> pd.DataFrame:
+    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
+             outside: dict | None = None) -> pd.DataFrame:
         """The additive quantities behind every KPI, one row per month after the warm-up.
 
         Every KPI is a ratio of such sums, so years and the whole run are sums of months: the
@@ -104,6 +105,13 @@ class KpiCalculator:
         out["episodes"] = _sum(self._month(arrivals), n, mask=ain)
         out["oop"] = _sum(ge, n, episodes["oop"], ein)
         out["balked"] = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+        out["declined"] = _sum(ge, n, mask=ein & (episodes["status"] == 2))
+        for code, name in ((1, "self_treated"), (2, "forgone")):
+            if outside is None or not len(outside["time"]):
+                out[name] = np.zeros(n)
+                continue
+            t = outside["time"]
+            out[name] = _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end) & (outside["option"] == code))
         for t, name in enumerate(TIERS):
             m = vin & (vt == t)
             out[f"wait_{name}"], out[f"visits_{name}"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)

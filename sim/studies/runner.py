@@ -52,11 +52,11 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     model = CountyModel(scenario, county, streams)
     mon = model.run(str(event_log) if event_log else None)
     visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
-    transfers = mon.transfers.arrays()
+    transfers, outside = mon.transfers.arrays(), mon.outside.arrays()
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     logs = (visits, stays, episodes, transfers, mon.arrivals())
-    sums = calc.sums(*logs)  # monthly; years and the whole run add these up
+    sums = calc.sums(*logs, outside)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))
     yearly = calc.kpis(calc.aggregate(sums, "year"))
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
@@ -71,6 +71,8 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         "arrived": mon.arrived,
         "completed": int((finished & (episodes["status"] == 0)).sum()),
         "balked": int((episodes["status"] == 1).sum()),
+        "declined": int((finished & (episodes["status"] == 2)).sum()),
+        "outside_options": len(outside["time"]),
         "in_system": int(mon.arrived - (finished.sum())),
     }
     return RunResult(
