@@ -53,7 +53,7 @@ class Care:
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral, self.gatekept)
-        self.seeking = CareSeeking(scenario.care_seeking, self.demand.emergency)
+        self.seeking = CareSeeking(scenario.care_seeking, list(scenario.conditions), self.demand.emergency)
         self.adaptation = scenario.adaptation
         self.habits = Habits(scenario.adaptation, county.population)
         self.perceptions: Perceptions | None = None
@@ -342,7 +342,7 @@ def expected_resolved(prob: np.ndarray, choice_set: np.ndarray, can: np.ndarray,
     fac = np.maximum(choice_set, 0)  # (V, K)
     treat = can[fac]  # (V, K, C, S, 2)
     r = treat[..., 0] * (1 - admission_prob) + treat[..., 1] * admission_prob  # (V, K, C, S)
-    w = (village_pop[:, None, None, None] * weights[None] * prob).transpose(0, 3, 1, 2)  # (V, K, C, S)
+    w = (village_pop[:, None, None, None] * weights[None, :, :, None] * prob).transpose(0, 3, 1, 2)  # (V, K, C, S)
     w = np.where((choice_set >= 0)[:, :, None, None], w, 0.0)
     seen = np.bincount(fac.ravel(), weights=w.sum(axis=(2, 3)).ravel(), minlength=can.shape[0])
     solved = np.bincount(fac.ravel(), weights=(w * r).sum(axis=(2, 3)).ravel(), minlength=can.shape[0])

@@ -90,6 +90,8 @@ KPIS: tuple[Kpi, ...] = (
         "fund payment ÷ total cost", _r("fund", "cost")),
     Kpi("oop_per_episode", "次均自付费用", "Out-of-pocket per episode", "CNY",
         "out-of-pocket payments ÷ illness episodes", _r("oop", "episodes")),
+    Kpi("oop_per_admission", "次均住院自付费用", "Out-of-pocket per stay", "CNY",
+        "out-of-pocket payments for stays ÷ stays begun", _r("oop_stays", "admissions")),
     Kpi("cost_per_resident", "人均医疗费用", "Cost per resident", "CNY per resident-year",
         "total cost of visits and stays ÷ resident-years", _per_resident("cost")),
     Kpi("visits_per_resident", "人均诊疗人次", "Visits per resident", "visits per resident-year",

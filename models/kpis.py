@@ -95,6 +95,7 @@ class KpiCalculator:
         out["admissions"] = _sum(gs, n, mask=sin)
         out["admissions_in_county"] = _sum(gs, n, mask=sin & IN_COUNTY[st])
         out["bed_days_stayed"] = _sum(gs, n, stays["los"], sin)
+        out["oop_stays"] = _sum(gs, n, stays["oop"], sin)
         for name, tiers in (("fund_in_county", IN_COUNTY), ("fund_primary", PRIMARY),
                             ("fund", np.ones(len(TIERS), bool))):
             out[name] = (_sum(g, n, visits["fund"], vin & tiers[vt]) + _sum(gs, n, stays["fund"], sin & tiers[st])

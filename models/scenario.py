@@ -280,6 +280,9 @@ class ScenarioCore(Strict):
             if cond not in names:
                 raise KeyPathError(f"referral.gatekeeping.conditions.{i}", cond,
                                    f"unknown condition; allowed: {sorted(names)}")
+        for cond in self.care_seeking.asc_formal:
+            if cond not in names:
+                raise KeyPathError(f"care_seeking.asc_formal.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")
         pd_spec = self.provider_demand
         if pd_spec.followups_per_year > 0 and pd_spec.followup_condition not in names:
             raise KeyPathError("provider_demand.followup_condition", pd_spec.followup_condition,

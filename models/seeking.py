@@ -3,7 +3,7 @@
 An episode is an illness.  Before any facility is chosen the patient weighs formal care against
 two outside options, in a multinomial logit:
 
-    formal care       asc_formal[s] + beta_log_oop · ln(1 + E[out-of-pocket] / oop_scale_cny)
+    formal care       asc_formal[c][s] + beta_log_oop · ln(1 + E[out-of-pocket] / oop_scale_cny)
                                     + beta_hours · E[travel + perceived wait, hours]
     self-treatment    asc_self_treatment[s] + beta_log_oop · ln(1 + self_treatment_cost / oop_scale)
     (自我治疗/零售药店)                    + beta_hours · self_treatment_hours
@@ -45,8 +45,9 @@ class CareSeekingSpec(Strict):
 
     enabled: bool = Field(False, description="model the outside options and declined admissions")
     source: str = "assumed"
-    asc_formal: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0],
-                                    description="constant of formal care by severity")
+    asc_formal: dict[str, list[float]] = Field(default_factory=dict,
+                                               description="constant of formal care by condition and severity "
+                                                           "(missing condition: 0); sets the level at base prices")
     asc_self_treatment: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0],
                                             description="constant of self-treatment by severity")
     beta_log_oop: float = Field(-1.0, le=0, description="per unit of ln(1 + expected out-of-pocket / oop_scale_cny)")
@@ -59,17 +60,27 @@ class CareSeekingSpec(Strict):
     admission_beta_log_oop: float = Field(-1.0, le=0,
                                           description="per unit of ln(1 + expected stay out-of-pocket / 1000 CNY)")
 
-    _a = field_validator("asc_formal", "asc_self_treatment", "admission_asc")(_three)
+    _a = field_validator("asc_self_treatment", "admission_asc")(_three)
+
+    @field_validator("asc_formal")
+    @classmethod
+    def _per_condition(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for k, x in v.items():
+            try:
+                _three(x)
+            except ValueError as e:
+                raise ValueError(f"{k}: {e}") from None
+        return v
 
 
 class CareSeeking:
     """The outside options and the admission decision for one scenario."""
 
-    def __init__(self, spec: CareSeekingSpec, emergency: np.ndarray):
+    def __init__(self, spec: CareSeekingSpec, condition_names: list[str], emergency: np.ndarray):
         self.enabled = spec.enabled
         self.spec = spec
         self.emergency = emergency
-        self.asc_formal = np.asarray(spec.asc_formal)
+        self.asc_formal = np.array([spec.asc_formal.get(n, [0.0, 0.0, 0.0]) for n in condition_names])  # (C, S)
         self.self_util = np.asarray(spec.asc_self_treatment) + spec.beta_log_oop * np.log1p(
             spec.self_treatment_cost_cny / spec.oop_scale_cny) + spec.beta_hours * spec.self_treatment_hours
         self.adm_asc = np.asarray(spec.admission_asc)
