@@ -297,6 +297,18 @@ class KpiCalculator:
         hi = np.clip(stop, self.warmup, self.end)
         return np.bincount(stays["fac"], weights=hi - lo, minlength=F)
 
+    def waits_by_hour(self, visits: dict) -> pd.DataFrame:
+        """Outpatient visits and mean wait for a doctor by tier and hour of the day the
+        consultation was asked for (after the warm-up)."""
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        hour = np.floor((visits["time"][vin] % 1.0) * 24.0).astype(np.int64)
+        key = self.tier[visits["fac"][vin]].astype(np.int64) * 24 + np.minimum(hour, 23)
+        n = np.bincount(key, minlength=24 * len(TIERS)).astype(float)
+        wait = np.bincount(key, weights=visits["wait"][vin], minlength=24 * len(TIERS))
+        return pd.DataFrame({"tier": np.repeat(np.array(TIERS, dtype=object), 24),
+                             "hour": np.tile(np.arange(24), len(TIERS)), "visits": n,
+                             "mean_wait_min": _ratio(wait, n) * 1440.0})
+
     def villages(self, visits: dict, episodes: dict) -> pd.DataFrame:
         """Per village (for equity maps): visits, primary-care share, out-of-pocket per episode."""
         c = self.county

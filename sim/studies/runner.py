@@ -38,6 +38,7 @@ class RunResult:
     villages: pd.DataFrame
     flows: pd.DataFrame
     accounting: dict[str, int]
+    waits_by_hour: pd.DataFrame  # visits and mean wait by tier and hour of day
     wall_seconds: float
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
@@ -85,6 +86,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         villages=calc.villages(visits, episodes),
         flows=calc.flows(episodes),
         accounting=accounting,
+        waits_by_hour=calc.waits_by_hour(visits),
         wall_seconds=time.perf_counter() - t0,
         logs={"visits": visits, "stays": stays, "episodes": episodes, "transfers": transfers} if keep_logs else {},
     )
@@ -178,6 +180,7 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "facility_monthly.parquet": _tagged(results, "facility_monthly"),
         "villages.parquet": _tagged(results, "villages"),
         "flows.parquet": _tagged(results, "flows"),
+        "waits_by_hour.parquet": _tagged(results, "waits_by_hour"),
     }
     for name, df in files.items():
         write_parquet(out / name, df)
