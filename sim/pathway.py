@@ -19,6 +19,7 @@ from models.episode import (
     DECISION_DRAWS,
     DECLINED,
     MAX_VISITS,
+    REFERRAL_STREAM_DECISIONS,
     SERVICE_DRAWS,
     Episode,
 )
@@ -58,6 +59,7 @@ class CountyModel:
         self.write_transfer = self.monitor.transfers.writer()
         self.write_outside = self.monitor.outside.writer()
         self.seek_draws = streams.extra("care_seeking")
+        self.later_decision_draws = streams.extra("later_decisions")
         self.followup_draws = streams.extra("followups")
         care.settle(streams.extra("habits"))
 
@@ -85,7 +87,8 @@ class CountyModel:
         n = len(b)
         u_choice = s.choice.random(n)
         u_svc = s.service.random((n, SERVICE_DRAWS.width))
-        u_ref = s.referral.random((n, DECISION_DRAWS.width))
+        u_ref = np.hstack([s.referral.random((n, REFERRAL_STREAM_DECISIONS)),
+                           self.later_decision_draws.random((n, DECISION_DRAWS.width - REFERRAL_STREAM_DECISIONS))])
         option = care.seeking_options(b, self.seek_draws.random(n))
         if (option != FORMAL).any():
             self._outside(b, option)
