@@ -15,21 +15,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.adaptation import Habits, Perceptions
 from models.choice import ChoiceModel
 from models.community import Community
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
-from models.incentives import ProviderResponse, probability
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
+from models.incentives import ProviderResponse, probability
 from models.levers import county_under_levers, information, sinking
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
 from models.levers.tcm import Tcm
+from models.loading import county_of
+from models.provider_demand import ProviderDemand
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
+from models.seeking import CareSeeking
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
 
 if TYPE_CHECKING:
@@ -51,11 +55,15 @@ class Care:
         # the county medical communities (医共体) as economic actors: one for the county for now
         self.communities = [Community(scenario.payment, county.population)]
         self.community = self.communities[0]
+        # what residents carry through the run (and across a plan's changes): habits and perceptions
+        self.habits = Habits(scenario.adaptation, county.population)
+        self.perceptions: Perceptions | None = None
         self._build(scenario)
         self._wait_sum = [0.0] * self.county.n_facilities
         self._wait_n = [0] * self.county.n_facilities
         self.perceived_wait = np.zeros(self.county.n_facilities)
-        self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, self.county, 0))
+        self._update_choice(sinking.unavailable_today(scenario, self.county, 0))
+        self._next_perception = self.days_per_year / 12.0
         self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
         if self.warmup > 0:
             self.community.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
@@ -66,9 +74,12 @@ class Care:
         self.scenario, self.county = scenario, county
         self.demand = DemandModel(scenario, county)
         self.costs = CostModel(scenario)
+        self.gatekept = gatekept_conditions(scenario)
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
-        self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral)
+        self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral, self.gatekept)
+        self.seeking = CareSeeking(scenario.care_seeking, list(scenario.conditions), self.demand.emergency)
+        self.adaptation = scenario.adaptation
         self.community.configure(scenario.payment, county.population)
         self.case_payment = CasePayment.build(scenario, self.costs, self.pay)
         self.day_surgery = DaySurgery(scenario)
@@ -78,6 +89,8 @@ class Care:
                                          self.community, self.family_doctor.referral_risk_share)
         self.response_spec = scenario.payment.response
         self.emergency = self.demand.emergency.tolist()
+        self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
+                                       self.family_doctor.coverage)
         self.tcm = Tcm(scenario.tcm, county.fac_tier)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
@@ -101,13 +114,14 @@ class Care:
         used = self.pay
         self._build(scenario)
         self.pay.carry_usage(used)
-        self.choice.update(self.perceived_wait, sinking.unavailable_today(scenario, self.county, day))
+        self._update_choice(sinking.unavailable_today(scenario, self.county, day))
 
     # ------------------------------------------------------------------ arrival
     def first_contacts(self, b: DayBatch, u_choice: np.ndarray, u_decision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First facility of each of a day's episodes and whether its resident is contracted:
         logit choice, emergencies by rule, contracted residents to their family doctor."""
-        first = self.choice.draw(b.village, b.condition, b.severity, u_choice)
+        habit = self.habits.utility(self.choice.choice_set[b.village], b.resident) if self.habits.enabled else None
+        first = self.choice.draw(b.village, b.condition, b.severity, u_choice, habit)
         em = self.demand.emergency[b.condition]
         if em.any():
             first[em] = self.referral.emergency_first[b.village[em], b.condition[em], b.severity[em],
@@ -116,7 +130,24 @@ class Care:
         if self.family_doctor.active:
             first = self.family_doctor.first_contact(b.village, is_contracted, em, u_decision[:, D.family_doctor],
                                                      first)
+        if self.habits.enabled:
+            chose = ~em
+            self.habits.remember(b.resident[chose], first[chose], counted=np.ones(int(chose.sum()), dtype=bool))
         return first, is_contracted
+
+    def seeking_options(self, b: DayBatch, u: np.ndarray) -> np.ndarray:
+        """Formal care, self-treatment or forgone care for each of a day's illnesses."""
+        return self.seeking.options(b.village, b.condition, b.severity, u)
+
+    def followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray]:
+        """The day's family-doctor follow-ups (慢病随访) and the facility each is held at."""
+        time, village, resident = self.provider.followups(self.demand, rng, day)
+        n = len(time)
+        order = np.argsort(time, kind="stable")
+        zeros = np.zeros(n, dtype=np.int64)
+        batch = DayBatch(time[order], village[order], zeros + self.provider.condition, zeros,
+                         np.zeros(n, dtype=bool), resident[order])
+        return batch, self.family_doctor.home[batch.village]
 
     @staticmethod
     def case_keys(b: DayBatch) -> np.ndarray:
@@ -140,10 +171,11 @@ class Care:
         referred_in = ep.ups > 0
         base = self.visit_cost[tier][ep.case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
+        gatekept = self.gatekept[ep.cond]
         if self.family_doctor.fee_waived(tier, ep.contracted):  # capitation already paid: no fee, cap untouched
-            fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in)
+            fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in, gatekept)
         else:
-            fund = self.pay.outpatient(tier, cost, ep.resident, referred_in)
+            fund = self.pay.outpatient(tier, cost, ep.resident, referred_in, gatekept)
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
         target, tele = TREAT_HERE, False
@@ -154,11 +186,30 @@ class Care:
         elif ep.admit and tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
             self._withhold_admission(ep)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
+        if self.perceptions is not None and ep.visits == 1 and not referred_in:
+            self.perceptions.observe(fac, target == TREAT_HERE)
         return cost, fund, oop, base * self.visit_service[tier], target, tele
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""
         return gain > 0 and ep.decision_draw(column) < share * probability(gain, kappa)
+
+    def asks_back(self, ep: Episode, fac: int) -> float | None:
+        """Days until a return visit (复诊) the doctor asks for after a resolved outpatient
+        consultation, or None; one return visit per episode."""
+        if ep.returned or not self.provider.asks_back(self.fac_tier[fac], ep.decision_draw(D.return_visit)):
+            return None
+        ep.returned = True
+        return self.provider.return_days
+
+    def accepts_admission(self, ep: Episode, fac: int) -> bool:
+        """Whether the patient takes the bed, weighing the stay's expected out-of-pocket."""
+        if not self.seeking.enabled:
+            return True
+        tier = self.fac_tier[fac]
+        stay = self.per_day[tier][ep.case] * self.los_mean[tier][ep.case]
+        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept[ep.cond]))
+        return self.seeking.accepts_admission(ep.cond, ep.sev, oop, ep.decision_draw(D.admission))
 
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
         """What turns a would-be referral into care here: telemedicine at primary level
@@ -254,7 +305,8 @@ class Care:
     def stay_bill(self, ep: Episode, tier: int, cost: float, referred: bool,
                   case_fee: float | None) -> tuple[float, float, float]:
         """(fund, out-of-pocket, service revenue) of a stay; the deductible carries over the episode."""
-        fund, oop, ded = self.pay.inpatient(tier, cost, ep.resident, referred, ep.ded_paid, case_fee)
+        fund, oop, ded = self.pay.inpatient(tier, cost, ep.resident, referred, ep.ded_paid, case_fee,
+                                            self.gatekept[ep.cond])
         ep.ded_paid += ded
         self.spend(ep, cost, fund, oop)
         ep.stays += 1
@@ -307,9 +359,76 @@ class Care:
             today = np.divide(np.array(self._wait_sum), n, out=np.zeros_like(n), where=n > 0) * HOURS_PER_DAY
             self.perceived_wait = np.where(n > 0, (1 - alpha) * self.perceived_wait + alpha * today,
                                            self.perceived_wait)
-            self.choice.update(self.perceived_wait, closed)
+            if self.perceptions is not None and now >= self._next_perception - 1e-9:
+                self.perceptions.month_end()
+                self._next_perception += self.days_per_year / 12.0
+            self._update_choice(closed)
             self._wait_sum = [0.0] * len(self._wait_sum)
             self._wait_n = [0] * len(self._wait_n)
         if day % self.days_per_year == 0:
             self.pay.new_year()
         self.community.update(now - self._year_start)
+
+    def _update_choice(self, closed: np.ndarray) -> None:
+        """Facility choice, then care-seeking, from today's perceived waits and reputations."""
+        perceived = self.perceptions.utility(self.scenario.choice.beta_quality) if self.perceptions else None
+        self.choice.update(self.perceived_wait, closed, perceived)
+        self.seeking.update(self.choice.formal_oop, self.choice.formal_hours)
+
+    # ------------------------------------------------------------------ where residents start
+    def settle(self, rng: np.random.Generator) -> None:
+        """Habits and perceptions residents bring into the run: formed under
+        ``adaptation.starts_from`` (e.g. the baseline), or under this scenario itself."""
+        if not self.adaptation.enabled:
+            return
+        start = self.scenario._start
+        if start is None:
+            choice, referral, to_here = self.choice, self.referral, np.arange(self.county.n_facilities)
+            boost0 = sinking.quality_boost(self.scenario, self.county)
+        else:
+            county = county_under_levers(start, county_of(start))
+            costs = CostModel(start)
+            referral = ReferralModel(start, county)
+            choice = ChoiceModel(start, county, costs, Reimbursement(start.reimbursement, county.population),
+                                 referral, gatekept_conditions(start))
+            index = {name: i for i, name in enumerate(self.county.fac_names)}
+            to_here = np.array([index.get(name, -1) for name in county.fac_names], dtype=np.int64)
+            boost0 = np.zeros(self.county.n_facilities)
+            known = to_here >= 0
+            boost0[to_here[known]] = sinking.quality_boost(start, county)[known]
+        weights = self.demand.incidence[:, None] * np.diff(np.concatenate(
+            [np.zeros((len(self.demand.incidence), 1)), self.demand.sev_cum], axis=1), axis=1)
+        weights[self.demand.emergency] = 0.0
+        mapped = np.where(choice.choice_set >= 0, to_here[np.maximum(choice.choice_set, 0)], -1)
+        resolved = expected_resolved(choice.prob, choice.choice_set, referral.can, weights, self.demand.admission_prob,
+                                     self.county.village_pop)
+        resolved_here = expected_resolved(self.choice.prob, self.choice.choice_set, self.referral.can, weights,
+                                          self.demand.admission_prob, self.county.village_pop)
+        known = to_here >= 0
+        resolved_here[to_here[known]] = np.where(np.isnan(resolved[known]), resolved_here[to_here[known]],
+                                                 resolved[known])
+        self.perceptions = Perceptions(self.adaptation, np.nan_to_num(resolved_here, nan=1.0), boost0,
+                                       sinking.quality_boost(self.scenario, self.county))
+        village_of = np.repeat(np.arange(self.county.n_villages), self.county.village_pop)
+        self.habits.settle(choice.util, weights, mapped, village_of, self.adaptation.burn_in_episodes, rng)
+        self._update_choice(sinking.unavailable_today(self.scenario, self.county, 0))
+
+
+def gatekept_conditions(scenario: Scenario) -> np.ndarray:
+    """(C,) conditions under gatekeeping (首诊在基层); emergencies are always exempt."""
+    listed = set(scenario.referral.gatekeeping.conditions)
+    return np.array([n in listed and not c.emergency for n, c in scenario.conditions.items()])
+
+
+def expected_resolved(prob: np.ndarray, choice_set: np.ndarray, can: np.ndarray, weights: np.ndarray,
+                      admission_prob: np.ndarray, village_pop: np.ndarray) -> np.ndarray:
+    """Share of first-contact patients each facility treats itself (NaN where none come), from
+    choice probabilities (V, C, S, K) and the capability table can[f, c, s, needs bed]."""
+    fac = np.maximum(choice_set, 0)  # (V, K)
+    treat = can[fac]  # (V, K, C, S, 2)
+    r = treat[..., 0] * (1 - admission_prob) + treat[..., 1] * admission_prob  # (V, K, C, S)
+    w = (village_pop[:, None, None, None] * weights[None, :, :, None] * prob).transpose(0, 3, 1, 2)  # (V, K, C, S)
+    w = np.where((choice_set >= 0)[:, :, None, None], w, 0.0)
+    seen = np.bincount(fac.ravel(), weights=w.sum(axis=(2, 3)).ravel(), minlength=can.shape[0])
+    solved = np.bincount(fac.ravel(), weights=(w * r).sum(axis=(2, 3)).ravel(), minlength=can.shape[0])
+    return np.divide(solved, seen, out=np.full(can.shape[0], np.nan), where=seen > 0)

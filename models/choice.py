@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.adaptation import draw_logit
 from models.costs import CostModel
 from models.geography import County
 from models.levers import sinking
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 class ChoiceModel:
     def __init__(self, scenario: Scenario, county: County, costs: CostModel, pay: Reimbursement,
-                 referral: ReferralModel):
+                 referral: ReferralModel, gatekept: np.ndarray | None = None):
         spec = scenario.choice
         self.beta_wait = spec.beta_wait_per_hour
         cs = county.choice_set  # (V, K)
@@ -48,9 +49,12 @@ class ChoiceModel:
         conds = [scenario.conditions[n] for n in scenario.conditions]
         p_admit = np.array([c.admission_prob for c in conds])  # (C, S)
         los = costs.los_mean  # (T, C, S)
-        oop = np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * los[t], p_admit, referred=False)
-                        for t in range(len(TIERS))])  # (T, C, S)
+        # (T, C, S); county care for a gatekept condition is unreferred when chosen first
+        oop = np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * los[t], p_admit, referred=False,
+                                         gatekept=gatekept) for t in range(len(TIERS))])
         self.expected_oop = oop
+        self.option_oop = np.where(self.valid[:, :, None, None], oop[tier], 0.0).transpose(0, 2, 3, 1)  # (V, C, S, K)
+        self.option_hours = np.where(self.valid, county.travel_hours[np.arange(len(cs))[:, None], fac], 0.0)
         util = (base[:, :, None, None] + spec.beta_log_oop * np.log1p(oop[tier] / 100.0)
                 + spec.beta_incapable * referral.incapable(county))  # (V, K, C, S)
         self.static = np.where(self.valid[:, :, None, None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
@@ -58,23 +62,38 @@ class ChoiceModel:
         self.cum = None
         self.update(np.zeros(county.n_facilities))
 
-    def update(self, wait_hours: np.ndarray, closed: np.ndarray | None = None) -> None:
-        """Recompute choice probabilities from perceived waits (called once a day); facilities
-        in ``closed`` (e.g. mobile clinics not touring today) cannot be chosen."""
+    def update(self, wait_hours: np.ndarray, closed: np.ndarray | None = None,
+               perceived: np.ndarray | None = None) -> None:
+        """Recompute choice probabilities from perceived waits (called once a day) and what word
+        of mouth adds per facility (``perceived``); facilities in ``closed`` (e.g. mobile clinics
+        not touring today) cannot be chosen.  Also the expected out-of-pocket and hours of formal
+        care per (village, condition, severity), which care-seeking weighs."""
         dyn = self.beta_wait * wait_hours[self._fac]
+        if perceived is not None:
+            dyn = dyn + perceived[self._fac]
         if closed is not None and len(closed):
             dyn = np.where(np.isin(self._fac, closed) & self.valid, -np.inf, dyn)
         u = self.static + dyn[:, None, None, :]
         u = u - u.max(axis=-1, keepdims=True)
+        self.util = u
         e = np.exp(u)
         p = e / e.sum(axis=-1, keepdims=True)
         self.prob = p
         self.cum = np.cumsum(p, axis=-1)
+        hours = self.option_hours + np.where(self.valid, wait_hours[self._fac], 0.0)  # (V, K)
+        self.formal_oop = (p * self.option_oop).sum(axis=-1)  # (V, C, S)
+        self.formal_hours = (p * hours[:, None, None, :]).sum(axis=-1)
 
-    def draw(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Facility chosen by each patient, by inverse CDF on the patient's own uniform."""
+    def draw(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray,
+             habit: np.ndarray | None = None) -> np.ndarray:
+        """Facility chosen by each patient, by inverse CDF on the patient's own uniform; ``habit``
+        (N, K) adds each option's habit utility for the patient."""
+        if habit is not None:
+            k = draw_logit(self.util[village, condition, severity] + habit, u)
+            return self.choice_set[village, k]
         cum = self.cum[village, condition, severity]  # (N, K)
         k = (u[:, None] >= cum).sum(axis=1)
         last = (self.prob[village, condition, severity] > 0).cumsum(axis=1).argmax(axis=1)
         k = np.minimum(k, last)  # guards rounding at the top of the cumulative sum
         return self.choice_set[village, k]
+

@@ -6,7 +6,7 @@ day at a time (a Poisson count, then marks by rate share), which is the same pro
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +33,14 @@ class DayBatch:
     def __len__(self) -> int:
         return len(self.time)
 
+    def take(self, index: np.ndarray) -> "DayBatch":
+        """The episodes at ``index`` (a subset or a reordering)."""
+        return DayBatch(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    def join(self, other: "DayBatch") -> "DayBatch":
+        """These episodes followed by ``other``'s (not re-sorted)."""
+        return DayBatch(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)))
+
 
 class DemandModel:
     def __init__(self, scenario: Scenario, county: County):
@@ -53,6 +61,13 @@ class DemandModel:
         self.emergency = np.array([c.emergency for c in conds])
         self.open_start = sim.open_start_hour / 24.0
         self.open_len = sim.open_hours / 24.0
+        profile = sim.arrival_profile
+        if profile is not None:
+            w = np.asarray(profile, dtype=float)
+            self.hour_weight = w / w.sum()
+            self.hour_cum = np.cumsum(self.hour_weight)
+        else:
+            self.hour_weight = None
         pop = county.village_pop.astype(float)
         self.population = pop.sum()
         self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
@@ -62,6 +77,16 @@ class DemandModel:
 
     def month_of(self, day: float) -> int:
         return int((day % self.days_per_year) * 12 // self.days_per_year)
+
+    def time_of_day(self, u: np.ndarray) -> np.ndarray:
+        """Outpatient arrival time (fraction of a day) from a uniform: uniform over opening hours,
+        or piecewise uniform by the hourly ``arrival_profile`` (morning-heavy, closed hours empty)."""
+        if self.hour_weight is None:
+            return self.open_start + self.open_len * u
+        # side="right" never lands on a closed hour: its cumulative weight equals the previous hour's
+        hour = np.minimum(np.searchsorted(self.hour_cum, u, side="right"), len(self.hour_cum) - 1)
+        within = (u - (self.hour_cum[hour] - self.hour_weight[hour])) / self.hour_weight[hour]
+        return self.open_start + (hour + np.clip(within, 0.0, 1.0)) / 24.0
 
     def daily_rates(self, day: int) -> np.ndarray:
         """Expected episodes per condition class on this day."""
@@ -76,7 +101,7 @@ class DemandModel:
         cond = np.searchsorted(np.cumsum(rates) / total, u[:, 0], side="right") if n else np.zeros(0, int)
         cond = np.minimum(cond, len(rates) - 1)
         village = np.minimum(np.searchsorted(self.village_cum, u[:, 1], side="right"), len(self.village_cum) - 1)
-        tod = np.where(self.all_day[cond], u[:, 2], self.open_start + self.open_len * u[:, 2])
+        tod = np.where(self.all_day[cond], u[:, 2], self.time_of_day(u[:, 2]))
         sev = np.minimum((u[:, 3, None] >= self.sev_cum[cond]).sum(axis=1), SEVERITY_LEVELS - 1)
         admit = u[:, 4] < self.admission_prob[cond, sev]
         resident = self.offsets[village] + (rng.random(n) * self.village_pop[village]).astype(np.int64)

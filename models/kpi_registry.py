@@ -16,7 +16,7 @@ from models.tiers import TIERS
 
 MINUTES_PER_DAY = 1440.0
 SHARE_UNITS = ("share", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
-               "year on year")
+               "year on year", "share of illnesses", "share of admissions advised")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ KPIS: tuple[Kpi, ...] = (
         "fund payment ÷ total cost", _r("fund", "cost")),
     Kpi("oop_per_episode", "次均自付费用", "Out-of-pocket per episode", "CNY",
         "out-of-pocket payments ÷ illness episodes", _r("oop", "episodes")),
+    Kpi("oop_per_admission", "次均住院自付费用", "Out-of-pocket per stay", "CNY",
+        "out-of-pocket payments for stays ÷ stays begun", _r("oop_stays", "admissions")),
     Kpi("cost_per_resident", "人均医疗费用", "Cost per resident", "CNY per resident-year",
         "total cost of visits and stays ÷ resident-years", _per_resident("cost")),
     Kpi("fund_per_resident", "人均医保基金支出", "Fund spending per resident", "CNY per resident-year",
@@ -113,6 +115,15 @@ KPIS: tuple[Kpi, ...] = (
         "visits ending in a referral up ÷ 1000 resident-years", _per_resident("referred_up", 1000.0)),
     Kpi("downward_referrals_per_1000", "下转人次(每千人年)", "Downward referrals", "per 1000 resident-years",
         "stays begun after a referral down ÷ 1000 resident-years", _per_resident("referred_down", 1000.0)),
+    Kpi("self_treatment_share", "自我治疗比例", "Self-treatment (pharmacy)", "share of illnesses",
+        "illnesses self-treated or taken to a retail pharmacy (零售药店) ÷ all illnesses (episodes + outside options)",
+        lambda c, x: ratio(c["self_treated"], c["episodes"] + c["self_treated"] + c["forgone"])),
+    Kpi("forgone_share", "患病未就诊比例", "Forgone care", "share of illnesses",
+        "illnesses neither taken to a facility nor self-treated ÷ all illnesses",
+        lambda c, x: ratio(c["forgone"], c["episodes"] + c["self_treated"] + c["forgone"])),
+    Kpi("declined_admission_share", "应住院未住院比例", "Declined admissions", "share of admissions advised",
+        "episodes whose patient did not take an advised bed ÷ (those + stays begun)",
+        lambda c, x: ratio(c["declined"], c["declined"] + c["admissions"])),
     Kpi("balked_share", "未就诊离开比例", "Balked episodes", "share of episodes",
         "episodes that left a queue unserved ÷ episodes", _r("balked", "episodes")),
     Kpi("family_doctor_referral_rate", "家庭医生转介率", "Family-doctor referral rate",

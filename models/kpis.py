@@ -58,11 +58,12 @@ class KpiCalculator:
         return np.floor((t - self.warmup) / (self.days_per_year / 12.0)).astype(np.int32)
 
     def table(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
-              by: str = "all") -> pd.DataFrame:
+              by: str = "all", outside: dict | None = None) -> pd.DataFrame:
         """KPIs per group (``all``, ``year`` or ``month``); reads the logs once per call."""
-        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals), by))
+        return self.kpis(self.aggregate(self.sums(visits, stays, episodes, transfers, arrivals, outside), by))
 
-    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray) -> pd.DataFrame:
+    def sums(self, visits: dict, stays: dict, episodes: dict, transfers: dict, arrivals: np.ndarray,
+             outside: dict | None = None) -> pd.DataFrame:
         """The additive quantities behind every KPI, one row per month after the warm-up.
 
         Every KPI is a ratio of such sums, so years and the whole run are sums of months: the
@@ -93,6 +94,7 @@ class KpiCalculator:
         out["admissions"] = _sum(gs, n, mask=sin)
         out["admissions_in_county"] = _sum(gs, n, mask=sin & IN_COUNTY[st])
         out["bed_days_stayed"] = _sum(gs, n, stays["los"], sin)
+        out["oop_stays"] = _sum(gs, n, stays["oop"], sin)
         for name, tiers in (("fund_in_county", IN_COUNTY), ("fund_primary", PRIMARY),
                             ("fund", np.ones(len(TIERS), bool))):
             out[name] = (_sum(g, n, visits["fund"], vin & tiers[vt]) + _sum(gs, n, stays["fund"], sin & tiers[st])
@@ -103,6 +105,13 @@ class KpiCalculator:
         out["episodes"] = _sum(self._month(arrivals), n, mask=ain)
         out["oop"] = _sum(ge, n, episodes["oop"], ein)
         out["balked"] = _sum(ge, n, mask=ein & (episodes["status"] == 1))
+        out["declined"] = _sum(ge, n, mask=ein & (episodes["status"] == 2))
+        for code, name in ((1, "self_treated"), (2, "forgone")):
+            if outside is None or not len(outside["time"]):
+                out[name] = np.zeros(n)
+                continue
+            t = outside["time"]
+            out[name] = _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end) & (outside["option"] == code))
         for t, name in enumerate(TIERS):
             m = vin & (vt == t)
             out[f"wait_{name}"], out[f"visits_{name}"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
@@ -323,6 +332,18 @@ class KpiCalculator:
         lo = np.clip(start, self.warmup, self.end)
         hi = np.clip(stop, self.warmup, self.end)
         return np.bincount(stays["fac"], weights=hi - lo, minlength=F)
+
+    def waits_by_hour(self, visits: dict) -> pd.DataFrame:
+        """Outpatient visits and mean wait for a doctor by tier and hour of the day the
+        consultation was asked for (after the warm-up)."""
+        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
+        hour = np.floor((visits["time"][vin] % 1.0) * 24.0).astype(np.int64)
+        key = self.tier[visits["fac"][vin]].astype(np.int64) * 24 + np.minimum(hour, 23)
+        n = np.bincount(key, minlength=24 * len(TIERS)).astype(float)
+        wait = np.bincount(key, weights=visits["wait"][vin], minlength=24 * len(TIERS))
+        return pd.DataFrame({"tier": np.repeat(np.array(TIERS, dtype=object), 24),
+                             "hour": np.tile(np.arange(24), len(TIERS)), "visits": n,
+                             "mean_wait_min": _ratio(wait, n) * 1440.0})
 
     def villages(self, visits: dict, episodes: dict) -> pd.DataFrame:
         """Per village (for equity maps): visits, primary-care share, out-of-pocket per episode."""

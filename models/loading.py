@@ -20,7 +20,7 @@ from sim.core.config_files import (
     validate_model,
 )
 
-PATH_KEYS = ("geography.roster.facilities_csv", "geography.roster.townships_csv")
+PATH_KEYS = ("geography.roster.facilities_csv", "geography.roster.townships_csv", "adaptation.starts_from")
 
 
 def load_scenario_data(path: str | Path) -> tuple[dict, dict[str, str]]:
@@ -60,7 +60,10 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
             counties[key] = county
     _check_against_county(scenario, county, src, origin)
     scenario._county, scenario._county_key = county, key
+    scenario._start = _start_scenario(scenario, county, src, origin)
     scenario._plan = _resolve_plan(scenario, data, src, origin, county)
+    for variant in scenario._plan.variants:  # residents' starting habits do not change with the plan
+        variant._start = scenario._start
     return scenario
 
 
@@ -112,6 +115,26 @@ def _variant(data: dict, src: dict[str, str], origin: str, values: dict, county:
 def plan_of(scenario: Scenario) -> Plan:
     """The resolved plan of a scenario (empty for one without a schedule or made in code)."""
     return scenario._plan if scenario._plan is not None else Plan(scenario.simulation.start_year)
+
+
+def _start_scenario(scenario: Scenario, county: County, src: dict[str, str], origin: str) -> Scenario | None:
+    """The scenario residents' habits and perceptions were formed under (``adaptation.starts_from``):
+    its reimbursement, catalogue and levers on this scenario's own county (geography as here, so
+    ``--set geography...`` moves both)."""
+    path = scenario.adaptation.starts_from
+    if path is None:
+        return None
+    where = source_for("adaptation.starts_from", src, origin)
+    try:
+        data, start_src = load_scenario_data(path)
+        data["geography"] = scenario.model_dump(mode="json")["geography"]
+        data.setdefault("adaptation", {})["starts_from"] = None
+        start = resolve(data, start_src, str(Path(path).resolve()), counties={scenario._county_key: county})
+    except ConfigError as e:
+        raise ConfigError(f"{where}: adaptation.starts_from: {path}: {e}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: adaptation.starts_from: {path}: file not found") from None
+    return start
 
 
 def county_of(scenario: Scenario) -> County:

@@ -31,6 +31,7 @@ FIXED = {
     "schedule": "a schedule cannot schedule itself",
     "ramp": "the ramp applies to the whole plan",
     "targets": "targets are not levers",
+    "adaptation": "residents' habits and perceptions are set up once for a run",
     "sinking.mobile_clinic.village_share": "mobile clinics add facilities, and the facility list is fixed for a run",
 }
 RAMPS = ("step", "linear")

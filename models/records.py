@@ -9,7 +9,7 @@ from array import array
 
 import numpy as np
 
-from models.episode import BALKED, COMPLETED  # noqa: F401  (episode status codes, re-exported)
+from models.episode import BALKED, COMPLETED, DECLINED  # noqa: F401  (episode status codes, re-exported)
 from sim.core.tables import Table
 
 VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
@@ -22,6 +22,7 @@ EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b
                    "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
                    "contracted": "b", "finish": "d", "status": "b"}
 TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums: capitation, DIP year-end settlements
+OUTSIDE_COLUMNS = {"time": "d", "village": "i", "option": "b"}  # illnesses self-treated (1) or left untreated (2)
 
 
 class Monitor:
@@ -32,6 +33,7 @@ class Monitor:
         self.stays = Table(STAY_COLUMNS)
         self.episodes = Table(EPISODE_COLUMNS)
         self.transfers = Table(TRANSFER_COLUMNS)
+        self.outside = Table(OUTSIDE_COLUMNS)
         self.budget: list[dict] = []
         self._arrivals = array("d")
         self.arrival_times = self._arrivals.append  # bound once: one call per episode

@@ -2,7 +2,9 @@
 
 Per tier: outpatient and inpatient rates applied above a deductible (起付线); annual fund caps
 per resident; self-referred (unreferred) out-of-county care is paid at the lower
-``outside_unreferred`` schedule.
+``outside_unreferred`` schedule.  Under gatekeeping (首诊在基层, ``referral.gatekeeping``) county
+care for a listed condition without a referral is paid at ``county_unreferred`` (when set): the
+rule is enforced by price, so bypassing primary care is a choice with a cost.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 
 OUTSIDE = TIERS.index("outside")
+COUNTY = TIERS.index("county")
 
 
 def _zeros(n: int) -> array:
@@ -26,7 +29,7 @@ def _zeros(n: int) -> array:
 
 class Reimbursement:
     def __init__(self, spec: ReimbursementSpec, n_residents: int):
-        rows = [spec.tier(t) for t in TIERS] + [spec.outside_unreferred]
+        rows = [spec.tier(t) for t in TIERS] + [spec.outside_unreferred, spec.county_unreferred or spec.county]
         self.out_rate = [r.outpatient_rate for r in rows]
         self.out_ded = [r.outpatient_deductible for r in rows]
         self.in_rate = [r.inpatient_rate for r in rows]
@@ -38,20 +41,27 @@ class Reimbursement:
         self._used_out = _zeros(n_residents) if self.cap_out is not None else None
         self._used_in = _zeros(n_residents) if self.cap_in is not None else None
 
-    def _row(self, tier: int, referred: bool) -> int:
-        return len(TIERS) if tier == OUTSIDE and not referred else tier
+    def _row(self, tier: int, referred: bool, gatekept: bool = False) -> int:
+        """Schedule row: unreferred out-of-county care always, unreferred county care for a
+        gatekept condition, are paid at their own lower schedules."""
+        if referred:
+            return tier
+        if tier == OUTSIDE:
+            return len(TIERS)
+        return len(TIERS) + 1 if tier == COUNTY and gatekept else tier
 
-    def outpatient(self, tier: int, cost: float, resident: int, referred: bool) -> float:
+    def outpatient(self, tier: int, cost: float, resident: int, referred: bool, gatekept: bool = False) -> float:
         """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
-        return self._capped(self.outpatient_fee(tier, cost, referred), resident, self._used_out, self.cap_out)
+        return self._capped(self.outpatient_fee(tier, cost, referred, gatekept), resident, self._used_out,
+                            self.cap_out)
 
-    def outpatient_fee(self, tier: int, cost: float, referred: bool) -> float:
+    def outpatient_fee(self, tier: int, cost: float, referred: bool, gatekept: bool = False) -> float:
         """The fund's fee-for-service share of a visit, before any annual cap."""
-        r = self._row(tier, referred)
+        r = self._row(tier, referred, gatekept)
         return max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
 
     def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
-                  case_payment: float | None = None) -> tuple[float, float, float]:
+                  case_payment: float | None = None, gatekept: bool = False) -> tuple[float, float, float]:
         """(fund payment, out-of-pocket, deductible charged) for one admission.
 
         With the continuous deductible (连续计算起付线) a referred patient pays only the part of
@@ -59,7 +69,7 @@ class Reimbursement:
         fixed ``case_payment`` (DRG, same-payment) is what the fund pays the facility; the
         patient still pays their share of the charges by the usual rules.
         """
-        r = self._row(tier, referred)
+        r = self._row(tier, referred, gatekept)
         ded = self.in_ded[r]
         if self.continuous and referred:
             ded = max(ded - deductible_paid, 0.0)
@@ -94,9 +104,21 @@ class Reimbursement:
         return np.maximum(stay_cost - self.in_ded[tier], 0.0) * self.in_rate[tier]
 
     def expected_oop(self, tier: int, visit_cost: np.ndarray, stay_cost: np.ndarray, p_admit: np.ndarray,
-                     referred: bool) -> np.ndarray:
-        """Out-of-pocket a patient expects at a tier (caps ignored), for facility choice."""
-        r = self._row(tier, referred)
+                     referred: bool, gatekept: np.ndarray | None = None) -> np.ndarray:
+        """Out-of-pocket a patient expects at a tier (caps ignored), for facility choice; arrays
+        are (condition, severity) and ``gatekept`` flags conditions under gatekeeping."""
+        out = self._expected_oop(self._row(tier, referred), visit_cost, stay_cost, p_admit)
+        if gatekept is not None and gatekept.any():
+            bypass = self._expected_oop(self._row(tier, referred, True), visit_cost, stay_cost, p_admit)
+            out = np.where(gatekept[:, None], bypass, out)
+        return out
+
+    def _expected_oop(self, r: int, visit_cost, stay_cost, p_admit):
         fund_v = np.maximum(visit_cost - self.out_ded[r], 0.0) * self.out_rate[r]
         fund_s = np.maximum(stay_cost - self.in_ded[r], 0.0) * self.in_rate[r]
         return (visit_cost - fund_v) + p_admit * (stay_cost - fund_s)
+
+    def expected_stay_oop(self, tier: int, stay_cost: np.ndarray, referred: bool, gatekept: bool = False) -> np.ndarray:
+        """Out-of-pocket a patient expects for a stay of this cost (caps ignored)."""
+        r = self._row(tier, referred, gatekept)
+        return stay_cost - np.maximum(stay_cost - self.in_ded[r], 0.0) * self.in_rate[r]

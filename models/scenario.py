@@ -12,10 +12,13 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, create_model, field_validator, model_validator
 
+from models.adaptation import AdaptationSpec
 from models.geography import GeographySpec
 from models.kpi_registry import REGISTRY
 from models.levers import LEVERS
 from models.plan import flatten
+from models.provider_demand import ProviderDemandSpec
+from models.seeking import CareSeekingSpec
 from models.tiers import SEVERITY_LEVELS, TIERS, Tier
 from sim.core.config_files import KeyPathError, Strict
 
@@ -34,12 +37,23 @@ class SimulationSpec(Strict):
     open_hours: float = Field(9.0, gt=0, le=24, description="outpatient hours per day")
     open_start_hour: float = Field(8.0, ge=0, lt=24)
     sample_interval_days: float = Field(0.0, ge=0, description="queue-length sampling; 0 = off")
+    arrival_profile: list[float] | None = Field(
+        None, description="relative outpatient arrivals in each opening hour (one weight per hour from "
+                          "open_start_hour; 0 = closed, e.g. lunch); null = uniform over opening hours")
 
     @model_validator(mode="after")
     def _window(self) -> "SimulationSpec":
         if self.open_start_hour + self.open_hours > 24:
             raise KeyPathError("simulation.open_hours", self.open_hours,
                             f"open_start_hour + open_hours must be <= 24 (open_start_hour is {self.open_start_hour})")
+        profile = self.arrival_profile
+        if profile is not None:
+            if len(profile) != self.open_hours:
+                raise KeyPathError("simulation.arrival_profile", profile,
+                                   f"needs one weight per opening hour: {self.open_hours:g} values, got {len(profile)}")
+            if any(w < 0 for w in profile) or sum(profile) <= 0:
+                raise KeyPathError("simulation.arrival_profile", profile,
+                                   "weights must be >= 0 with a positive sum")
         return self
 
 
@@ -164,6 +178,9 @@ class ReimbursementSpec(Strict):
     county: TierReimbursement
     outside: TierReimbursement
     outside_unreferred: TierReimbursement = Field(description="self-referred out-of-county care")
+    county_unreferred: TierReimbursement | None = Field(
+        None, description="county care without a referral for a condition under referral.gatekeeping; "
+                          "null = paid as referred county care")
     continuous_deductible: bool = Field(False, description="转诊住院患者连续计算起付线: a referred inpatient pays "
                                                            "only the deductible difference")
     annual_cap_outpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
@@ -190,6 +207,14 @@ class ChoiceSpec(Strict):
 
 
 # --------------------------------------------------------------------------- referral
+class GatekeepingSpec(Strict):
+    """首诊在基层: first contact at primary level for the listed conditions.  Enforced by price:
+    county care without a referral is reimbursed at ``reimbursement.county_unreferred``."""
+
+    conditions: list[str] = Field(default_factory=list, description="conditions needing a primary-care "
+                                                                     "referral for county care; emergencies exempt")
+
+
 class ReferralSpec(Strict):
     """Referral (转诊): upward chain by tier; downward referral of stable patients."""
 
@@ -200,6 +225,7 @@ class ReferralSpec(Strict):
     target_rule: dict[Tier, Literal["nearest", "largest"]] = Field(
         default_factory=lambda: {"township": "nearest", "county": "largest", "outside": "nearest"},
         description="which capable facility of a tier receives referrals and emergencies")
+    gatekeeping: GatekeepingSpec = Field(default_factory=GatekeepingSpec)
 
     @field_validator("down_prob")
     @classmethod
@@ -238,7 +264,11 @@ class ScenarioCore(Strict):
                                                                 "month by month between scheduled years")
     targets: dict[str, dict[int, float]] = Field(
         default_factory=dict, description="{kpi: {calendar year: value}}: met when the KPI is at least the value")
+    care_seeking: CareSeekingSpec = Field(default_factory=CareSeekingSpec)
+    adaptation: AdaptationSpec = Field(default_factory=AdaptationSpec)
+    provider_demand: ProviderDemandSpec = Field(default_factory=ProviderDemandSpec)
     _county: Any = PrivateAttr(default=None)  # the county built when the scenario was validated
+    _start: Any = PrivateAttr(default=None)  # the scenario of adaptation.starts_from, loaded with this one
     _county_key: str | None = PrivateAttr(default=None)
     _plan: Any = PrivateAttr(default=None)  # models.plan.Plan resolved with the scenario
 
@@ -287,6 +317,17 @@ class ScenarioCore(Strict):
                     if cond not in names:
                         raise KeyPathError(f"capability.{tier}.{kind}.{cond}", cond,
                                            f"unknown condition; allowed: {sorted(names)}")
+        for i, cond in enumerate(self.referral.gatekeeping.conditions):
+            if cond not in names:
+                raise KeyPathError(f"referral.gatekeeping.conditions.{i}", cond,
+                                   f"unknown condition; allowed: {sorted(names)}")
+        for cond in self.care_seeking.asc_formal:
+            if cond not in names:
+                raise KeyPathError(f"care_seeking.asc_formal.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")
+        pd_spec = self.provider_demand
+        if pd_spec.followups_per_year > 0 and pd_spec.followup_condition not in names:
+            raise KeyPathError("provider_demand.followup_condition", pd_spec.followup_condition,
+                               f"unknown condition; allowed: {sorted(names)}")
         for cond in self.referral.down_prob:
             if cond not in names:
                 raise KeyPathError(f"referral.down_prob.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")

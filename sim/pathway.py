@@ -17,8 +17,9 @@ from models.episode import (
     BALKED,
     COMPLETED,
     DECISION_DRAWS,
+    DECLINED,
     MAX_VISITS,
-    ROUTINE_DECISIONS,
+    REFERRAL_STREAM_DECISIONS,
     SERVICE_DRAWS,
     Episode,
 )
@@ -27,6 +28,7 @@ from models.loading import plan_of
 from models.records import Monitor
 from models.referral import TREAT_HERE
 from models.scenario import Scenario
+from models.seeking import FORMAL
 from sim.core.clock import Clock
 from sim.core.station import Station
 from sim.core.streams import Streams, inverse_cdf_sampler
@@ -44,7 +46,6 @@ class CountyModel:
             scenario = self.plan.variants[self.plan.variant_of_month[0]]
         self.care = care = Care(scenario, county)
         self.scenario, self.county, self.streams = scenario, care.county, streams
-        self.incentive_draws = streams.extra("incentives")
         sim = scenario.simulation
         self.env = Clock()
         self.warmup, self.end, self.days_per_year = care.warmup, care.end, care.days_per_year
@@ -62,6 +63,11 @@ class CountyModel:
         self.write_stay = self.monitor.stays.writer()
         self.write_episode = self.monitor.episodes.writer()
         self.write_transfer = self.monitor.transfers.writer()
+        self.write_outside = self.monitor.outside.writer()
+        self.seek_draws = streams.extra("care_seeking")
+        self.later_decision_draws = streams.extra("later_decisions")
+        self.followup_draws = streams.extra("followups")
+        care.settle(streams.extra("habits"))
 
     # ------------------------------------------------------------------ processes
     def run(self, event_log: str | None = None) -> Monitor:
@@ -80,21 +86,53 @@ class CountyModel:
         self.monitor.budget = self.care.community_table()
         return self.monitor
 
+    def _day(self, day: int):
+        """A day's illnesses that reach a facility, in time order, with their uniforms and first
+        facilities: care-seeking filters the illnesses, family-doctor follow-ups join them.  Every
+        illness draws its uniforms whatever it decides, so the draws stay common across scenarios."""
+        s, care = self.streams, self.care
+        b = care.demand.day_batch(s.arrivals, day)
+        n = len(b)
+        u_choice = s.choice.random(n)
+        u_svc = s.service.random((n, SERVICE_DRAWS.width))
+        u_ref = np.hstack([s.referral.random((n, REFERRAL_STREAM_DECISIONS)),
+                           self.later_decision_draws.random((n, DECISION_DRAWS.width - REFERRAL_STREAM_DECISIONS))])
+        option = care.seeking_options(b, self.seek_draws.random(n))
+        if (option != FORMAL).any():
+            self._outside(b, option)
+            keep = np.flatnonzero(option == FORMAL)
+            b, u_choice, u_svc, u_ref = b.take(keep), u_choice[keep], u_svc[keep], u_ref[keep]
+        first, is_contracted = care.first_contacts(b, u_choice, u_ref)
+        fu, fu_first = care.followups(self.followup_draws, day)
+        if len(fu):
+            m = len(fu)
+            r = self.followup_draws
+            b = b.join(fu)
+            first = np.concatenate([first, fu_first])
+            is_contracted = np.concatenate([is_contracted, np.ones(m, dtype=bool)])
+            u_svc = np.vstack([u_svc, r.random((m, SERVICE_DRAWS.width))])
+            u_ref = np.vstack([u_ref, r.random((m, DECISION_DRAWS.width))])
+            order = np.argsort(b.time, kind="stable")
+            b, first, is_contracted, u_svc, u_ref = b.take(order), first[order], is_contracted[order], \
+                u_svc[order], u_ref[order]
+        return b, first, is_contracted, u_svc, u_ref
+
+    def _outside(self, b, option: np.ndarray) -> None:
+        """Illnesses self-treated or left untreated (after the warm-up they count in the KPIs)."""
+        write = self.write_outside
+        for i in np.flatnonzero((option != FORMAL) & (b.time < self.end)).tolist():
+            write(time=float(b.time[i]), village=int(b.village[i]), option=int(option[i]))
+
     def _arrivals(self):
         """One day of arrivals at a time: what is known at arrival (first contact, first
         consultation time, TCM attribute) is drawn for the whole day with numpy."""
-        env, s, mon = self.env, self.streams, self.monitor
+        env, mon = self.env, self.monitor
         visit, end = self._visit, self.end
         for day in range(int(math.ceil(self.end))):
-            care = self.care
+            care = self.care  # a phased plan may have replaced it
             consult_days = np.array(care.consult_days)
-            b = care.demand.day_batch(s.arrivals, day)
+            b, first, is_contracted, u_svc, u_ref = self._day(day)
             n = len(b)
-            u_choice = s.choice.random(n)
-            u_svc = s.service.random((n, SERVICE_DRAWS.width))
-            u_ref = np.hstack((s.referral.random((n, ROUTINE_DECISIONS)),
-                               self.incentive_draws.random((n, DECISION_DRAWS.width - ROUTINE_DECISIONS))))
-            first, is_contracted = care.first_contacts(b, u_choice, u_ref)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
             tcm0 = care.tcm_visits(first, u_svc[:, SERVICE_DRAWS.tcm])
             rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
@@ -175,9 +213,16 @@ class CountyModel:
             self.care.referred_up(ep, fac)
             self._later(done + self.care.travel_days[ep.village][target], self._next_visit, ep, target)
         elif ep.admit:
-            self._later(done, self._admit, ep, fac)
+            if self.care.accepts_admission(ep, fac):
+                self._later(done, self._admit, ep, fac)
+            else:
+                self._finish(ep, fac, now + done, DECLINED)
         else:
-            self._finish(ep, fac, now + done, COMPLETED)
+            back = self.care.asks_back(ep, fac)
+            if back is None:
+                self._finish(ep, fac, now + done, COMPLETED)
+            else:
+                self._later(done + back, self._next_visit, ep, fac)
 
     def _admit(self, ep: Episode, fac: int) -> None:
         down = self.care.downshift(ep, fac)

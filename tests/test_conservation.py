@@ -46,7 +46,7 @@ def test_accounting_balances_with_balking(balking_run):
     a = r.accounting
     assert a["balked"] > 0, "balking should happen with balk_queue_length=1 and tight capacity"
     assert min(a.values()) >= 0
-    assert a["arrived"] == a["completed"] + a["balked"] + a["in_system"]
+    assert a["arrived"] == a["completed"] + a["balked"] + a["declined"] + a["in_system"]
     # each term recounted independently
     total, _ = _replayed_arrivals(s, model, 0)
     assert a["arrived"] == total

@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_county
 
 from models.community import Community, indicator_score
 from models.levers.payment import PaymentSpec
@@ -18,7 +19,6 @@ from models.tiers import TIERS
 from sim.core.config_files import ConfigError
 from sim.core.stats import confidence_interval
 from sim.studies.runner import multiple_replications, runs_frame, single_run
-from conftest import small_county
 
 REPS = 4
 GENEROUS = "payment.global_budget={enabled: true, budget_per_resident: 100000, surplus_retained: %s}"

@@ -48,8 +48,10 @@ CASES = [
     ("configs/policies/differentiated_reimbursement.yaml", (), "county_visit_rate", +1),
     ("configs/policies/referral_rules.yaml", (), "downward_referrals_per_1000", +1),
     ("configs/policies/referral_rules.yaml", (), "in_county_inpatient_share", +1),
+    # per stay: with demand that responds to price, cheaper stays are also declined less often, so
+    # out-of-pocket per episode mixes the price cut with the extra admissions
     ("configs/baseline.yaml", ("reimbursement.continuous_deductible=true", "referral.down_prob.severe_complex=0.5"),
-     "oop_per_episode", -1),
+     "oop_per_admission", -1),
     ("configs/policies/family_doctor.yaml", (), "primary_care_share", +1),
     ("configs/policies/payment_reform.yaml", (), "downward_referrals_per_1000", +1),
     ("configs/baseline.yaml", ("payment.drg.enabled=true",), "mean_los_days", -1),

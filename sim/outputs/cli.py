@@ -296,6 +296,14 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate_model(args: argparse.Namespace) -> int:
+    from sim.outputs.validation_report import write
+
+    path = write(args.out, args.replications, args.full_county, args.workers)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="countysim", description="Simulate tiered rural care in a Chinese county.")
     p.add_argument("--version", action="version", version=f"countysim {sim.__version__}")
@@ -363,6 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit declared parameters to observed KPI targets")
     batch(cal, resume=False)
     cal.set_defaults(func=cmd_calibrate)
+
+    vm = sub.add_parser("validate-model", help="compare the model with published effects (docs/validation.md)")
+    vm.add_argument("--out", default="docs/validation.md", help="report file (default: docs/validation.md)")
+    vm.add_argument("--replications", type=int, default=3)
+    vm.add_argument("--workers", type=int, default=2, help="processes per scenario")
+    vm.add_argument("--full-county", action="store_true", help="the 500k baseline county (slow) instead of 60k")
+    vm.set_defaults(func=cmd_validate_model)
 
     fig = sub.add_parser("figures", help="publication figures (PNG 300 dpi and SVG) from a results folder")
     fig.add_argument("results", help="results folder of countysim run --out, experiment, sensitivity or calibrate")

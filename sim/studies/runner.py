@@ -40,6 +40,7 @@ class RunResult:
     villages: pd.DataFrame
     flows: pd.DataFrame
     accounting: dict[str, int]
+    waits_by_hour: pd.DataFrame  # visits and mean wait by tier and hour of day
     wall_seconds: float
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
@@ -54,12 +55,12 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     model = CountyModel(scenario, county, streams)
     mon = model.run(str(event_log) if event_log else None)
     visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
-    transfers = mon.transfers.arrays()
+    transfers, outside = mon.transfers.arrays(), mon.outside.arrays()
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     calc.capacity_log = mon.capacity_log
     logs = (visits, stays, episodes, transfers, mon.arrivals())
-    sums = calc.sums(*logs)  # monthly; years and the whole run add these up
+    sums = calc.sums(*logs, outside)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))
     yearly = calc.kpis(calc.aggregate(sums, "year"))
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
@@ -78,6 +79,8 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         "arrived": mon.arrived,
         "completed": int((finished & (episodes["status"] == 0)).sum()),
         "balked": int((episodes["status"] == 1).sum()),
+        "declined": int((finished & (episodes["status"] == 2)).sum()),
+        "outside_options": len(outside["time"]),
         "in_system": int(mon.arrived - (finished.sum())),
     }
     return RunResult(
@@ -90,6 +93,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         villages=calc.villages(visits, episodes),
         flows=calc.flows(episodes),
         accounting=accounting,
+        waits_by_hour=calc.waits_by_hour(visits),
         wall_seconds=time.perf_counter() - t0,
         logs={"visits": visits, "stays": stays, "episodes": episodes, "transfers": transfers} if keep_logs else {},
     )
@@ -256,6 +260,7 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "facility_monthly.parquet": _tagged(results, "facility_monthly"),
         "villages.parquet": _tagged(results, "villages"),
         "flows.parquet": _tagged(results, "flows"),
+        "waits_by_hour.parquet": _tagged(results, "waits_by_hour"),
     }
     plan = plan_of(scenario)
     if not plan.empty:

@@ -1,0 +1,114 @@
+"""Adaptation over years (就医习惯与口碑): habits and perceived quality that move slowly.
+
+- Habit: a resident's last first-contact facility carries ``habit_bonus`` in their next choice,
+  so after a reform residents switch one illness at a time rather than all on day 1.
+- Word of mouth: the perceived resolved-here share of each facility (problems solved there
+  rather than referred on) is an exponential smoothing of what its first-contact patients
+  experienced, updated monthly with weight ``monthly_smoothing``; it enters utility with
+  ``beta_resolved``.  The perceived quality of stationed senior doctors (sinking lever) moves
+  towards its new value at the same pace.
+- Where residents start: with ``starts_from`` (a scenario file, e.g. the baseline) residents
+  bring the habits and perceptions they formed under that scenario — a reform then builds up
+  over the years of the run.  Without it they start settled in the scenario itself.  Habits
+  are settled by drawing ``burn_in_episodes`` past illnesses per resident.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from sim.core.config_files import Strict
+
+
+class AdaptationSpec(Strict):
+    """Habit persistence and word of mouth; off by default (choices do not depend on the past)."""
+
+    source: str = "assumed"
+    habit_bonus: float = Field(0.0, ge=0, le=10, description="utility of the resident's last first-contact facility")
+    beta_resolved: float = Field(0.0, ge=0, le=20, description="utility per unit of perceived resolved-here share")
+    monthly_smoothing: float = Field(0.1, gt=0, le=1, description="weight of the latest month in perceptions")
+    starts_from: str | None = Field(None, description="scenario file whose settled habits and perceptions "
+                                                      "residents bring into the run; null = this scenario")
+    burn_in_episodes: int = Field(8, ge=0, le=100, description="past illnesses drawn to settle habits")
+
+    @property
+    def enabled(self) -> bool:
+        return self.habit_bonus > 0 or self.beta_resolved > 0
+
+
+class Perceptions:
+    """Perceived resolved-here share and stationed-doctor quality per facility, smoothed monthly."""
+
+    def __init__(self, spec: AdaptationSpec, resolved0: np.ndarray, boost0: np.ndarray, boost: np.ndarray):
+        self.alpha = spec.monthly_smoothing
+        self.beta_resolved = spec.beta_resolved
+        self.resolved = resolved0.astype(float).copy()
+        self.boost, self.target_boost = boost0.astype(float).copy(), boost.astype(float)
+        n = len(resolved0)
+        self._seen, self._solved = np.zeros(n), np.zeros(n)
+
+    def observe(self, fac: int, resolved: bool) -> None:
+        """A first-contact consultation at ``fac`` and whether it ended there."""
+        self._seen[fac] += 1
+        if resolved:
+            self._solved[fac] += 1
+
+    def month_end(self) -> None:
+        a = self.alpha
+        seen = self._seen > 0
+        share = np.divide(self._solved, self._seen, out=np.zeros_like(self._seen), where=seen)
+        self.resolved = np.where(seen, (1 - a) * self.resolved + a * share, self.resolved)
+        self.boost = (1 - a) * self.boost + a * self.target_boost
+        self._seen[:], self._solved[:] = 0, 0
+
+    def utility(self, beta_quality: float) -> np.ndarray:
+        """Per facility: what word of mouth adds to the static utility (the static part already
+        holds the stationed doctors' full quality; the lag is subtracted until it is learnt)."""
+        return self.beta_resolved * self.resolved + beta_quality * (self.boost - self.target_boost)
+
+
+class Habits:
+    """Each resident's last first-contact facility (-1: none yet)."""
+
+    def __init__(self, spec: AdaptationSpec, n_residents: int):
+        self.bonus = spec.habit_bonus
+        self.last = np.full(n_residents, -1, dtype=np.int32)
+        self.enabled = self.bonus > 0
+        self.returns = 0  # first contacts at the habitual facility (for the return-share check)
+        self.choices = 0
+
+    def utility(self, choice_set: np.ndarray, resident: np.ndarray) -> np.ndarray:
+        """(N, K) habit bonus of each option for each episode's resident."""
+        return self.bonus * (choice_set == self.last[resident][:, None])
+
+    def remember(self, resident: np.ndarray, facility: np.ndarray, counted: np.ndarray | None = None) -> None:
+        if counted is not None and counted.any():
+            self.returns += int((self.last[resident[counted]] == facility[counted]).sum())
+            self.choices += int(counted.sum())
+        self.last[resident] = facility
+
+    def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
+               episodes: int, rng: np.random.Generator) -> None:
+        """Habits formed over ``episodes`` past illnesses per resident: conditions and severities
+        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit."""
+        n = len(resident_village)
+        cum = np.cumsum(weights.ravel()) / weights.sum()
+        S = util.shape[2]
+        for _ in range(episodes):
+            cs = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1)
+            u = util[resident_village, cs // S, cs % S]  # (N, K)
+            options = choice_set[resident_village]
+            if self.enabled:
+                u = u + self.bonus * (options == self.last[:, None])
+            k = draw_logit(u, rng.random(n))
+            self.last = options[np.arange(n), k].astype(np.int32)
+
+
+def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index of the option chosen in each row of ``util`` (N, K; -inf = unavailable) by inverse CDF."""
+    util = util - util.max(axis=1, keepdims=True)
+    p = np.exp(util)
+    cum = np.cumsum(p, axis=1)
+    k = (u[:, None] * cum[:, -1:] >= cum).sum(axis=1)
+    last = (p > 0).cumsum(axis=1).argmax(axis=1)
+    return np.minimum(k, last)

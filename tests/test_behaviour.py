@@ -1,0 +1,135 @@
+"""Behaviour that responds: care-seeking and its price elasticities, gatekeeping by price,
+adaptation over years, provider-side demand and the daily rhythm (issue 17).
+
+The statistical checks run the shipped baseline behaviour on a scaled-down copy of its county
+(sim/outputs/validation_report.SMALL_COUNTY) and compare paired runs (common random numbers)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import BASELINE, ROOT, load
+
+from models.demand import DemandModel
+from models.loading import county_of
+from models.reimbursement import Reimbursement
+from models.seeking import FORGONE, FORMAL, SELF_TREATMENT, CareSeeking, CareSeekingSpec
+from models.tiers import TIERS
+from sim.outputs.validation_report import SMALL_COUNTY
+from sim.studies.behaviour import elasticity, paired_change, yearly_pairs
+
+GATEKEEPING = ROOT / "configs" / "policies" / "gatekeeping.yaml"
+EFFECTS = pd.read_csv(ROOT / "experiments" / "validation_effects.csv").set_index("id")
+FORGONE_TOLERANCE = 0.02  # gatekeeping may raise forgone care by at most 2 percentage points of illnesses
+
+
+# ----------------------------------------------------------------------------- hand-computed cases
+def test_care_seeking_is_the_three_way_logit_written_out():
+    spec = CareSeekingSpec(enabled=True, asc_formal={"ill": [2.0, 2.0, 2.0]}, asc_self_treatment=[1.0, 1.0, 1.0],
+                           beta_log_oop=-1.0, oop_scale_cny=10.0, beta_hours=-0.5, self_treatment_cost_cny=10.0,
+                           self_treatment_hours=0.0)
+    seek = CareSeeking(spec, ["ill"], np.array([False]))
+    seek.update(np.full((1, 1, 3), 30.0), np.full((1, 1, 3), 1.0))
+    formal = 2.0 - math.log(1 + 3.0) - 0.5
+    self_care = 1.0 - math.log(1 + 1.0)
+    z = math.exp(formal) + math.exp(self_care) + 1.0
+    assert seek.prob[0, 0, 0] == pytest.approx([math.exp(formal) / z, math.exp(self_care) / z, 1 / z])
+    u = np.array([0.0, math.exp(formal) / z + 1e-9, 0.999999])
+    zero = np.zeros(3, dtype=int)
+    assert seek.options(zero, zero, zero, u).tolist() == [FORMAL, SELF_TREATMENT, FORGONE]
+
+
+def test_dearer_formal_care_lowers_care_seeking_and_emergencies_always_seek():
+    spec = CareSeekingSpec(enabled=True)
+    seek = CareSeeking(spec, ["ill", "stroke"], np.array([False, True]))
+    seek.update(np.full((1, 2, 3), 20.0), np.zeros((1, 2, 3)))
+    cheap = seek.prob[0, 0, 0, FORMAL]
+    seek.update(np.full((1, 2, 3), 40.0), np.zeros((1, 2, 3)))
+    assert seek.prob[0, 0, 0, FORMAL] < cheap
+    assert seek.prob[0, 1, :, FORMAL].tolist() == [1.0, 1.0, 1.0]
+    assert seek.accepts_admission(1, 0, 1e9, 0.999)  # emergencies take the bed
+
+
+def test_unreferred_county_care_is_paid_at_the_gatekeeping_rate_only_for_gatekept_conditions():
+    s = load(BASELINE, "reimbursement.county_unreferred.outpatient_rate=0.0",
+             "reimbursement.county_unreferred.inpatient_rate=0.6",
+             "reimbursement.county_unreferred.inpatient_deductible=600")
+    pay = Reimbursement(s.reimbursement, 10)
+    county, outside = TIERS.index("county"), TIERS.index("outside")
+    assert pay.outpatient_fee(county, 200.0, referred=False, gatekept=True) == 0.0
+    assert pay.outpatient_fee(county, 200.0, referred=False, gatekept=False) == pytest.approx(200 * 0.3)
+    assert pay.outpatient_fee(county, 200.0, referred=True, gatekept=True) == pytest.approx(200 * 0.3)
+    fund, oop, _ = pay.inpatient(county, 5000.0, 0, referred=False, gatekept=True)
+    assert fund == pytest.approx((5000 - 600) * 0.6) and oop == pytest.approx(5000 - fund)
+    # out-of-county self-referral keeps its own schedule whatever the condition
+    assert pay.outpatient_fee(outside, 300.0, referred=False, gatekept=False) == 0.0
+
+
+def test_hourly_profile_places_arrivals_by_weight_and_none_in_a_closed_hour():
+    s = load(BASELINE)
+    demand = DemandModel(s, county_of(s))
+    u = np.random.default_rng(3).random(200_000)
+    hours = np.floor(demand.time_of_day(u) * 24).astype(int)
+    weights = np.asarray(s.simulation.arrival_profile) / sum(s.simulation.arrival_profile)
+    share = np.bincount(hours - int(s.simulation.open_start_hour), minlength=len(weights)) / len(u)
+    assert share == pytest.approx(weights, abs=0.005)
+    closed = load(BASELINE, "simulation.arrival_profile=[0.3,0.3,0.2,0.1,0.0,0.05,0.05,0.0,0.0]")
+    hours = np.floor(DemandModel(closed, county_of(closed)).time_of_day(u) * 24).astype(int)
+    assert not np.isin(hours, [12, 15, 16]).any()
+
+
+def test_gatekeeping_names_known_conditions(tmp_path):
+    from sim.outputs.cli import main
+
+    assert main(["validate", str(GATEKEEPING), "--set", "referral.gatekeeping.conditions=[flu]"]) == 2
+
+
+# ----------------------------------------------------------------------------- paired, calibrated behaviour
+@pytest.mark.parametrize("quantity,row", [("first_outpatient_visit", "e_first_visit"), ("admission", "e_admission")])
+def test_implied_price_elasticity_lies_in_the_published_interval(quantity, row):
+    est = elasticity(BASELINE, quantity, replications=3, sets=SMALL_COUNTY + ["simulation.years=0.5"], workers=2)
+    lo, hi = EFFECTS.loc[row, "ci_low"], EFFECTS.loc[row, "ci_high"]
+    assert lo <= est.low and est.high <= hi, f"{quantity}: model {est}, published [{lo}, {hi}]"
+
+
+def test_cheaper_primary_care_raises_total_visits_not_only_the_primary_share():
+    cheaper = ["reimbursement.village.outpatient_rate=0.9", "reimbursement.township.outpatient_rate=0.8"]
+    ref, pol = yearly_pairs(BASELINE, BASELINE, 3, SMALL_COUNTY + ["simulation.years=0.5"], policy_sets=cheaper,
+                            workers=2)
+    assert paired_change(ref, pol, "visits_per_resident").low > 0
+    assert paired_change(ref, pol, "forgone_share").high < 0
+
+
+@pytest.fixture(scope="module")
+def gatekeeping_years():
+    sets = SMALL_COUNTY + ["geography.synthetic.population=30000", "simulation.years=3"]
+    return yearly_pairs(BASELINE, GATEKEEPING, 3, sets, workers=2)
+
+
+def test_gatekeeping_moves_visits_to_primary_care_without_much_forgone_care(gatekeeping_years):
+    ref, gate = gatekeeping_years
+    for year in range(3):
+        assert paired_change(ref, gate, "primary_visits_per_resident", year).low > 0
+        assert paired_change(ref, gate, "county_hospital_visits_per_resident", year).high < 0
+        assert paired_change(ref, gate, "forgone_share", year).high < FORGONE_TOLERANCE
+
+
+def test_gatekeeping_effect_builds_up_over_the_years(gatekeeping_years):
+    ref, gate = gatekeeping_years
+    growth = [(b["primary_visits_per_resident"].iloc[2] - a["primary_visits_per_resident"].iloc[2])
+              - (b["primary_visits_per_resident"].iloc[0] - a["primary_visits_per_resident"].iloc[0])
+              for a, b in zip(ref, gate)]
+    from sim.studies.behaviour import Estimate
+
+    assert Estimate.of(growth).low > 0, f"year-3 minus year-1 effect: {Estimate.of(growth)}"
+
+
+def test_morning_peak_means_longer_morning_waits_at_county_hospitals():
+    from sim.studies.runner import single_run
+
+    s = load(BASELINE, *SMALL_COUNTY, "simulation.years=0.25")
+    w = single_run(s, 0).waits_by_hour
+    county = w[(w["tier"] == "county") & (w["visits"] > 0)].set_index("hour")["mean_wait_min"]
+    assert county.loc[[8, 9]].mean() > county.loc[[15, 16]].mean()
