@@ -197,7 +197,7 @@ def sankey_figure(res: d.Results, scenario: str = PLAN) -> go.Figure:
 
 def village_map(res: d.Results, scenario: str = PLAN, kpi: str = "primary_care_share") -> go.Figure:
     """Villages at their positions, coloured by an equity KPI, sized by population; hover for values."""
-    v = d.prepare_villages(res, scenario)
+    v = d.prepare_villages(res, [scenario])
     sites = d.prepare_sites(res, scenario)
     fig = go.Figure(go.Scatter(
         x=v["x_km"], y=v["y_km"], mode="markers", name="villages",
