@@ -13,7 +13,7 @@ E[·] is taken over the facility-choice probabilities of the patient's village, 
 severity, so cheaper, closer or quicker formal care raises the probability of seeking it.  With
 a log price term the elasticity of P(formal) to the out-of-pocket price is about
 ``(1 − P(formal)) · beta_log_oop · E/(scale + E)``, which is what is calibrated against
-shared/data/elasticities.csv.  Emergencies always seek formal care.
+docs/sources/data/elasticities.csv.  Emergencies always seek formal care.
 
 A patient told they need a bed may decline the admission (unmet need for hospital admission,
 应住院未住院) with a logit in the expected out-of-pocket of the stay:

@@ -43,7 +43,7 @@ def test_quick_run_shows_the_scheduled_change_from_2026(lab, tmp_path):
     at.number_input(key="start_year").set_value(2025).run()
     at.number_input(key="years").set_value(2).run()  # 2025-2026 keeps the test short
     at.number_input(key="workers").set_value(2).run()
-    at.toggle(key="on:doc05").set_value(True).run()  # 家庭医生签约 Family-doctor contracting
+    at.toggle(key="on:family_doctor_contracting").set_value(True).run()  # 家庭医生签约 Family-doctor contracting
     at.number_input(key="v:family_doctor.coverage:2026").set_value(0.6).run()
     at.button(key="run_btn").click().run()
     assert not at.exception, at.exception
@@ -110,7 +110,7 @@ def test_opening_an_example_plan_fills_the_year_tables(lab):
     at.button(key="open_btn").click().run()
     assert not at.exception and not at.error
     ss = at.session_state
-    assert ss["on:doc05"] and ss["plan_name"] == "hunan_2027"
+    assert ss["on:family_doctor_contracting"] and ss["plan_name"] == "hunan_2027"
     assert [ss[f"v:family_doctor.coverage:{y}"] for y in range(2024, 2028)] == [0.0, 0.35, 0.55, 0.70]
     assert ss["v:payment.global_budget.enabled:2025"] is False and ss["v:payment.global_budget.enabled:2026"]
 

@@ -142,17 +142,22 @@ def _tiers_of(prefix: str) -> list[str]:
     return list(typing.get_args(key_type))
 
 
+def _slug(name: str) -> str:
+    """A lever's id from its English name: stable when rows are added to docs/levers.md."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def catalogue(resolved: dict, doc_text: str | None = None) -> list[Lever]:
     """The levers of docs/levers.md with their settings, then the leftover keys of each lever module."""
     values = county_values(resolved)
     settings = {k: s for k in values if (s := _setting(k)) is not None}
     taken: set[str] = set()
     levers = []
-    for i, row in enumerate(doc_rows(doc_text)):
+    for row in doc_rows(doc_text):
         keys = [k for k in settings if k not in taken and any(p.match(k) for p in row["patterns"])]
         if keys:
             taken.update(keys)
-            levers.append(Lever(f"doc{i:02d}", row["name_en"], row["name_zh"], row["explanation"],
+            levers.append(Lever(_slug(row["name_en"]), row["name_en"], row["name_zh"], row["explanation"],
                                 tuple(settings[k] for k in keys)))
     for module in LEVERS:
         keys = [k for k in settings if k not in taken and k.startswith(module.KEY + ".")]
