@@ -8,6 +8,7 @@ Utility of facility j for a patient from village v with condition c at severity 
 Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
 levels of the DCE in shared/data/choice_dce_yan2022.csv suggest, so one coefficient serves
 both outpatient (tens of CNY) and inpatient (thousands) decisions.
+A specialty hospital is not an option for conditions outside its lines.
 Emergencies bypass this (nearest capable facility, see referral.py).
 """
 from __future__ import annotations
@@ -53,7 +54,9 @@ class ChoiceModel:
         self.expected_oop = oop
         util = (base[:, :, None, None] + spec.beta_log_oop * np.log1p(oop[tier] / 100.0)
                 + spec.beta_incapable * referral.incapable(county))  # (V, K, C, S)
-        self.static = np.where(self.valid[:, :, None, None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
+        usable = self.valid[:, :, None] & referral.offered(county)  # (V, K, C)
+        usable |= ~usable.any(axis=1, keepdims=True) & self.valid[:, :, None]  # nothing offers c: keep all
+        self.static = np.where(usable[..., None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
         self._fac = fac
         self.cum = None
         self.update(np.zeros(county.n_facilities))
