@@ -26,6 +26,7 @@ from models.levers.tcm import Tcm
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
+from models.volumes import price_raise_scale
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -57,7 +58,7 @@ class Care:
         county = county_under_levers(scenario, self.base_county)
         self.scenario, self.county = scenario, county
         self.demand = DemandModel(scenario, county)
-        self.costs = CostModel(scenario)
+        self.costs = CostModel(scenario, price_raise_scale(scenario, county))
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral)
@@ -140,7 +141,7 @@ class Care:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
-        return cost, fund, oop, base * self.visit_service[tier], target, tele
+        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele
 
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
         """Levers that turn a would-be referral into care here: telemedicine at primary level
@@ -197,7 +198,7 @@ class Care:
         ep.ded_paid += ded
         self.spend(ep, cost, fund, oop)
         ep.stays += 1
-        return fund, oop, cost * self.stay_service[tier]
+        return fund, oop, cost * self.stay_service[tier][ep.cond]
 
     def spend(self, ep: Episode, cost: float, fund: float, oop: float) -> None:
         ep.cost += cost
