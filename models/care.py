@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.choice import ChoiceModel
+from models.communities import CommunityLedger
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
@@ -22,7 +23,7 @@ from models.levers import county_under_levers, information, sinking
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import FamilyDoctor, contracted
 from models.levers.payment import CasePayment, GlobalBudget
-from models.levers.tcm import Tcm
+from models.levers.tcm import Tcm, tcm_probability
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
@@ -45,6 +46,7 @@ class Care:
         self.end = sim.warmup_days + sim.years * sim.days_per_year
         self.budget = GlobalBudget(scenario, county.population)
         self._build(scenario)
+        self.ledger = CommunityLedger(self.county)
         self._wait_sum = [0.0] * self.county.n_facilities
         self._wait_n = [0] * self.county.n_facilities
         self.perceived_wait = np.zeros(self.county.n_facilities)
@@ -52,6 +54,7 @@ class Care:
         self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
         if self.warmup > 0:
             self.budget.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
+            self.ledger.start_year(-1)
 
     def _build(self, scenario: Scenario) -> None:
         """Models and levers for ``scenario``: everything that holds no state of the run."""
@@ -67,7 +70,7 @@ class Care:
         self.day_surgery = DaySurgery(scenario)
         self.information = scenario.information
         self.family_doctor = FamilyDoctor(scenario, county)
-        self.tcm = Tcm(scenario.tcm, county.fac_tier)
+        self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
@@ -76,6 +79,7 @@ class Care:
         self.can = self.referral.can.reshape(county.n_facilities, n_cases).tolist()
         self.target = self.referral.target.reshape(county.n_villages, len(TIERS), n_cases).tolist()
         self.visit_cost = np.repeat(self.costs.visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
+        self.tcm_visit_cost = np.repeat(self.costs.tcm_visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.per_day = np.repeat(self.costs.per_day.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.los_mean = np.repeat(self.costs.los_mean.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.case_fee = [list(np.repeat(np.array(t, dtype=object).reshape(-1), 2)) for t in self.case_payment.case]
@@ -112,28 +116,33 @@ class Care:
     def case_keys(b: DayBatch) -> np.ndarray:
         return case_key(b.condition, b.severity, b.admit.astype(int))
 
-    def tcm_visits(self, facilities: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self.tcm.visits(facilities, u)
+    def tcm_visits(self, facilities: np.ndarray, cases: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Which first consultations are TCM (中医) rather than Western: the patient's choice."""
+        return self.tcm.visits(facilities, cases, u)
 
     def is_tcm(self, ep: Episode, fac: int, visit: int) -> bool:
-        return self.tcm.visit(fac, ep.service_draw(SERVICE_DRAWS.tcm + visit))
+        return self.tcm.visit(fac, ep.case, ep.service_draw(SERVICE_DRAWS.tcm + visit))
 
     # ------------------------------------------------------------------ consultation
-    def consult(self, ep: Episode, fac: int, wait: float) -> tuple[float, float, float, float, int, bool]:
+    def consult(self, ep: Episode, fac: int, wait: float, tcm: bool = False) -> tuple[float, float, float, float, int,
+                                                                                       bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
         facility or TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless
         results are mutually recognised; capitation waives the fund's fee before any cap is
-        charged; the wait feeds the perceived wait patients weigh when they choose."""
+        charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
+        feeds the perceived wait patients weigh when they choose."""
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
         tier = self.fac_tier[fac]
         referred_in = ep.ups > 0
-        base = self.visit_cost[tier][ep.case]
+        base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][ep.case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
         if self.family_doctor.fee_waived(tier, ep.contracted):  # capitation already paid: no fee, cap untouched
             fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in)
         else:
             fund = self.pay.outpatient(tier, cost, ep.resident, referred_in)
+            if tcm and self.tcm.bonus:
+                fund = min(cost, fund + self.tcm.bonus * cost)
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
         target, tele = TREAT_HERE, False
@@ -204,6 +213,7 @@ class Care:
         ep.cost += cost
         ep.fund += fund
         ep.oop += oop
+        self.ledger.resident_spend(ep.village, fund)
         if self.budget.enabled:
             self.budget.spend(fund)
 
@@ -214,6 +224,7 @@ class Care:
         dpy = self.days_per_year
         if now >= self._next_budget_year - 1e-9:
             self.budget.start_year(self._budget_year, min(dpy, self.end - now), dpy)
+            self.ledger.start_year(self._budget_year)
             self._budget_year, self._year_start = self._budget_year + 1, now
             self._next_budget_year += dpy
         paid = []
@@ -223,6 +234,7 @@ class Care:
                 amount = float(self.capitation[f] * share)
                 paid.append((int(f), amount))
                 self.budget.spend(amount)
+                self.ledger.facility_spend(int(f), amount)
             self._next_month += dpy / 12.0
         return paid
 
