@@ -18,6 +18,7 @@ import numpy as np
 from models.adaptation import Habits, Perceptions
 from models.choice import ChoiceModel
 from models.community import Community
+from models.communities import CommunityLedger
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
@@ -28,13 +29,14 @@ from models.levers import county_under_levers, information, sinking
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
-from models.levers.tcm import Tcm
+from models.levers.tcm import Tcm, tcm_probability
 from models.loading import county_of
 from models.provider_demand import ProviderDemand
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
 from models.seeking import CareSeeking
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
+from models.volumes import price_raise_scale
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -59,6 +61,7 @@ class Care:
         self.habits = Habits(scenario.adaptation, county.population)
         self.perceptions: Perceptions | None = None
         self._build(scenario)
+        self.ledger = CommunityLedger(self.county)
         self._wait_sum = [0.0] * self.county.n_facilities
         self._wait_n = [0] * self.county.n_facilities
         self.perceived_wait = np.zeros(self.county.n_facilities)
@@ -67,13 +70,14 @@ class Care:
         self._next_month, self._next_budget_year, self._budget_year, self._year_start = 0.0, self.warmup, 0, 0.0
         if self.warmup > 0:
             self.community.start_year(-1, self.warmup, self.days_per_year)  # warm-up stub, never reported
+            self.ledger.start_year(-1)
 
     def _build(self, scenario: Scenario) -> None:
         """Models and levers for ``scenario``: everything that holds no state of the run."""
         county = county_under_levers(scenario, self.base_county)
         self.scenario, self.county = scenario, county
         self.demand = DemandModel(scenario, county)
-        self.costs = CostModel(scenario)
+        self.costs = CostModel(scenario, price_raise_scale(scenario, county))
         self.gatekept = gatekept_conditions(scenario)
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
@@ -91,7 +95,7 @@ class Care:
         self.emergency = self.demand.emergency.tolist()
         self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
                                        self.family_doctor.coverage)
-        self.tcm = Tcm(scenario.tcm, county.fac_tier)
+        self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
@@ -100,6 +104,7 @@ class Care:
         self.can = self.referral.can.reshape(county.n_facilities, n_cases).tolist()
         self.target = self.referral.target.reshape(county.n_villages, len(TIERS), n_cases).tolist()
         self.visit_cost = np.repeat(self.costs.visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
+        self.tcm_visit_cost = np.repeat(self.costs.tcm_visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.per_day = np.repeat(self.costs.per_day.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.los_mean = np.repeat(self.costs.los_mean.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.travel_days = (county.travel_hours / HOURS_PER_DAY).tolist()
@@ -153,29 +158,34 @@ class Care:
     def case_keys(b: DayBatch) -> np.ndarray:
         return case_key(b.condition, b.severity, b.admit.astype(int))
 
-    def tcm_visits(self, facilities: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self.tcm.visits(facilities, u)
+    def tcm_visits(self, facilities: np.ndarray, cases: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Which first consultations are TCM (中医) rather than Western: the patient's choice."""
+        return self.tcm.visits(facilities, cases, u)
 
     def is_tcm(self, ep: Episode, fac: int, visit: int) -> bool:
-        return self.tcm.visit(fac, ep.service_draw(SERVICE_DRAWS.tcm + visit))
+        return self.tcm.visit(fac, ep.case, ep.service_draw(SERVICE_DRAWS.tcm + visit))
 
     # ------------------------------------------------------------------ consultation
-    def consult(self, ep: Episode, fac: int, wait: float) -> tuple[float, float, float, float, int, bool]:
+    def consult(self, ep: Episode, fac: int, wait: float, tcm: bool = False) -> tuple[float, float, float, float, int,
+                                                                                       bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
         facility or TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless
         results are mutually recognised; capitation waives the fund's fee before any cap is
-        charged; the wait feeds the perceived wait patients weigh when they choose."""
+        charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
+        feeds the perceived wait patients weigh when they choose."""
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
         tier = self.fac_tier[fac]
         referred_in = ep.ups > 0
-        base = self.visit_cost[tier][ep.case]
+        base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][ep.case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
         gatekept = self.gatekept[ep.cond]
         if self.family_doctor.fee_waived(tier, ep.contracted):  # capitation already paid: no fee, cap untouched
             fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in, gatekept)
         else:
             fund = self.pay.outpatient(tier, cost, ep.resident, referred_in, gatekept)
+            if tcm and self.tcm.bonus:
+                fund = min(cost, fund + self.tcm.bonus * cost)
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
         target, tele = TREAT_HERE, False
@@ -188,7 +198,7 @@ class Care:
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
-        return cost, fund, oop, base * self.visit_service[tier], target, tele
+        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""
@@ -310,13 +320,14 @@ class Care:
         ep.ded_paid += ded
         self.spend(ep, cost, fund, oop)
         ep.stays += 1
-        return fund, oop, cost * self.stay_service[tier]
+        return fund, oop, cost * self.stay_service[tier][ep.cond]
 
     def spend(self, ep: Episode, cost: float, fund: float, oop: float) -> None:
         ep.cost += cost
         ep.fund += fund
         ep.oop += oop
         self.community.spend(fund)
+        self.ledger.resident_spend(ep.village, fund)
 
     # ------------------------------------------------------------------ days, months, years
     def start_of_day(self, now: float) -> list[tuple[int, float, float]]:
@@ -327,6 +338,7 @@ class Care:
         if now >= self._next_budget_year - 1e-9:
             paid += self._close_year(now)
             self.community.start_year(self._budget_year, min(dpy, self.end - now), dpy)
+            self.ledger.start_year(self._budget_year)
             self._budget_year, self._year_start = self._budget_year + 1, now
             self._next_budget_year += dpy
         if now >= self._next_month - 1e-9:
@@ -335,6 +347,7 @@ class Care:
                 amount = float(self.capitation[f] * share)
                 paid.append((int(f), now, amount))
                 self.community.spend(amount)
+                self.ledger.facility_spend(int(f), amount)
             self._next_month += dpy / 12.0
         return paid
 

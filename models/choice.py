@@ -4,10 +4,12 @@ Utility of facility j for a patient from village v with condition c at severity 
     tier constant + beta_quality · quality[tier] + beta_travel · hours[v, j]
     + beta_log_oop · ln(1 + expected out-of-pocket / 100 CNY) + beta_incapable · [j cannot treat the case]
     + beta_wait · perceived wait at j (hours, smoothed daily from observed waits)
-    + beta_log_size · ln(doctors at j / tier's geometric mean)  (0 by default).
+    + beta_log_size · ln(doctors at j / tier's geometric mean)  (0 by default)
+    + the inclusive value of a TCM consultation where j offers one (models/levers/tcm.py).
 Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
 levels of the DCE in docs/sources/data/choice_dce_yan2022.csv suggest, so one coefficient serves
 both outpatient (tens of CNY) and inpatient (thousands) decisions.
+A specialty hospital is not an option for conditions outside its lines.
 Emergencies bypass this (nearest capable facility, see referral.py).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from models.adaptation import draw_logit
 from models.costs import CostModel
 from models.geography import County
 from models.levers import sinking
+from models.levers.tcm import inclusive_value, tcm_probability
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
 from models.tiers import TIERS
@@ -56,8 +59,11 @@ class ChoiceModel:
         self.option_oop = np.where(self.valid[:, :, None, None], oop[tier], 0.0).transpose(0, 2, 3, 1)  # (V, C, S, K)
         self.option_hours = np.where(self.valid, county.travel_hours[np.arange(len(cs))[:, None], fac], 0.0)
         util = (base[:, :, None, None] + spec.beta_log_oop * np.log1p(oop[tier] / 100.0)
-                + spec.beta_incapable * referral.incapable(county))  # (V, K, C, S)
-        self.static = np.where(self.valid[:, :, None, None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
+                + spec.beta_incapable * referral.incapable(county)
+                + inclusive_value(tcm_probability(scenario, county, costs))[fac])  # (V, K, C, S)
+        usable = self.valid[:, :, None] & referral.offered(county)  # (V, K, C)
+        usable |= ~usable.any(axis=1, keepdims=True) & self.valid[:, :, None]  # nothing offers c: keep all
+        self.static = np.where(usable[..., None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
         self._fac = fac
         self.cum = None
         self.update(np.zeros(county.n_facilities))

@@ -103,6 +103,14 @@ class OutsideSpec(Strict):
     beds: int | None = Field(None, ge=0)
 
 
+class CommunitySpec(Strict):
+    """A medical community (医共体): its townships (their villages and primary facilities) and the
+    county-level facilities it runs; residents belong to their township's community."""
+
+    townships: list[str] = Field(default_factory=list)
+    facilities: list[str] = Field(default_factory=list, description="county-tier (or other) member facilities")
+
+
 class GeographySpec(Strict):
     kind: Literal["synthetic", "roster", "explicit"] = "synthetic"
     synthetic: SyntheticSpec | None = None
@@ -113,6 +121,9 @@ class GeographySpec(Strict):
     speed_kmh: float = Field(30.0, gt=0, le=200, description="road travel speed")
     access_minutes: float = Field(10.0, ge=0, le=600, description="fixed time to reach any facility")
     nearby_townships: int = Field(1, ge=0, le=20, description="other township centres in the choice set")
+    communities: dict[str, CommunitySpec] = Field(
+        default_factory=dict, description="several medical communities (医共体) per county; empty = one for the "
+                                          "whole county")
 
     @model_validator(mode="after")
     def _kind_block(self) -> "GeographySpec":
@@ -146,6 +157,9 @@ class County:
     fac_beds: np.ndarray  # int, UNLIMITED = -1
     fac_xy: np.ndarray  # (F, 2) km
     fac_township: np.ndarray  # int, -1 for county and outside
+    community_names: list[str] = field(default_factory=lambda: ["county"])  # medical communities (医共体)
+    village_community: np.ndarray = field(init=False)  # (V,) community of a village's residents
+    fac_community: np.ndarray = field(init=False)  # (F,) member community, -1 for outside hospitals
     travel_hours: np.ndarray = field(init=False)  # (V, F)
     own_clinic: np.ndarray = field(init=False)  # (V,) facility or -1
     own_centre: np.ndarray = field(init=False)  # (V,) facility or -1
@@ -229,6 +243,7 @@ def add_facility(county: County, name: str, tier: int, doctors: int, beds: int, 
     county.fac_xy = np.vstack([county.fac_xy, county.village_xy[village]])
     county.fac_township = np.append(county.fac_township, township)
     county.fac_mobile = np.append(county.fac_mobile, mobile)
+    county.fac_community = np.append(county.fac_community, county.village_community[village])
     col = np.full((county.n_villages, 1), np.inf)
     col[village, 0] = county.travel_hours[village, county.own_clinic[village]] if county.own_clinic[village] >= 0 \
         else county.travel_hours[village].min()
@@ -466,4 +481,43 @@ def _not_outside(f: FacilitySpec) -> bool:
 
 
 def build_county(spec: GeographySpec) -> County:
-    return {"synthetic": synthetic_county, "roster": roster_county, "explicit": explicit_county}[spec.kind](spec)
+    county = {"synthetic": synthetic_county, "roster": roster_county, "explicit": explicit_county}[spec.kind](spec)
+    return assign_communities(county, spec.communities)
+
+
+def assign_communities(county: County, communities: dict[str, CommunitySpec]) -> County:
+    """Village and facility → community arrays.  With no communities configured the county is one;
+    otherwise every township belongs to exactly one, and a facility to its listed community or
+    else its township's (out-of-county hospitals to none)."""
+    key = "geography.communities"
+    T = len(county.township_names)
+    if not communities:
+        county.community_names = ["county"]
+        county.village_community = np.zeros(county.n_villages, dtype=np.int64)
+        county.fac_community = np.where(county.fac_tier == OUTSIDE, -1, 0).astype(np.int64)
+        return county
+    town_of = np.full(T, -1, dtype=np.int64)
+    fac_of = np.full(county.n_facilities, -1, dtype=np.int64)
+    for c, (name, spec) in enumerate(communities.items()):
+        for t in spec.townships:
+            if t not in county.township_names:
+                raise GeographyError(f"{key}.{name}.townships", f"{short_repr(t)} is not a township of this county; "
+                                                                 f"known: {county.township_names[:10]}")
+            i = county.township_names.index(t)
+            if town_of[i] >= 0:
+                raise GeographyError(f"{key}.{name}.townships", f"township {short_repr(t)} is already in community "
+                                                                 f"{short_repr(list(communities)[town_of[i]])}")
+            town_of[i] = c
+        for f in spec.facilities:
+            if f not in county.fac_names:
+                raise GeographyError(f"{key}.{name}.facilities", f"{short_repr(f)} is not a facility of this county; "
+                                                                  f"known: {county.fac_names[:8]}")
+            fac_of[county.fac_names.index(f)] = c
+    missing = [county.township_names[i] for i in np.flatnonzero(town_of < 0)]
+    if missing:
+        raise GeographyError(key, f"every township must belong to one community; not assigned: {missing[:10]}")
+    county.community_names = list(communities)
+    county.village_community = town_of[county.village_township]
+    own = np.where(county.fac_township >= 0, town_of[np.maximum(county.fac_township, 0)], -1)
+    county.fac_community = np.where(fac_of >= 0, fac_of, np.where(county.fac_tier == OUTSIDE, -1, own))
+    return county

@@ -35,6 +35,7 @@ class Monitor:
         self.transfers = Table(TRANSFER_COLUMNS)
         self.outside = Table(OUTSIDE_COLUMNS)
         self.budget: list[dict] = []
+        self.community_budget = None  # pandas table by (budget year, community), set at the end of a run
         self._arrivals = array("d")
         self.arrival_times = self._arrivals.append  # bound once: one call per episode
         self.samples = 0

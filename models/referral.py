@@ -1,7 +1,9 @@
 """Capability catalogue (诊疗疾病目录) and referral (双向转诊).
 
-A facility treats a case when its tier's catalogue covers the condition at that severity, as
-outpatient or (if it has beds) as inpatient.  A case beyond it is referred up the configured
+A facility treats a case when its catalogue covers the condition at that severity, as
+outpatient or (if it has beds) as inpatient.  The catalogue is its tier's unless
+``capability.facilities`` names the facility: then listed conditions take the facility's own
+highest severity, and a specialty hospital's ``lines`` are the only conditions it treats.  A case beyond it is referred up the configured
 tier chain to the nearest capable facility; out-of-county hospitals treat everything.
 Stable county/outside inpatients are referred down to their own township centre for
 rehabilitation with a per-condition probability.
@@ -22,6 +24,12 @@ if TYPE_CHECKING:
 TREAT_HERE = -1
 
 
+def _facility_catalogues(scenario: Scenario, county: County, names: list[str]) -> list:
+    """(facility index, FacilityCapability) for every facility the scenario names."""
+    index = {n: f for f, n in enumerate(county.fac_names)}
+    return [(index[n], spec) for n, spec in scenario.capability.facilities.items() if n in index]
+
+
 class ReferralModel:
     def __init__(self, scenario: Scenario, county: County):
         names = list(scenario.conditions)
@@ -37,8 +45,18 @@ class ReferralModel:
             for c, n in enumerate(names):
                 cap[0, f, c] = spec.outpatient.get(n, 0)
                 cap[1, f, c] = spec.inpatient.get(n, 0) if county.fac_beds[f] != 0 else 0
+        own = _facility_catalogues(scenario, county, names)
+        for f, spec in own:
+            for kind, table in enumerate((spec.outpatient, spec.inpatient)):
+                for n, level in table.items():
+                    cap[kind, f, names.index(n)] = level if kind == 0 or county.fac_beds[f] != 0 else 0
         for lever in levers_with("adjust_capability"):  # capacity, sinking, medicines
             lever.adjust_capability(scenario, county, cap)
+        self.offers = np.ones((F, C), dtype=bool)  # offers[f, c]: c is one of f's lines
+        for f, spec in own:
+            if spec.lines is not None:
+                self.offers[f] = np.isin(names, spec.lines)
+        cap[:, ~self.offers] = 0  # levers widen catalogues, never a specialty hospital's lines
         self.cap = cap
         self.fixed = ~county.fac_mobile  # touring teams receive no referrals or emergencies
         sev = np.arange(1, S + 1)
@@ -47,10 +65,18 @@ class ReferralModel:
         self.up = {TIERS.index(k): TIERS.index(v) for k, v in scenario.referral.up.items()}
         rule = scenario.referral.target_rule
         self.largest = {TIERS.index(t) for t, r in rule.items() if r == "largest"}
+        self.by_community = {TIERS.index(t) for t, r in rule.items() if r == "community"}
+        self.specialist = ~self.offers.all(axis=1)[:, None] & self.offers  # [f, c]: f's own specialty line
         self.target = self._targets(county, C, S)
         self.emergency_first = self._emergency(county, C, S)
         down = scenario.referral.down_prob
         self.down_prob = np.array([down.get(n, 0.0) for n in names])
+
+    def offered(self, county: County) -> np.ndarray:
+        """offered[v, k, c]: choice-set option k treats condition c at all (False for a specialty
+        hospital outside its lines, so patients do not choose it for that condition)."""
+        cs = county.choice_set
+        return self.offers[np.where(cs >= 0, cs, 0)]
 
     def _targets(self, county: County, C: int, S: int) -> np.ndarray:
         """target[v, from_tier, c, s, admit]: facility a patient is referred to, or TREAT_HERE."""
@@ -69,7 +95,7 @@ class ReferralModel:
         pending = np.ones(county.n_villages, dtype=bool)
         while tier in self.up and pending.any():
             tier = self.up[tier]
-            ok = np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a] & self.fixed)
+            ok = self._specialist_first(np.flatnonzero((county.fac_tier == tier) & self.can[:, c, s, a] & self.fixed), c)
             if ok.size:
                 best = self._pick(county, tier, ok, a)
                 res[pending] = best[pending]
@@ -77,13 +103,31 @@ class ReferralModel:
         return res
 
     def _pick(self, county: County, tier: int, ok: np.ndarray, admit: int) -> np.ndarray:
-        """Per village, the facility among ``ok`` that a referral of this tier goes to."""
+        """Per village, the facility among ``ok`` that a referral of this tier goes to: the nearest,
+        the largest, or the largest of the village's own medical community (else the largest)."""
+        if tier in self.by_community:
+            out = self._pick_largest(county, ok, admit)
+            for com in range(len(county.community_names)):
+                mine = ok[county.fac_community[ok] == com]
+                if mine.size:
+                    villages = county.village_community == com
+                    out[villages] = self._pick_largest(county, mine, admit)[villages]
+            return out
         if tier in self.largest:
-            size = (county.fac_beds if admit else county.fac_doctors)[ok].astype(float)
-            size = np.where(size < 0, np.inf, size)
-            top = ok[size == size.max()]
-            return top[np.argmin(county.travel_hours[:, top], axis=1)]
+            return self._pick_largest(county, ok, admit)
         return ok[np.argmin(county.travel_hours[:, ok], axis=1)]
+
+    def _specialist_first(self, ok: np.ndarray, c: int) -> np.ndarray:
+        """A specialty hospital of condition ``c``'s line receives that line's referrals."""
+        special = ok[self.specialist[ok, c]]
+        return special if special.size else ok
+
+    @staticmethod
+    def _pick_largest(county: County, ok: np.ndarray, admit: int) -> np.ndarray:
+        size = (county.fac_beds if admit else county.fac_doctors)[ok].astype(float)
+        size = np.where(size < 0, np.inf, size)
+        top = ok[size == size.max()]
+        return top[np.argmin(county.travel_hours[:, top], axis=1)]
 
     def _emergency(self, county: County, C: int, S: int) -> np.ndarray:
         """first[v, c, s, admit]: the lowest tier that can treat the case, and within it the
@@ -94,7 +138,8 @@ class ReferralModel:
             for s in range(S):
                 for a in range(2):
                     for tier in range(len(TIERS)):
-                        ok = np.flatnonzero(self.can[:, c, s, a] & usable & (county.fac_tier == tier))
+                        ok = self._specialist_first(
+                            np.flatnonzero(self.can[:, c, s, a] & usable & (county.fac_tier == tier)), c)
                         if ok.size:
                             first[:, c, s, a] = self._pick(county, tier, ok, a)
                             break

@@ -156,10 +156,22 @@ class CapabilityTier(Strict):
         return v
 
 
+class FacilityCapability(CapabilityTier):
+    """One facility's catalogue (诊疗科目) where it differs from its tier's: ``outpatient`` and
+    ``inpatient`` replace the tier's highest severity for the conditions they name; ``lines``
+    restricts a specialty hospital (口腔、精神、妇幼专科医院) to its own conditions — it treats
+    nothing else, patients do not choose it for anything else and no referral is sent to it."""
+
+    lines: list[str] | None = Field(None, description="the only conditions it treats (specialty hospital); "
+                                                       "null = every condition its catalogue covers")
+
+
 class CapabilitySpec(Strict):
     village: CapabilityTier = Field(default_factory=CapabilityTier)
     township: CapabilityTier = Field(default_factory=CapabilityTier)
     county: CapabilityTier = Field(default_factory=CapabilityTier)
+    facilities: dict[str, FacilityCapability] = Field(
+        default_factory=dict, description="per-facility catalogue by facility name (tier default otherwise)")
 
 
 # --------------------------------------------------------------------------- insurance
@@ -222,9 +234,10 @@ class ReferralSpec(Strict):
         default_factory=lambda: {"village": "township", "township": "county", "county": "outside"})
     down_prob: dict[str, float] = Field(default_factory=dict, description="share of county/outside inpatients sent down")
     rehab_days: float = Field(7.0, gt=0, le=365)
-    target_rule: dict[Tier, Literal["nearest", "largest"]] = Field(
+    target_rule: dict[Tier, Literal["nearest", "largest", "community"]] = Field(
         default_factory=lambda: {"township": "nearest", "county": "largest", "outside": "nearest"},
-        description="which capable facility of a tier receives referrals and emergencies")
+        description="which capable facility of a tier receives referrals and emergencies (community: the largest "
+                    "of the patient's own medical community, else the largest)")
     gatekeeping: GatekeepingSpec = Field(default_factory=GatekeepingSpec)
 
     @field_validator("down_prob")
@@ -328,6 +341,12 @@ class ScenarioCore(Strict):
         if pd_spec.followups_per_year > 0 and pd_spec.followup_condition not in names:
             raise KeyPathError("provider_demand.followup_condition", pd_spec.followup_condition,
                                f"unknown condition; allowed: {sorted(names)}")
+        for fac, spec in self.capability.facilities.items():
+            for kind in ("outpatient", "inpatient", "lines"):
+                for cond in getattr(spec, kind) or ():
+                    if cond not in names:
+                        raise KeyPathError(f"capability.facilities.{fac}.{kind}", cond,
+                                           f"unknown condition; allowed: {sorted(names)}")
         for cond in self.referral.down_prob:
             if cond not in names:
                 raise KeyPathError(f"referral.down_prob.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")

@@ -33,6 +33,10 @@ def check_scenario_against_county(scenario: Scenario, county: County) -> list[tu
     problems: list[tuple[str, str]] = []
     if county.population <= 0:
         problems.append(("geography", "the county has no residents (population must be > 0)"))
+    for name in scenario.capability.facilities:
+        if name not in county.fac_names:
+            problems.append((f"capability.facilities.{name}", f"no facility of this county is called {name!r}; "
+                                                              f"known: {county.fac_names[:8]}"))
     used = np.unique(county.choice_set[county.choice_set >= 0])
     idle: dict[str, list[str]] = {}  # key path → facilities without doctors
     for f in used:

@@ -84,6 +84,7 @@ class CountyModel:
         for fac, when, amount in self.care.finish(self.end):
             self.write_transfer(fac=fac, time=when, fund=amount)
         self.monitor.budget = self.care.community_table()
+        self.monitor.community_budget = self.care.ledger.table(self.monitor.budget)
         return self.monitor
 
     def _day(self, day: int):
@@ -134,9 +135,10 @@ class CountyModel:
             b, first, is_contracted, u_svc, u_ref = self._day(day)
             n = len(b)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
-            tcm0 = care.tcm_visits(first, u_svc[:, SERVICE_DRAWS.tcm])
+            cases = care.case_keys(b)
+            tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
             rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
-                       b.admit.tolist(), care.case_keys(b).tolist(), b.resident.tolist(), first.tolist(),
+                       b.admit.tolist(), cases.tolist(), b.resident.tolist(), first.tolist(),
                        is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n))
             for t, v, c, sv, a, case, r, f, k, svc, tcm, j in rows:
                 if t >= end:
@@ -204,7 +206,7 @@ class CountyModel:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait)
+        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait, tcm)
         self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
                          service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
                          family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted)

@@ -21,6 +21,7 @@ SMALL = CONFIGS / "small_county.yaml"
 EXP_SMALL = CONFIGS / "exp_small.yaml"
 MMC = CONFIGS / "mmc.yaml"
 HUAIROU = ROOT / "configs" / "huairou.yaml"
+BASELINE = ROOT / "configs" / "baseline.yaml"
 DATA = ROOT / "configs" / "data"
 
 CLASSES = {
@@ -73,11 +74,13 @@ def bomb(anchor: str = "l0", levels: int = 9, width: int = 9) -> str:
 
 
 def roster(folder: Path, townships: str | bytes | None = None, facilities: str | bytes | None = None) -> Path:
-    """A roster scenario (Huairou) whose CSVs are replaced where given."""
+    """A roster scenario (the Huairou CSVs) whose CSVs are replaced where given.  It extends the
+    baseline, not configs/huairou.yaml, whose communities and facility catalogues name Huairou's
+    own townships and facilities."""
     t = text(folder / "towns.csv", townships) if townships is not None else DATA / "huairou_townships.csv"
     f = text(folder / "facilities.csv", facilities) if facilities is not None else DATA / "huairou_facilities.csv"
-    return text(folder / "roster.yaml", f"extends: {HUAIROU}\ngeography:\n  roster:\n"
-                                        f"    townships_csv: {t}\n    facilities_csv: {f}\n")
+    return text(folder / "roster.yaml", f"extends: {BASELINE}\ngeography:\n  kind: roster\n  synthetic: null\n"
+                                        f"  roster:\n    townships_csv: {t}\n    facilities_csv: {f}\n")
 
 
 TOWNS_HEAD = "name,population,lat,lon,n_villages\n"

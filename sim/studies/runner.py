@@ -18,7 +18,8 @@ import pandas as pd
 
 import sim
 from models.geography import County
-from models.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, KpiCalculator
+from models.communities import community_indicators
+from models.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, IN_COUNTY, PRIMARY, KpiCalculator
 from models.loading import county_of, plan_of, resolved_dict
 from models.scenario import Scenario
 from sim.core.files import write_json, write_parquet
@@ -42,6 +43,8 @@ class RunResult:
     accounting: dict[str, int]
     waits_by_hour: pd.DataFrame  # visits and mean wait by tier and hour of day
     wall_seconds: float
+    communities: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicators by medical community
+    community_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # fund by (budget year, community)
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
 
@@ -95,6 +98,9 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         accounting=accounting,
         waits_by_hour=calc.waits_by_hour(visits),
         wall_seconds=time.perf_counter() - t0,
+        communities=community_indicators(model.county, visits, episodes, model.warmup, model.end,
+                                         sim_spec.days_per_year, IN_COUNTY, PRIMARY),
+        community_budget=mon.community_budget,
         logs={"visits": visits, "stays": stays, "episodes": episodes, "transfers": transfers} if keep_logs else {},
     )
 
@@ -261,6 +267,8 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
         "villages.parquet": _tagged(results, "villages"),
         "flows.parquet": _tagged(results, "flows"),
         "waits_by_hour.parquet": _tagged(results, "waits_by_hour"),
+        "communities.parquet": _tagged(results, "communities"),
+        "community_budget.parquet": _tagged(results, "community_budget"),
     }
     plan = plan_of(scenario)
     if not plan.empty:
