@@ -23,9 +23,8 @@ LEVERS_DOC = Path(__file__).resolve().parents[3] / "docs" / "levers.md"
 BLOCKS = ("reimbursement",) + tuple(lever.KEY for lever in LEVERS)
 LEFT_TO_YAML = ("capability.",)
 # Mappings keyed by tier: what a missing entry means, and the allowed values
-# (models/levers/capacity.py: factors in (0, 10], 1 = as configured; models/levers/tcm.py: shares, 0 = none).
-TIER_MAPS = {"capacity.doctors_factor": (1.0, "> 0, <= 10"), "capacity.beds_factor": (1.0, "> 0, <= 10"),
-             "tcm.share": (0.0, ">= 0, <= 1")}
+# (models/levers/capacity.py: factors in (0, 10], 1 = as configured).
+TIER_MAPS = {"capacity.doctors_factor": (1.0, "> 0, <= 10"), "capacity.beds_factor": (1.0, "> 0, <= 10")}
 
 
 @dataclass(frozen=True)
