@@ -17,8 +17,8 @@ import numpy as np
 
 from models.adaptation import Habits, Perceptions
 from models.choice import ChoiceModel
-from models.community import Community
 from models.communities import CommunityLedger
+from models.community import Community
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D

@@ -70,7 +70,7 @@ def offering(spec: TcmSpec, county: County) -> np.ndarray:
 def tcm_probability(scenario: Scenario, county: County, costs: CostModel) -> np.ndarray:
     """p[f, c, s]: chance that a consultation at facility f for condition c, severity s is TCM."""
     spec: TcmSpec = scenario.tcm
-    F, (T, C, S) = county.n_facilities, costs.visit.shape
+    F, (_, C, S) = county.n_facilities, costs.visit.shape
     p = np.zeros((F, C, S))
     if not offers_any(spec):
         return p

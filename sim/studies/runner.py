@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 import sim
-from models.geography import County
 from models.communities import community_indicators
+from models.geography import County
 from models.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, IN_COUNTY, PRIMARY, KpiCalculator
 from models.loading import county_of, plan_of, resolved_dict
 from models.scenario import Scenario
