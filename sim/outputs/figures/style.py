@@ -168,6 +168,14 @@ def finite(x) -> bool:
     return x is not None and np.isfinite(x)
 
 
+def line_with_band(ax, d: pd.DataFrame, x: str, colour, label: str, ms: float = 4.0) -> None:
+    """A mean line over ``x`` with its 95 % CI band (where the interval is known)."""
+    ax.plot(d[x], d["mean"], marker="o", ms=ms, color=colour, label=label)
+    ok = np.isfinite(d["ci_low"]) & np.isfinite(d["ci_high"])
+    if ok.any():
+        ax.fill_between(d[x][ok], d["ci_low"][ok], d["ci_high"][ok], color=colour, alpha=0.2, lw=0)
+
+
 def figure_legend(fig, max_cols: int = 3, rename=None, **kwargs) -> None:
     """One legend below the panels with every distinct label of every axis (reference lines,
     series), instead of a legend per panel."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.outputs.figures import style
@@ -25,11 +24,7 @@ def monthly_kpis(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fi
                 ax.axvspan(0, warmup, color="0.88", lw=0, label="warm-up (excluded)")
             for scen in scenarios:
                 d = data[(data["kpi"] == kpi) & (data["scenario"] == scen)].sort_values("t_month")
-                ax.plot(d["t_month"], d["mean"], marker="o", ms=3.5, color=colours[scen], label=scen)
-                ok = np.isfinite(d["ci_low"]) & np.isfinite(d["ci_high"])
-                if ok.any():
-                    ax.fill_between(d["t_month"][ok], d["ci_low"][ok], d["ci_high"][ok], color=colours[scen],
-                                    alpha=0.2, lw=0)
+                style.line_with_band(ax, d, "t_month", colours[scen], scen, ms=3.5)
             if kpi in style.TARGETS:
                 ax.axhline(style.TARGETS[kpi][0], color="0.2", ls="--", lw=1.1, label="target")
             ax.set_xlim(left=0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.outputs.figures import style
@@ -32,11 +31,7 @@ def trajectory(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Figu
                                 ha="left", va="top", fontsize=7.5, color="0.35", rotation=90)
             for scen in scenarios:
                 d = data[(data["kpi"] == kpi) & (data["scenario"] == scen)].sort_values("year")
-                ax.plot(d["year"], d["mean"], marker="o", ms=4, color=colours[scen], label=scen)
-                ok = np.isfinite(d["ci_low"]) & np.isfinite(d["ci_high"])
-                if ok.any():
-                    ax.fill_between(d["year"][ok], d["ci_low"][ok], d["ci_high"][ok], color=colours[scen],
-                                    alpha=0.2, lw=0)
+                style.line_with_band(ax, d, "year", colours[scen], scen)
             if kpi in style.TARGETS:
                 ax.axhline(style.TARGETS[kpi][0], color="0.2", ls="--", lw=1.0, label="national target")
             for scen, k, y, v in targets:
