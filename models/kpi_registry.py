@@ -196,5 +196,13 @@ BUDGET = [k.name for k in KPIS if k.group == "budget"]
 GROWTH = "cost_growth"
 
 
+def check_kpis(names, allowed=None) -> None:
+    """ValueError naming the first of ``names`` that is not a KPI (of ``allowed``; default: any)."""
+    allowed = REGISTRY if allowed is None else allowed
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"unknown KPI {name!r}; allowed: {list(allowed)}")
+
+
 def get(name: str) -> Kpi | None:
     return REGISTRY.get(name)

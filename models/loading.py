@@ -86,11 +86,12 @@ def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: s
     def where(year: int, key: str | None) -> str:
         return source_for(f"schedule.{year}" + (f".{key}" if key else ""), src, origin)
 
-    check_schedule(scenario.schedule, resolved_dict(scenario), sim.start_year, sim.years, where)
+    resolved = resolved_dict(scenario)
+    check_schedule(scenario.schedule, resolved, sim.start_year, sim.years, where)
     for year, row in sorted(scenario.schedule.items()):
         for key, value in row.items():
             _variant(data, src, where(year, key), {key: value}, county, f"schedule.{year}")
-    plan.rows, plan.keys = month_table(resolved_dict(scenario), scenario.schedule, scenario.ramp, sim.start_year,
+    plan.rows, plan.keys = month_table(resolved, scenario.schedule, scenario.ramp, sim.start_year,
                                        max(1, math.ceil(sim.years * 12 - 1e-9)))
     seen: dict[tuple, int] = {}
     for m, row in enumerate(plan.rows):

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from models.levers.family_doctor import contracted
 from models.tiers import TIERS, Tier
-from sim.core.config_files import Strict
+from sim.core.config_files import Strict, probabilities
 
 if TYPE_CHECKING:
     from models.demand import DemandModel
@@ -37,13 +37,7 @@ class ProviderDemandSpec(Strict):
                                                               "disease management")
     followup_condition: str = Field("chronic_followup", description="condition a follow-up is recorded as")
 
-    @field_validator("return_visit_prob")
-    @classmethod
-    def _p(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, x in v.items():
-            if not 0 <= x <= 1:
-                raise ValueError(f"{k}: probability must be in [0, 1], got {x}")
-        return v
+    _p = field_validator("return_visit_prob")(classmethod(lambda cls, v: probabilities(v)))
 
 
 class ProviderDemand:

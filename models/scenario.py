@@ -20,7 +20,7 @@ from models.plan import flatten
 from models.provider_demand import ProviderDemandSpec
 from models.seeking import CareSeekingSpec
 from models.tiers import SEVERITY_LEVELS, TIERS, Tier
-from sim.core.config_files import KeyPathError, Strict
+from sim.core.config_files import KeyPathError, Strict, probabilities
 
 Probability = Field(ge=0.0, le=1.0)
 
@@ -240,13 +240,7 @@ class ReferralSpec(Strict):
                     "of the patient's own medical community, else the largest)")
     gatekeeping: GatekeepingSpec = Field(default_factory=GatekeepingSpec)
 
-    @field_validator("down_prob")
-    @classmethod
-    def _p(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, x in v.items():
-            if not 0 <= x <= 1:
-                raise ValueError(f"{k}: probability must be in [0, 1], got {x}")
-        return v
+    _p = field_validator("down_prob")(classmethod(lambda cls, v: probabilities(v)))
 
 
 
@@ -312,44 +306,33 @@ class ScenarioCore(Strict):
         """Service times and prices of a tier (defaults where the scenario lists none)."""
         return self.tiers.get(name) or TierSpec()
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "ScenarioCore":
-        names = set(self.conditions)
-        named: dict[str, list[str]] = {}
+    def _condition_refs(self) -> list[tuple[str, str]]:
+        """(key path, condition name) for every condition the scenario's blocks name."""
+        refs: list[tuple[str, str]] = []
         for lever in LEVERS:
             if hasattr(lever, "conditions_named"):
-                named.update(lever.conditions_named(getattr(self, lever.KEY), self))
-        for path, conds in named.items():
-            for cond in conds:
-                if cond not in names:
-                    raise KeyPathError(path, cond, f"unknown condition; allowed: {sorted(names)}")
+                named = lever.conditions_named(getattr(self, lever.KEY), self)
+                refs += [(path, cond) for path, conds in named.items() for cond in conds]
         for tier in ("village", "township", "county"):
             cap: CapabilityTier = getattr(self.capability, tier)
             for kind in ("outpatient", "inpatient"):
-                for cond in getattr(cap, kind):
-                    if cond not in names:
-                        raise KeyPathError(f"capability.{tier}.{kind}.{cond}", cond,
-                                           f"unknown condition; allowed: {sorted(names)}")
-        for i, cond in enumerate(self.referral.gatekeeping.conditions):
-            if cond not in names:
-                raise KeyPathError(f"referral.gatekeeping.conditions.{i}", cond,
-                                   f"unknown condition; allowed: {sorted(names)}")
-        for cond in self.care_seeking.asc_formal:
-            if cond not in names:
-                raise KeyPathError(f"care_seeking.asc_formal.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")
-        pd_spec = self.provider_demand
-        if pd_spec.followups_per_year > 0 and pd_spec.followup_condition not in names:
-            raise KeyPathError("provider_demand.followup_condition", pd_spec.followup_condition,
-                               f"unknown condition; allowed: {sorted(names)}")
+                refs += [(f"capability.{tier}.{kind}.{cond}", cond) for cond in getattr(cap, kind)]
+        refs += [(f"referral.gatekeeping.conditions.{i}", c) for i, c in enumerate(self.referral.gatekeeping.conditions)]
+        refs += [(f"care_seeking.asc_formal.{cond}", cond) for cond in self.care_seeking.asc_formal]
+        if self.provider_demand.followups_per_year > 0:
+            refs.append(("provider_demand.followup_condition", self.provider_demand.followup_condition))
         for fac, spec in self.capability.facilities.items():
             for kind in ("outpatient", "inpatient", "lines"):
-                for cond in getattr(spec, kind) or ():
-                    if cond not in names:
-                        raise KeyPathError(f"capability.facilities.{fac}.{kind}", cond,
-                                           f"unknown condition; allowed: {sorted(names)}")
-        for cond in self.referral.down_prob:
+                refs += [(f"capability.facilities.{fac}.{kind}", cond) for cond in getattr(spec, kind) or ()]
+        refs += [(f"referral.down_prob.{cond}", cond) for cond in self.referral.down_prob]
+        return refs
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "ScenarioCore":
+        names = set(self.conditions)
+        for path, cond in self._condition_refs():
             if cond not in names:
-                raise KeyPathError(f"referral.down_prob.{cond}", cond, f"unknown condition; allowed: {sorted(names)}")
+                raise KeyPathError(path, cond, f"unknown condition; allowed: {sorted(names)}")
         for src, dst in self.referral.up.items():
             if TIERS.index(dst) <= TIERS.index(src):
                 raise KeyPathError(f"referral.up.{src}", dst, f"must be a higher tier than {src}: one of "

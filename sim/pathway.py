@@ -168,10 +168,10 @@ class CountyModel:
         self.care.adopt(scenario, day)
         now, county, reserved = self.env.now, self.care.county, self.care.family_doctor.reserved_servers
         for stations, sizes in ((self.doctors, county.fac_doctors), (self.beds, county.fac_beds)):
-            for f, (station, size) in enumerate(zip(stations, sizes)):
-                capacity = None if size < 0 else int(size)
-                if capacity != station.capacity or reserved(size, county.fac_tier[f]) != station.reserved:
-                    station.resize(capacity, reserved(size, county.fac_tier[f]), now)
+            for station, size, tier in zip(stations, sizes, county.fac_tier):
+                capacity, held = None if size < 0 else int(size), reserved(size, tier)
+                if capacity != station.capacity or held != station.reserved:
+                    station.resize(capacity, held, now)
         self.monitor.capacity_changed(now, county.fac_doctors, county.fac_beds)
 
     def _sampler(self):

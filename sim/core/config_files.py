@@ -330,5 +330,5 @@ def probabilities(v: dict[str, float]) -> dict[str, float]:
     """Validator for a mapping of probabilities."""
     for k, x in v.items():
         if not 0 <= x <= 1:
-            raise ValueError(f"{k}: must be in [0, 1], got {x}")
+            raise ValueError(f"{k}: probability must be in [0, 1], got {x}")
     return v

@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.kpi_registry import check_kpis
 from models.kpis import KPI_INFO
 from models.loading import resolved_dict
 from sim.core.config_files import ConfigError
@@ -97,9 +98,7 @@ class ExperimentSpec(StudySpec):
     @field_validator("kpis")
     @classmethod
     def _known(cls, v: list[str] | None) -> list[str] | None:
-        for k in v or []:
-            if k not in KPI_INFO:
-                raise ValueError(f"unknown KPI {k!r}; allowed: {list(KPI_INFO)}")
+        check_kpis(v or [], KPI_INFO)
         return v
 
     @field_validator("target_halfwidth")

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.kpi_registry import REGISTRY
+from models.kpi_registry import check_kpis
 from sim.core.files import write_json
 from sim.studies.study import Resolver, ScenarioDef, StudySpec, load_spec, override_list
 
@@ -45,16 +45,13 @@ class PlanSearchSpec(StudySpec):
     @field_validator("cost")
     @classmethod
     def _cost_kpi(cls, v: str) -> str:
-        if v not in REGISTRY:
-            raise ValueError(f"unknown KPI {v!r}; allowed: {list(REGISTRY)}")
+        check_kpis([v])
         return v
 
     @field_validator("targets")
     @classmethod
     def _target_kpis(cls, v: dict) -> dict:
-        for k in v:
-            if k not in REGISTRY:
-                raise ValueError(f"unknown KPI {k!r}; allowed: {list(REGISTRY)}")
+        check_kpis(v)
         return v
 
     @field_validator("levers")

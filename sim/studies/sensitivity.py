@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from models.kpi_registry import check_kpis
 from models.kpis import KPI_INFO
 from sim.core.config_files import ConfigError
 from sim.studies.parameters import ParameterSpec, overrides_for
@@ -48,9 +49,7 @@ class SensitivitySpec(StudySpec):
     @field_validator("kpis")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        for k in v:
-            if k not in KPI_INFO:
-                raise ValueError(f"unknown KPI {k!r}; allowed: {list(KPI_INFO)}")
+        check_kpis(v or [], KPI_INFO)
         return v
 
     @field_validator("parameters")
