@@ -82,7 +82,7 @@ class Care:
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral, self.gatekept)
-        self.seeking = CareSeeking(scenario.care_seeking, list(scenario.conditions), self.demand.emergency)
+        self.seeking = CareSeeking(scenario.care_seeking, scenario.choice, list(scenario.conditions), self.demand.emergency)
         self.adaptation = scenario.adaptation
         self.community.configure(scenario.payment, county.population)
         self.case_payment = CasePayment.build(scenario, self.costs, self.pay)
@@ -122,19 +122,20 @@ class Care:
         self._update_choice(sinking.unavailable_today(scenario, self.county, day))
 
     # ------------------------------------------------------------------ arrival
-    def first_contacts(self, b: DayBatch, u_choice: np.ndarray, u_decision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def first_contacts(self, b: DayBatch, u_choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First facility of each of a day's episodes and whether its resident is contracted:
-        logit choice, emergencies by rule, contracted residents to their family doctor."""
-        habit = self.habits.utility(self.choice.choice_set[b.village], b.resident) if self.habits.enabled else None
-        first = self.choice.draw(b.village, b.condition, b.severity, u_choice, habit)
+        logit choice with each resident's habit and family-doctor contract, emergencies by rule."""
+        is_contracted = contracted(b.resident, self.family_doctor.coverage)
+        options = self.choice.choice_set[b.village]
+        extra = self.habits.utility(options, b.resident) if self.habits.enabled else None
+        if self.family_doctor.active:
+            bonus = self.family_doctor.utility(options, b.village, is_contracted)
+            extra = bonus if extra is None else extra + bonus
+        first = self.choice.draw(b.village, b.condition, b.severity, u_choice, extra)
         em = self.demand.emergency[b.condition]
         if em.any():
             first[em] = self.referral.emergency_first[b.village[em], b.condition[em], b.severity[em],
                                                       b.admit[em].astype(int)]
-        is_contracted = contracted(b.resident, self.family_doctor.coverage)
-        if self.family_doctor.active:
-            first = self.family_doctor.first_contact(b.village, is_contracted, em, u_decision[:, D.family_doctor],
-                                                     first)
         if self.habits.enabled:
             chose = ~em
             self.habits.remember(b.resident[chose], first[chose], counted=np.ones(int(chose.sum()), dtype=bool))
@@ -386,7 +387,7 @@ class Care:
         """Facility choice, then care-seeking, from today's perceived waits and reputations."""
         perceived = self.perceptions.utility(self.scenario.choice.beta_quality) if self.perceptions else None
         self.choice.update(self.perceived_wait, closed, perceived)
-        self.seeking.update(self.choice.formal_oop, self.choice.formal_hours)
+        self.seeking.update(self.choice.inclusive_value)
 
     # ------------------------------------------------------------------ where residents start
     def settle(self, rng: np.random.Generator) -> None:

@@ -2,13 +2,16 @@
 
 Utility of facility j for a patient from village v with condition c at severity s:
     tier constant + beta_quality · quality[tier] + beta_travel · hours[v, j]
-    + beta_log_oop · ln(1 + expected out-of-pocket / 100 CNY) + beta_incapable · [j cannot treat the case]
+    + beta_log_oop · ln(1 + expected out-of-pocket / oop_scale_cny) + beta_incapable · [j cannot treat the case]
     + beta_wait · perceived wait at j (hours, smoothed daily from observed waits)
     + beta_log_size · ln(doctors at j / tier's geometric mean)  (0 by default)
     + the inclusive value of a TCM consultation where j offers one (models/levers/tcm.py).
 Out-of-pocket enters in logs: sensitivity diminishes with the amount, as the non-linear cost
-levels of the DCE in docs/sources/data/choice_dce_yan2022.csv suggest, so one coefficient serves
-both outpatient (tens of CNY) and inpatient (thousands) decisions.
+levels of the DCE in docs/sources/data/choice_dce_yan2022.csv suggest.  The consultation and the
+stay have a coefficient each: the consultation's is calibrated to the elasticity of a first
+outpatient visit (it is also the price term of care-seeking, models/seeking.py); the stay's, a
+weak one after the DCE, weighs the bill of an admission the patient may need (expected utility
+over needing a bed).
 A specialty hospital is not an option for conditions outside its lines.
 Emergencies bypass this (nearest capable facility, see referral.py).
 """
@@ -31,6 +34,18 @@ if TYPE_CHECKING:
     from models.scenario import Scenario
 
 
+def _tier_oop(pay: Reimbursement, costs: CostModel, p_admit: np.ndarray,
+              gatekept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(T, C, S) out-of-pocket a first-contact patient expects for the consultation and for a
+    stay; county care for a gatekept condition is unreferred when chosen first."""
+    def oop(admit: float) -> np.ndarray:
+        stays = np.full_like(p_admit, admit)
+        return np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * costs.los_mean[t], stays,
+                                          referred=False, gatekept=gatekept) for t in range(len(TIERS))])
+    visit = oop(0.0)
+    return visit, oop(1.0) - visit
+
+
 class ChoiceModel:
     def __init__(self, scenario: Scenario, county: County, costs: CostModel, pay: Reimbursement,
                  referral: ReferralModel, gatekept: np.ndarray | None = None):
@@ -51,14 +66,10 @@ class ChoiceModel:
             base = base + spec.beta_log_size * size[fac]
         conds = [scenario.conditions[n] for n in scenario.conditions]
         p_admit = np.array([c.admission_prob for c in conds])  # (C, S)
-        los = costs.los_mean  # (T, C, S)
-        # (T, C, S); county care for a gatekept condition is unreferred when chosen first
-        oop = np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * los[t], p_admit, referred=False,
-                                         gatekept=gatekept) for t in range(len(TIERS))])
-        self.expected_oop = oop
-        self.option_oop = np.where(self.valid[:, :, None, None], oop[tier], 0.0).transpose(0, 2, 3, 1)  # (V, C, S, K)
-        self.option_hours = np.where(self.valid, county.travel_hours[np.arange(len(cs))[:, None], fac], 0.0)
-        util = (base[:, :, None, None] + spec.beta_log_oop * np.log1p(oop[tier] / 100.0)
+        visit_oop, stay_oop = _tier_oop(pay, costs, p_admit, gatekept)
+        price = (spec.beta_log_oop * np.log1p(visit_oop / spec.oop_scale_cny)
+                 + p_admit * spec.beta_log_stay_oop * np.log1p(stay_oop / spec.stay_oop_scale_cny))  # (T, C, S)
+        util = (base[:, :, None, None] + price[tier]
                 + spec.beta_incapable * referral.incapable(county)
                 + inclusive_value(tcm_probability(scenario, county, costs))[fac])  # (V, K, C, S)
         usable = self.valid[:, :, None] & referral.offered(county)  # (V, K, C)
@@ -72,23 +83,23 @@ class ChoiceModel:
                perceived: np.ndarray | None = None) -> None:
         """Recompute choice probabilities from perceived waits (called once a day) and what word
         of mouth adds per facility (``perceived``); facilities in ``closed`` (e.g. mobile clinics
-        not touring today) cannot be chosen.  Also the expected out-of-pocket and hours of formal
-        care per (village, condition, severity), which care-seeking weighs."""
+        not touring today) cannot be chosen.  Also the inclusive value of formal care per
+        (village, condition, severity), the expected best utility that care-seeking weighs."""
         dyn = self.beta_wait * wait_hours[self._fac]
         if perceived is not None:
             dyn = dyn + perceived[self._fac]
         if closed is not None and len(closed):
             dyn = np.where(np.isin(self._fac, closed) & self.valid, -np.inf, dyn)
         u = self.static + dyn[:, None, None, :]
-        u = u - u.max(axis=-1, keepdims=True)
+        top = u.max(axis=-1, keepdims=True)
+        u = u - top
         self.util = u
         e = np.exp(u)
-        p = e / e.sum(axis=-1, keepdims=True)
+        total = e.sum(axis=-1, keepdims=True)
+        p = e / total
         self.prob = p
         self.cum = np.cumsum(p, axis=-1)
-        hours = self.option_hours + np.where(self.valid, wait_hours[self._fac], 0.0)  # (V, K)
-        self.formal_oop = (p * self.option_oop).sum(axis=-1)  # (V, C, S)
-        self.formal_hours = (p * hours[:, None, None, :]).sum(axis=-1)
+        self.inclusive_value = (top + np.log(total))[..., 0]  # (V, C, S): ln Σ exp(utility)
 
     def draw(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray,
              habit: np.ndarray | None = None) -> np.ndarray:

@@ -207,7 +207,12 @@ class ChoiceSpec(Strict):
     """Multinomial logit of first-contact facility choice (就医选择)."""
 
     source: str = "assumed"
-    beta_log_oop: float = Field(-0.5, le=0, description="per unit of ln(1 + expected out-of-pocket / 100 CNY)")
+    beta_log_oop: float = Field(-0.5, le=0, description="per unit of ln(1 + consultation out-of-pocket / "
+                                                       "oop_scale_cny)")
+    oop_scale_cny: float = Field(100.0, gt=0, description="CNY unit of the consultation price term")
+    beta_log_stay_oop: float = Field(0.0, le=0, description="per unit of ln(1 + expected stay out-of-pocket / "
+                                                            "stay_oop_scale_cny), weighted by P(admission)")
+    stay_oop_scale_cny: float = Field(100.0, gt=0, description="CNY unit of the stay price term")
     beta_travel_per_hour: float = Field(-1.0, le=0)
     beta_wait_per_hour: float = Field(-0.1, le=0)
     beta_quality: float = Field(1.0, ge=0)
@@ -318,7 +323,8 @@ class ScenarioCore(Strict):
             for kind in ("outpatient", "inpatient"):
                 refs += [(f"capability.{tier}.{kind}.{cond}", cond) for cond in getattr(cap, kind)]
         refs += [(f"referral.gatekeeping.conditions.{i}", c) for i, c in enumerate(self.referral.gatekeeping.conditions)]
-        refs += [(f"care_seeking.asc_formal.{cond}", cond) for cond in self.care_seeking.asc_formal]
+        for block in ("asc_formal", "admission_asc"):
+            refs += [(f"care_seeking.{block}.{cond}", cond) for cond in getattr(self.care_seeking, block)]
         if self.provider_demand.followups_per_year > 0:
             refs.append(("provider_demand.followup_condition", self.provider_demand.followup_condition))
         for fac, spec in self.capability.facilities.items():

@@ -1,33 +1,40 @@
 """Care-seeking (就医行为): whether an illness becomes visits, self-treatment or nothing.
 
 An episode is an illness.  Before any facility is chosen the patient weighs formal care against
-two outside options, in a multinomial logit:
+two outside options.  The three form a nested logit whose lower nest is facility choice
+(models/choice.py), so one set of price and time coefficients serves every decision:
 
-    formal care       asc_formal[c][s] + beta_log_oop · ln(1 + E[out-of-pocket] / oop_scale_cny)
-                                    + beta_hours · E[travel + perceived wait, hours]
-    self-treatment    asc_self_treatment[s] + beta_log_oop · ln(1 + self_treatment_cost / oop_scale)
-    (自我治疗/零售药店)                    + beta_hours · self_treatment_hours
+    formal care       asc_formal[c][s] + nest_scale · IV[v, c, s]
+    self-treatment    asc_self_treatment[s] + beta_log_oop · ln(1 + self_treatment_cost / oop_scale_cny)
+    (自我治疗/零售药店)                    + beta_travel_per_hour · self_treatment_hours
     forgone care      0  (未就诊, the reference)
 
-E[·] is taken over the facility-choice probabilities of the patient's village, condition and
-severity, so cheaper, closer or quicker formal care raises the probability of seeking it.  With
-a log price term the elasticity of P(formal) to the out-of-pocket price is about
-``(1 − P(formal)) · beta_log_oop · E/(scale + E)``, which is what is calibrated against
-docs/sources/data/elasticities.csv.  Emergencies always seek formal care.
+IV = ln Σ_j exp(V_j) is the inclusive value of the facilities open to the patient's village for the
+condition and severity (the expected best facility utility, with the choice model's
+coefficients).  A price change at one facility therefore moves care-seeking only as much as it
+worsens the best option: a patient who can bypass a dearer county hospital for a township
+centre loses little, which is what makes gatekeeping by price shift visits rather than cut them.
+The elasticity of P(formal) to all out-of-pocket prices is
+``(1 − P(formal)) · nest_scale · Σ_j P(j) · beta_log_oop · E_j / (scale + E_j)``; it is what is
+calibrated against docs/sources/data/elasticities.csv.  Emergencies always seek formal care.
 
 A patient told they need a bed may decline the admission (unmet need for hospital admission,
 应住院未住院) with a logit in the expected out-of-pocket of the stay:
-    accept            admission_asc[s] + admission_beta_log_oop · ln(1 + E[stay out-of-pocket] / 1000 CNY)
+    accept            admission_asc[c][s] + admission_beta_log_oop · ln(1 + E[stay out-of-pocket] / 1000 CNY)
     decline           0.
 """
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from sim.core.config_files import Strict
+
+if TYPE_CHECKING:
+    from models.scenario import ChoiceSpec
 
 FORMAL, SELF_TREATMENT, FORGONE = 0, 1, 2
 ADMISSION_OOP_SCALE = 1000.0  # CNY: the unit of the admission price term
@@ -50,19 +57,20 @@ class CareSeekingSpec(Strict):
                                                            "(missing condition: 0); sets the level at base prices")
     asc_self_treatment: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0],
                                             description="constant of self-treatment by severity")
-    beta_log_oop: float = Field(-1.0, le=0, description="per unit of ln(1 + expected out-of-pocket / oop_scale_cny)")
-    oop_scale_cny: float = Field(10.0, gt=0, description="CNY unit of the price term")
-    beta_hours: float = Field(-0.5, le=0, description="per hour of expected travel and wait")
+    nest_scale: float = Field(1.0, gt=0, le=1,
+                              description="weight of the inclusive value of facility choice (1: facilities are "
+                                          "no closer substitutes for each other than for the outside options)")
     self_treatment_cost_cny: float = Field(25.0, ge=0, description="retail pharmacy spending, all out-of-pocket")
     self_treatment_hours: float = Field(0.3, ge=0, description="time to reach a pharmacy")
-    admission_asc: list[float] = Field(default_factory=lambda: [5.0, 5.0, 5.0],
-                                       description="constant of accepting an admission, by severity")
+    admission_asc: dict[str, list[float]] = Field(default_factory=dict,
+                                                  description="constant of accepting an admission by condition and "
+                                                              "severity (missing condition: 5)")
     admission_beta_log_oop: float = Field(-1.0, le=0,
                                           description="per unit of ln(1 + expected stay out-of-pocket / 1000 CNY)")
 
-    _a = field_validator("asc_self_treatment", "admission_asc")(_three)
+    _a = field_validator("asc_self_treatment")(_three)
 
-    @field_validator("asc_formal")
+    @field_validator("asc_formal", "admission_asc")
     @classmethod
     def _per_condition(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
         for k, x in v.items():
@@ -76,24 +84,23 @@ class CareSeekingSpec(Strict):
 class CareSeeking:
     """The outside options and the admission decision for one scenario."""
 
-    def __init__(self, spec: CareSeekingSpec, condition_names: list[str], emergency: np.ndarray):
+    def __init__(self, spec: CareSeekingSpec, choice: ChoiceSpec, condition_names: list[str],
+                 emergency: np.ndarray):
         self.enabled = spec.enabled
         self.spec = spec
         self.emergency = emergency
         self.asc_formal = np.array([spec.asc_formal.get(n, [0.0, 0.0, 0.0]) for n in condition_names])  # (C, S)
-        self.self_util = np.asarray(spec.asc_self_treatment) + spec.beta_log_oop * np.log1p(
-            spec.self_treatment_cost_cny / spec.oop_scale_cny) + spec.beta_hours * spec.self_treatment_hours
-        self.adm_asc = np.asarray(spec.admission_asc)
+        self.self_util = np.asarray(spec.asc_self_treatment) + choice.beta_log_oop * np.log1p(
+            spec.self_treatment_cost_cny / choice.oop_scale_cny) + choice.beta_travel_per_hour * spec.self_treatment_hours
+        self.adm_asc = np.array([spec.admission_asc.get(n, [5.0, 5.0, 5.0]) for n in condition_names])  # (C, S)
         self.cum = None
 
-    def update(self, expected_oop: np.ndarray, expected_hours: np.ndarray) -> None:
-        """Option probabilities per (village, condition, severity) from the expected out-of-pocket
-        and hours of formal care there (recomputed whenever perceived waits change)."""
+    def update(self, inclusive_value: np.ndarray) -> None:
+        """Option probabilities per (village, condition, severity) from the inclusive value of
+        facility choice there (recomputed whenever perceived waits change)."""
         if not self.enabled:
             return
-        s = self.spec
-        formal = self.asc_formal + s.beta_log_oop * np.log1p(expected_oop / s.oop_scale_cny) \
-            + s.beta_hours * expected_hours  # (V, C, S)
+        formal = self.asc_formal + self.spec.nest_scale * inclusive_value  # (V, C, S)
         util = np.stack([formal, np.broadcast_to(self.self_util, formal.shape), np.zeros_like(formal)], axis=-1)
         util -= util.max(axis=-1, keepdims=True)
         p = np.exp(util)
@@ -114,6 +121,6 @@ class CareSeeking:
         always in an emergency)."""
         if not self.enabled or self.emergency[condition]:
             return True
-        util = float(self.adm_asc[severity]) + self.spec.admission_beta_log_oop * math.log1p(
+        util = float(self.adm_asc[condition, severity]) + self.spec.admission_beta_log_oop * math.log1p(
             stay_oop / ADMISSION_OOP_SCALE)
         return u * (1.0 + math.exp(-util)) < 1.0  # u < logistic(util)

@@ -103,7 +103,7 @@ class CountyModel:
             self._outside(b, option)
             keep = np.flatnonzero(option == FORMAL)
             b, u_choice, u_svc, u_ref = b.take(keep), u_choice[keep], u_svc[keep], u_ref[keep]
-        first, is_contracted = care.first_contacts(b, u_choice, u_ref)
+        first, is_contracted = care.first_contacts(b, u_choice)
         fu, fu_first = care.followups(self.followup_draws, day)
         if len(fu):
             m = len(fu)

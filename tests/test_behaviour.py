@@ -15,6 +15,7 @@ from conftest import BASELINE, ROOT, load
 from models.demand import DemandModel
 from models.loading import county_of
 from models.reimbursement import Reimbursement
+from models.scenario import ChoiceSpec
 from models.seeking import FORGONE, FORMAL, SELF_TREATMENT, CareSeeking, CareSeekingSpec
 from models.tiers import TIERS
 from sim.outputs.validation_report import SMALL_COUNTY
@@ -26,14 +27,15 @@ FORGONE_TOLERANCE = 0.02  # gatekeeping may raise forgone care by at most 2 perc
 
 
 # ----------------------------------------------------------------------------- hand-computed cases
-def test_care_seeking_is_the_three_way_logit_written_out():
+def test_care_seeking_is_the_nested_logit_written_out():
     spec = CareSeekingSpec(enabled=True, asc_formal={"ill": [2.0, 2.0, 2.0]}, asc_self_treatment=[1.0, 1.0, 1.0],
-                           beta_log_oop=-1.0, oop_scale_cny=10.0, beta_hours=-0.5, self_treatment_cost_cny=10.0,
-                           self_treatment_hours=0.0)
-    seek = CareSeeking(spec, ["ill"], np.array([False]))
-    seek.update(np.full((1, 1, 3), 30.0), np.full((1, 1, 3), 1.0))
-    formal = 2.0 - math.log(1 + 3.0) - 0.5
-    self_care = 1.0 - math.log(1 + 1.0)
+                           nest_scale=0.5, self_treatment_cost_cny=10.0, self_treatment_hours=0.4)
+    choice = ChoiceSpec(beta_log_oop=-1.0, oop_scale_cny=10.0, beta_travel_per_hour=-0.5)
+    seek = CareSeeking(spec, choice, ["ill"], np.array([False]))
+    facilities = np.array([0.3, -1.2])  # two facilities' utilities: the inclusive value is their log-sum
+    seek.update(np.full((1, 1, 3), math.log(np.exp(facilities).sum())))
+    formal = 2.0 + 0.5 * math.log(math.exp(0.3) + math.exp(-1.2))
+    self_care = 1.0 - math.log(1 + 1.0) - 0.5 * 0.4
     z = math.exp(formal) + math.exp(self_care) + 1.0
     assert seek.prob[0, 0, 0] == pytest.approx([math.exp(formal) / z, math.exp(self_care) / z, 1 / z])
     u = np.array([0.0, math.exp(formal) / z + 1e-9, 0.999999])
@@ -41,15 +43,33 @@ def test_care_seeking_is_the_three_way_logit_written_out():
     assert seek.options(zero, zero, zero, u).tolist() == [FORMAL, SELF_TREATMENT, FORGONE]
 
 
-def test_dearer_formal_care_lowers_care_seeking_and_emergencies_always_seek():
+def test_worse_formal_care_lowers_care_seeking_and_emergencies_always_seek():
     spec = CareSeekingSpec(enabled=True)
-    seek = CareSeeking(spec, ["ill", "stroke"], np.array([False, True]))
-    seek.update(np.full((1, 2, 3), 20.0), np.zeros((1, 2, 3)))
-    cheap = seek.prob[0, 0, 0, FORMAL]
-    seek.update(np.full((1, 2, 3), 40.0), np.zeros((1, 2, 3)))
-    assert seek.prob[0, 0, 0, FORMAL] < cheap
+    seek = CareSeeking(spec, ChoiceSpec(), ["ill", "stroke"], np.array([False, True]))
+    seek.update(np.full((1, 2, 3), 1.0))
+    better = seek.prob[0, 0, 0, FORMAL]
+    seek.update(np.full((1, 2, 3), 0.5))
+    assert seek.prob[0, 0, 0, FORMAL] < better
     assert seek.prob[0, 1, :, FORMAL].tolist() == [1.0, 1.0, 1.0]
     assert seek.accepts_admission(1, 0, 1e9, 0.999)  # emergencies take the bed
+
+
+def test_gatekeeping_costs_care_seeking_no_more_than_losing_the_county_hospitals():
+    """Unreferred county care gets dearer, so the inclusive value of formal care falls — but never
+    below what remains without the county hospitals: a patient who can go to a township centre
+    instead loses at most what the county offered (ln(1 − P(county)))."""
+    from models.care import Care
+
+    base = load(BASELINE, *SMALL_COUNTY)
+    gate = load(GATEKEEPING, *SMALL_COUNTY)
+    iv0, iv1 = (Care(s, county_of(s)).choice for s in (base, gate))
+    county = (iv0.choice_set >= 0) & (county_of(base).fac_tier[np.maximum(iv0.choice_set, 0)] == TIERS.index("county"))
+    p_county = (iv0.prob * county[:, None, None, :]).sum(axis=-1)
+    gatekept = [list(base.conditions).index(c) for c in gate.referral.gatekeeping.conditions]
+    before, after = iv0.inclusive_value[:, gatekept], iv1.inclusive_value[:, gatekept]
+    floor = before + np.log1p(-p_county[:, gatekept])
+    assert (after < before - 1e-9).any()
+    assert (after <= before + 1e-9).all() and (after >= floor - 1e-9).all()
 
 
 def test_unreferred_county_care_is_paid_at_the_gatekeeping_rate_only_for_gatekept_conditions():

@@ -78,8 +78,9 @@ def test_lever_moves_its_kpi(policy, extra, kpi, sign):
 
 def test_reserved_slots_cut_waits_of_family_doctor_referrals():
     """Seed 001: reserved county slots and beds shorten waits for family-doctor referrals."""
-    crowded = ("geography.synthetic.county_hospitals=[{name: G, doctors: 3, beds: 30}]",
-               "family_doctor.capitation_cny=0")
+    # priority demand below the reserved share: a fifth of residents contracted, 40 % reserved
+    crowded = ("geography.synthetic.county_hospitals=[{name: G, doctors: 3, beds: 40}]",
+               "family_doctor.capitation_cny=0", "family_doctor.coverage=0.2")
     with_reserve = crowded + ("family_doctor.reserved_share=0.4",)
     without = crowded + ("family_doctor.reserved_share=0",)
     for kpi in ("bed_wait_fd_referred_county_days", "wait_fd_referred_county_min"):

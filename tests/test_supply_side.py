@@ -63,7 +63,7 @@ def test_budget_neutral_price_schedule_keeps_cost_at_baseline_volumes():
     common random numbers give the baseline's volumes; total cost per resident must then be equal
     within 0.5 % while the service-revenue share rises (结构调整)."""
     over = ["simulation.years=0.2", "simulation.warmup_days=10", "choice.beta_log_oop=0",
-            "care_seeking.beta_log_oop=0", "care_seeking.admission_beta_log_oop=0"]
+            "choice.beta_log_stay_oop=0", "care_seeking.admission_beta_log_oop=0"]
     base, policy = load_scenario(HUAIROU, over), load_scenario(PRICES, over)
     a, b = single_run(base, 0), single_run(policy, 0)
     assert a.kpis["visits"] == b.kpis["visits"] and a.kpis["admissions"] == b.kpis["admissions"]
