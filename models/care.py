@@ -90,11 +90,10 @@ class Care:
         self.information = scenario.information
         self.family_doctor = FamilyDoctor(scenario, county)
         self.response = ProviderResponse(scenario.payment.response, self.costs, self.pay, self.case_payment,
-                                         self.community, self.family_doctor.referral_risk_share)
+                                         self.community, self.family_doctor.referral_risk_share,
+                                         self.family_doctor.capitation > 0)
         self.response_spec = scenario.payment.response
         self.emergency = self.demand.emergency.tolist()
-        self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
-                                       self.family_doctor.coverage)
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
@@ -112,6 +111,29 @@ class Care:
         self.stay_service = self.costs.stay_service_share.tolist()
         self.repeat_tests = self.costs.repeat_test_share
         self.smoothing = scenario.choice.wait_smoothing
+        self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
+                                       self.family_doctor.coverage, self._followup_intensity(scenario))
+
+    def _followup_intensity(self, scenario: Scenario) -> float:
+        """How a capitated family-doctor team changes its chronic follow-ups (慢病随访): the
+        fee-for-service fee a follow-up at the team's facility would earn (residents weighted),
+        against the expected fund cost of a referral of the follow-up condition to the county."""
+        name = scenario.provider_demand.followup_condition
+        if not self.response.capitated or name not in scenario.conditions:
+            return 1.0
+        c = list(scenario.conditions).index(name)
+        home = self.family_doctor.home
+        villages = np.flatnonzero(home >= 0)
+        mild = case_key(c, 0, 0)
+        fees = [self.pay.outpatient_fee(self.fac_tier[home[v]], self.visit_cost[self.fac_tier[home[v]]][mild],
+                                        False, self.gatekept[c]) for v in villages]
+        fee = float(np.average(fees, weights=self.county.village_pop[villages])) if len(villages) else 0.0
+        severity = np.diff(self.demand.sev_cum[c], prepend=0.0)
+        admit = self.demand.admission_prob[c]
+        referral = sum(severity[s] * ((1 - admit[s]) * self.response.referral_fund(COUNTY, case_key(c, s, 0), False)
+                                      + admit[s] * self.response.referral_fund(COUNTY, case_key(c, s, 1), True))
+                       for s in range(SEVERITY_LEVELS))
+        return self.response.followup_factor(fee, referral)
 
     def adopt(self, scenario: Scenario, day: int) -> None:
         """Switch to a plan's next scenario (分年度实施) on ``day``: models and levers are rebuilt;

@@ -230,3 +230,48 @@ def test_payment_config_errors_say_what_to_do(overrides, words):
     with pytest.raises(ConfigError) as info:
         small_county(*overrides)
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------------- chronic follow-ups under capitation
+FOLLOWUPS = ("family_doctor.coverage=0.6", "provider_demand={followups_per_year: 4, chronic_share: 0.2}")
+
+
+@lru_cache(maxsize=None)
+def chronic_contacts(*overrides: str) -> np.ndarray:
+    """Per replication: contracted residents' episodes of the follow-up condition after the
+    warm-up (scheduled follow-ups plus their own chronic visits, which are common to both arms)."""
+    s = small_county(*FOLLOWUPS, *overrides)
+    chronic = list(s.conditions).index(s.provider_demand.followup_condition)
+    out = []
+    for rep in range(REPS):
+        ep = single_run(s, rep, keep_logs=True).logs["episodes"]
+        out.append(int(((ep["condition"] == chronic) & ep["contracted"] & (ep["time"] >= s.simulation.warmup_days)).sum()))
+    return np.array(out, dtype=float)
+
+
+def paired_counts(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, float, float]:
+    mean, lo, hi, _ = confidence_interval(chronic_contacts(*a) - chronic_contacts(*b))
+    return mean, lo, hi
+
+
+def test_capitation_without_enough_averted_referrals_cuts_follow_ups():
+    """Under capitation a follow-up no longer earns its fee; at the assumed 0.05 referrals averted
+    per follow-up the team's share of the savings is worth less than the fee, so it follows fewer."""
+    mean, lo, hi = paired_counts(("family_doctor.capitation_cny=60",), ("family_doctor.capitation_cny=0",))
+    assert hi < 0, (mean, lo, hi)
+
+
+def test_capitation_with_averted_referrals_worth_more_than_the_fee_adds_follow_ups():
+    """When a follow-up is expected to avert enough referrals the team would pay for, it follows more."""
+    mean, lo, hi = paired_counts(("family_doctor.capitation_cny=60", "payment.response.referrals_averted_per_followup=0.5"),
+                                 ("family_doctor.capitation_cny=0",))
+    assert lo > 0, (mean, lo, hi)
+
+
+def test_follow_up_response_needs_capitation():
+    """Without capitation the team earns the fee per follow-up as in the baseline: the
+    follow-up response parameters change nothing."""
+    no_cap = ("family_doctor.capitation_cny=0",)
+    assert np.array_equal(chronic_contacts(*no_cap),
+                          chronic_contacts(*no_cap, "payment.response={referrals_averted_per_followup: 0.5, "
+                                                    "followup_share: 0.9}"))

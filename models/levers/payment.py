@@ -137,6 +137,14 @@ class ResponseSpec(Strict):
     step_down_share: float = Field(0.4, ge=0, lt=1, description="share of a county stay moved to the township "
                                                                 "centre when the county steps a patient down early "
                                                                 "(assumed)")
+    followup_share: float = Field(0.5, ge=0, lt=1,
+                                  description="largest relative change in a family-doctor team's chronic follow-ups "
+                                              "(慢病随访) when its payment makes one more follow-up gain or cost it "
+                                              "(assumed)")
+    referrals_averted_per_followup: float = Field(0.05, ge=0, le=1,
+                                                  description="referrals up a team expects one more chronic follow-up "
+                                                              "to avert (assumed; only the team's expectation: the "
+                                                              "simulation does not lower illness with follow-ups)")
     step_down_eligible_share: float = Field(0.5, ge=0, le=1,
                                             description="largest share of county inpatients stable enough to "
                                                         "step down early (assumed)")
