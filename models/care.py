@@ -94,6 +94,8 @@ class Care:
                                          self.family_doctor.capitation > 0)
         self.response_spec = scenario.payment.response
         self.emergency = self.demand.emergency.tolist()
+        p = self.demand.admission_prob[:, 0]
+        self.mild_admission_odds = np.divide(p, 1 - p, out=np.zeros_like(p), where=p < 1).tolist()
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
@@ -215,8 +217,8 @@ class Care:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
-        elif ep.admit and tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
-            self._withhold_admission(ep)
+        elif tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
+            self._marginal_admission(ep, fac)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
@@ -263,11 +265,21 @@ class Care:
                 return TREAT_HERE, False
         return target, False
 
-    def _withhold_admission(self, ep: Episode) -> None:
-        """A mild county admission the community gains by not making: treated as an outpatient."""
-        gain = self.response.withhold_gain(ep.case)
-        if self._departs(ep, D.withhold, self.response_spec.discretionary_admission_share, gain, self.response.kappa):
-            ep.admit = 0
+    def _marginal_admission(self, ep: Episode, fac: int) -> None:
+        """A mild county case at the margin of admission.  Admitted, it is withheld (treated as
+        an outpatient) when admitting gains the community less than under fee-for-service; a
+        would-be outpatient is admitted (诱导住院) when admitting gains more, at the rate that
+        matches up to ``discretionary_admission_share`` of the mild admissions (odds p/(1−p))."""
+        share, kappa = self.response_spec.discretionary_admission_share, self.response.kappa
+        if ep.admit:
+            if self._departs(ep, D.withhold, share, -self.response.admit_gain(ep.case), kappa):
+                ep.admit = 0
+            return
+        admitted = ep.case | 1
+        odds = self.mild_admission_odds[ep.cond]
+        if odds > 0 and self.can[fac][admitted] and self.county.fac_beds[fac] != 0 \
+                and self._departs(ep, D.withhold, share * odds, self.response.admit_gain(admitted), kappa):
+            ep.admit, ep.case = 1, admitted
 
     def referred_up(self, ep: Episode, fac: int) -> None:
         """A referral leaves ``fac``: from primary care, a contracted resident's is a

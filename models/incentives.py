@@ -15,7 +15,9 @@ fund shares, deductibles at the tier's usual value).
 
 Decisions (each with its own draw column):
 - keep a would-be out-of-county referral in a county hospital (``keep_gain``);
-- withhold a mild county admission, treating the patient as an outpatient (``withhold_gain``);
+- the marginal county admission of a mild case (``admit_gain``): withheld, the patient treated
+  as an outpatient, when admitting gains less than under fee-for-service; a would-be
+  outpatient admitted (supplier-induced admission, 诱导住院) when it gains more;
 - step a stable county inpatient down to the township centre early, moving part of the stay
   (``step_down_gain``);
 - a stay's length: its discretionary part shortens when each bed-day costs the community
@@ -135,11 +137,12 @@ class ProviderResponse:
         premium, fund_in = self._stay(COUNTY, case) if admit else (0.0, 0.0)
         return premium + self.stake * (fund_out - fund_in) + self.community.assessment_gain(-1, 0, 0, -1)
 
-    def withhold_gain(self, case: int) -> float:
-        """A mild county admission treated as an outpatient: the stay's premium is forgone and
-        its fund payment avoided."""
+    def admit_gain(self, case: int) -> float:
+        """A mild county case admitted rather than treated as an outpatient (the marginal
+        admission, 诱导住院 when it need not be): the stay's premium over fee-for-service is
+        earned and its fund payment spent.  Negative: withholding an admission gains."""
         premium, fund = self._stay(COUNTY, case)
-        return -premium + self.stake * fund
+        return premium - self.stake * fund
 
     def step_down_days(self, case: int) -> float:
         return self.spec.step_down_share * self.los[COUNTY][case] * self.los_factor(COUNTY, case)

@@ -237,20 +237,30 @@ FOLLOWUPS = ("family_doctor.coverage=0.6", "provider_demand={followups_per_year:
 
 
 @lru_cache(maxsize=None)
+def logged_runs(*overrides: str) -> tuple:
+    s = small_county(*overrides)
+    return s, tuple(single_run(s, rep, keep_logs=True).logs for rep in range(REPS))
+
+
 def chronic_contacts(*overrides: str) -> np.ndarray:
     """Per replication: contracted residents' episodes of the follow-up condition after the
     warm-up (scheduled follow-ups plus their own chronic visits, which are common to both arms)."""
-    s = small_county(*FOLLOWUPS, *overrides)
+    s, logs = logged_runs(*FOLLOWUPS, *overrides)
     chronic = list(s.conditions).index(s.provider_demand.followup_condition)
-    out = []
-    for rep in range(REPS):
-        ep = single_run(s, rep, keep_logs=True).logs["episodes"]
-        out.append(int(((ep["condition"] == chronic) & ep["contracted"] & (ep["time"] >= s.simulation.warmup_days)).sum()))
-    return np.array(out, dtype=float)
+    return np.array([((ep["condition"] == chronic) & ep["contracted"] & (ep["time"] >= s.simulation.warmup_days)).sum()
+                     for ep in (log["episodes"] for log in logs)], dtype=float)
 
 
-def paired_counts(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, float, float]:
-    mean, lo, hi, _ = confidence_interval(chronic_contacts(*a) - chronic_contacts(*b))
+def county_acute_admissions(*overrides: str) -> np.ndarray:
+    """Per replication: acute stays begun at county hospitals after the warm-up (no rehabilitation)."""
+    s, logs = logged_runs(*overrides)
+    county = r_tiers(s) == TIERS.index("county")
+    return np.array([(county[st["fac"]] & (st["down"] == 0) & (st["time"] >= s.simulation.warmup_days)).sum()
+                     for st in (log["stays"] for log in logs)], dtype=float)
+
+
+def paired_counts(a: tuple[str, ...], b: tuple[str, ...], count=chronic_contacts) -> tuple[float, float, float]:
+    mean, lo, hi, _ = confidence_interval(count(*a) - count(*b))
     return mean, lo, hi
 
 
@@ -275,3 +285,34 @@ def test_follow_up_response_needs_capitation():
     assert np.array_equal(chronic_contacts(*no_cap),
                           chronic_contacts(*no_cap, "payment.response={referrals_averted_per_followup: 0.5, "
                                                     "followup_share: 0.9}"))
+
+
+# ---------------------------------------------------------------------- the marginal admission (诱导住院)
+NO_MARGIN = "payment.response.discretionary_admission_share=0"
+
+
+def test_case_payment_premium_admits_would_be_outpatients():
+    """Under DRG a shorter stay earns the group's fee: admitting a mild would-be outpatient pays
+    more than under fee-for-service, so some are admitted (against the same DRG run with no
+    room at the margin; a keener community, κ = 500 CNY, makes the effect large enough for 4
+    replications)."""
+    drg = ("payment.drg.enabled=true", "payment.response.sensitivity_cny=500")
+    mean, lo, hi = paired_counts(drg, drg + (NO_MARGIN,), count=county_acute_admissions)
+    assert lo > 0, (mean, lo, hi)
+
+
+def test_fee_for_service_margin_is_the_baseline():
+    """Under fee-for-service with no stake, admitting gains nothing over the calibrated routine."""
+    assert np.array_equal(county_acute_admissions(), county_acute_admissions(NO_MARGIN))
+
+
+@pytest.mark.parametrize("payment", [(), ("payment.drg.enabled=true",)])
+def test_retained_surplus_withholds_marginal_admissions(payment):
+    """With a stake in the fund's savings the community admits fewer mild cases, under
+    fee-for-service and under DRG alike."""
+    mean, lo, hi = paired_counts(payment + (GENEROUS % 1.0,), payment + (GENEROUS % 0.0,),
+                                 count=county_acute_admissions)
+    assert hi < 0, (mean, lo, hi)
+    mean, lo, hi = paired_counts(payment + (GENEROUS % 1.0,), payment + (GENEROUS % 1.0, NO_MARGIN),
+                                 count=county_acute_admissions)
+    assert hi < 0, (mean, lo, hi)
