@@ -290,8 +290,11 @@ class Care:
 
     # ------------------------------------------------------------------ admission and stays
     def downshift(self, ep: Episode, fac: int) -> int:
-        """Township centre a same-payment (同病同付) county admission is sent to, or TREAT_HERE."""
-        if self.case_payment.sends_down(self.fac_tier[fac], ep.cond, ep.decision_draw(D.same_payment)):
+        """Township centre a same-payment (同病同付) county admission is sent to when the community
+        gains by it, or TREAT_HERE."""
+        if self.case_payment.may_send_down(self.fac_tier[fac], ep.cond) and self._departs(
+                ep, D.same_payment, self.case_payment.eligible_share, self.response.downshift_gain(ep.case),
+                self.response.kappa):
             rf = self.referral.rehab_facility(self.county, ep.village)
             if rf != TREAT_HERE and self.can[rf][ep.case]:
                 return rf

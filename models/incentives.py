@@ -20,6 +20,7 @@ Decisions (each with its own draw column):
   outpatient admitted (supplier-induced admission, 诱导住院) when it gains more;
 - step a stable county inpatient down to the township centre early, moving part of the stay
   (``step_down_gain``);
+- send a same-payment (同病同付) county admission to the township centre (``downshift_gain``);
 - a stay's length: its discretionary part shortens when each bed-day costs the community
   more than it earns relative to fee-for-service, and lengthens when it earns more
   (``los_factor``; expected factor, no draw);
@@ -143,6 +144,16 @@ class ProviderResponse:
         earned and its fund payment spent.  Negative: withholding an admission gains."""
         premium, fund = self._stay(COUNTY, case)
         return premium - self.stake * fund
+
+    def downshift_gain(self, case: int) -> float:
+        """A county admission sent to the township centre instead (同病同付 conditions): the
+        township earns its stay's premium, the county forgoes its own, and the community keeps
+        its stake in the difference of the fund's payments (none when both tiers are paid the
+        same).  Under the same payment the county's premium is the township fee less its own
+        fee-for-service fund, so the gain is what a county stay used to earn above a township one."""
+        county_premium, county_fund = self._stay(COUNTY, case)
+        town_premium, town_fund = self._stay(TOWNSHIP, case)
+        return town_premium - county_premium + self.stake * (county_fund - town_fund)
 
     def step_down_days(self, case: int) -> float:
         return self.spec.step_down_share * self.los[COUNTY][case] * self.los_factor(COUNTY, case)

@@ -13,8 +13,12 @@ import pandas as pd
 import pytest
 from conftest import small_county
 
+from models.care import Care
 from models.community import Community, indicator_score
+from models.episode import case_key
+from models.incentives import COUNTY, TOWNSHIP
 from models.levers.payment import PaymentSpec
+from models.loading import county_of
 from models.tiers import TIERS
 from sim.core.config_files import ConfigError
 from sim.core.stats import confidence_interval
@@ -116,7 +120,6 @@ def test_dip_settlement_balances_to_the_budget():
 
 
 def r_tiers(scenario) -> np.ndarray:
-    from models.loading import county_of
     return county_of(scenario).fac_tier
 
 
@@ -223,6 +226,7 @@ def test_multi_year_books_carry_over_in_a_run():
 # ---------------------------------------------------------------------- configuration
 @pytest.mark.parametrize("overrides,words", [
     (("payment.global_budget.responsiveness=2",), "'responsiveness' was removed"),
+    (("payment.same_payment.downshift_prob=0.5",), "'downshift_prob' was removed"),
     (("payment.drg.los_reduction=0.1",), "'los_reduction' was removed"),
     (("payment.drg.enabled=true", "payment.dip.enabled=true"), "not both"),
 ])
@@ -316,3 +320,43 @@ def test_retained_surplus_withholds_marginal_admissions(payment):
     mean, lo, hi = paired_counts(payment + (GENEROUS % 1.0,), payment + (GENEROUS % 1.0, NO_MARGIN),
                                  count=county_acute_admissions)
     assert hi < 0, (mean, lo, hi)
+
+
+# ---------------------------------------------------------------------- same payment, sent down (同病同付)
+SAME = "payment.same_payment.conditions=[moderate_acute, minor_acute]"
+DOWNSHIFT = 2  # stays.down: an admission sent to the township instead (sim/pathway.py)
+
+
+def downshifted_admissions(*overrides: str) -> np.ndarray:
+    """Per replication: admissions the county sent to a township centre after the warm-up."""
+    s, logs = logged_runs(*overrides)
+    return np.array([((st["down"] == DOWNSHIFT) & (st["time"] >= s.simulation.warmup_days)).sum()
+                     for st in (log["stays"] for log in logs)], dtype=float)
+
+
+def test_same_payment_downshift_gain_by_hand():
+    """Paid the township's fee at either tier, the community gains by sending a case down what
+    a county stay earned above a township stay under fee-for-service (no stake: no fund term)."""
+    s = small_county(SAME)
+    r = Care(s, county_of(s)).response
+    for name in ("moderate_acute", "minor_acute"):
+        for sev in range(3):
+            k = case_key(list(s.conditions).index(name), sev, 1)
+            hand = r.ffs_stay_fund(COUNTY, k, r.los_factor(COUNTY, k)) - \
+                r.ffs_stay_fund(TOWNSHIP, k, r.los_factor(TOWNSHIP, k))
+            assert r.downshift_gain(k) == pytest.approx(hand, rel=1e-12) and hand > 0
+
+
+
+
+def test_a_keener_community_sends_more_same_payment_admissions_down():
+    """The downshift follows the gain rule: with κ = 1000 rather than 3000 CNY the same gain
+    sends more admissions to the township."""
+    mean, lo, hi = paired_counts((SAME, "payment.response.sensitivity_cny=1000"), (SAME,),
+                                 count=downshifted_admissions)
+    assert lo > 0, (mean, lo, hi)
+    assert (downshifted_admissions(SAME, "payment.same_payment.eligible_share=0") == 0).all()
+
+
+def test_without_listed_conditions_the_downshift_share_changes_nothing():
+    assert np.array_equal(county_acute_admissions("payment.same_payment.eligible_share=1"), county_acute_admissions())
