@@ -90,11 +90,12 @@ class Care:
         self.information = scenario.information
         self.family_doctor = FamilyDoctor(scenario, county)
         self.response = ProviderResponse(scenario.payment.response, self.costs, self.pay, self.case_payment,
-                                         self.community, self.family_doctor.referral_risk_share)
+                                         self.community, self.family_doctor.referral_risk_share,
+                                         self.family_doctor.capitation > 0)
         self.response_spec = scenario.payment.response
         self.emergency = self.demand.emergency.tolist()
-        self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
-                                       self.family_doctor.coverage)
+        p = self.demand.admission_prob[:, 0]
+        self.mild_admission_odds = np.divide(p, 1 - p, out=np.zeros_like(p), where=p < 1).tolist()
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
@@ -112,6 +113,29 @@ class Care:
         self.stay_service = self.costs.stay_service_share.tolist()
         self.repeat_tests = self.costs.repeat_test_share
         self.smoothing = scenario.choice.wait_smoothing
+        self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
+                                       self.family_doctor.coverage, self._followup_intensity(scenario))
+
+    def _followup_intensity(self, scenario: Scenario) -> float:
+        """How a capitated family-doctor team changes its chronic follow-ups (慢病随访): the
+        fee-for-service fee a follow-up at the team's facility would earn (residents weighted),
+        against the expected fund cost of a referral of the follow-up condition to the county."""
+        name = scenario.provider_demand.followup_condition
+        if not self.response.capitated or name not in scenario.conditions:
+            return 1.0
+        c = list(scenario.conditions).index(name)
+        home = self.family_doctor.home
+        villages = np.flatnonzero(home >= 0)
+        mild = case_key(c, 0, 0)
+        fees = [self.pay.outpatient_fee(self.fac_tier[home[v]], self.visit_cost[self.fac_tier[home[v]]][mild],
+                                        False, self.gatekept[c]) for v in villages]
+        fee = float(np.average(fees, weights=self.county.village_pop[villages])) if len(villages) else 0.0
+        severity = np.diff(self.demand.sev_cum[c], prepend=0.0)
+        admit = self.demand.admission_prob[c]
+        referral = sum(severity[s] * ((1 - admit[s]) * self.response.referral_fund(COUNTY, case_key(c, s, 0), False)
+                                      + admit[s] * self.response.referral_fund(COUNTY, case_key(c, s, 1), True))
+                       for s in range(SEVERITY_LEVELS))
+        return self.response.followup_factor(fee, referral)
 
     def adopt(self, scenario: Scenario, day: int) -> None:
         """Switch to a plan's next scenario (分年度实施) on ``day``: models and levers are rebuilt;
@@ -194,8 +218,8 @@ class Care:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
-        elif ep.admit and tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
-            self._withhold_admission(ep)
+        elif tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
+            self._marginal_admission(ep, fac)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
@@ -242,11 +266,21 @@ class Care:
                 return TREAT_HERE, False
         return target, False
 
-    def _withhold_admission(self, ep: Episode) -> None:
-        """A mild county admission the community gains by not making: treated as an outpatient."""
-        gain = self.response.withhold_gain(ep.case)
-        if self._departs(ep, D.withhold, self.response_spec.discretionary_admission_share, gain, self.response.kappa):
-            ep.admit = 0
+    def _marginal_admission(self, ep: Episode, fac: int) -> None:
+        """A mild county case at the margin of admission.  Admitted, it is withheld (treated as
+        an outpatient) when admitting gains the community less than under fee-for-service; a
+        would-be outpatient is admitted (诱导住院) when admitting gains more, at the rate that
+        matches up to ``discretionary_admission_share`` of the mild admissions (odds p/(1−p))."""
+        share, kappa = self.response_spec.discretionary_admission_share, self.response.kappa
+        if ep.admit:
+            if self._departs(ep, D.withhold, share, -self.response.admit_gain(ep.case), kappa):
+                ep.admit = 0
+            return
+        admitted = ep.case | 1
+        odds = self.mild_admission_odds[ep.cond]
+        if odds > 0 and self.can[fac][admitted] and self.county.fac_beds[fac] != 0 \
+                and self._departs(ep, D.withhold, share * odds, self.response.admit_gain(admitted), kappa):
+            ep.admit, ep.case = 1, admitted
 
     def referred_up(self, ep: Episode, fac: int) -> None:
         """A referral leaves ``fac``: from primary care, a contracted resident's is a
@@ -257,8 +291,11 @@ class Care:
 
     # ------------------------------------------------------------------ admission and stays
     def downshift(self, ep: Episode, fac: int) -> int:
-        """Township centre a same-payment (同病同付) county admission is sent to, or TREAT_HERE."""
-        if self.case_payment.sends_down(self.fac_tier[fac], ep.cond, ep.decision_draw(D.same_payment)):
+        """Township centre a same-payment (同病同付) county admission is sent to when the community
+        gains by it, or TREAT_HERE."""
+        if self.case_payment.may_send_down(self.fac_tier[fac], ep.cond) and self._departs(
+                ep, D.same_payment, self.case_payment.eligible_share, self.response.downshift_gain(ep.case),
+                self.response.kappa):
             rf = self.referral.rehab_facility(self.county, ep.village)
             if rf != TREAT_HERE and self.can[rf][ep.case]:
                 return rf

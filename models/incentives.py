@@ -15,14 +15,21 @@ fund shares, deductibles at the tier's usual value).
 
 Decisions (each with its own draw column):
 - keep a would-be out-of-county referral in a county hospital (``keep_gain``);
-- withhold a mild county admission, treating the patient as an outpatient (``withhold_gain``);
+- the marginal county admission of a mild case (``admit_gain``): withheld, the patient treated
+  as an outpatient, when admitting gains less than under fee-for-service; a would-be
+  outpatient admitted (supplier-induced admission, 诱导住院) when it gains more;
 - step a stable county inpatient down to the township centre early, moving part of the stay
   (``step_down_gain``);
+- send a same-payment (同病同付) county admission to the township centre (``downshift_gain``);
 - a stay's length: its discretionary part shortens when each bed-day costs the community
   more than it earns relative to fee-for-service, and lengthens when it earns more
   (``los_factor``; expected factor, no draw);
 - a family-doctor team under capitation (按人头包干) manages a contracted resident itself
-  rather than refer up, as it keeps what it does not spend on referrals (``team_gain``).
+  rather than refer up, as it keeps what it does not spend on referrals (``team_gain``);
+- the same team's chronic follow-up frequency (慢病随访): under capitation a follow-up earns
+  nothing per visit (the fee-for-service fee is forgone) but is expected to avert referrals
+  the team bears, so follow-ups rise when the expected savings exceed the fee and fall when
+  they do not (``followup_gain``, ``followup_factor``; expected factor, no draw).
 """
 from __future__ import annotations
 
@@ -51,8 +58,9 @@ class ProviderResponse:
     """Per-case expected payments (indexed [tier][case key]) and the gains built from them."""
 
     def __init__(self, spec: ResponseSpec, costs: CostModel, pay: Reimbursement, case_payment: CasePayment,
-                 community: Community, referral_risk_share: float):
+                 community: Community, referral_risk_share: float, capitated: bool = False):
         self.spec, self.community = spec, community
+        self.capitated = capitated
         self.kappa, self.team_kappa = spec.sensitivity_cny, spec.team_sensitivity_cny
         self.team_share = referral_risk_share
         T = len(TIERS)
@@ -130,11 +138,22 @@ class ProviderResponse:
         premium, fund_in = self._stay(COUNTY, case) if admit else (0.0, 0.0)
         return premium + self.stake * (fund_out - fund_in) + self.community.assessment_gain(-1, 0, 0, -1)
 
-    def withhold_gain(self, case: int) -> float:
-        """A mild county admission treated as an outpatient: the stay's premium is forgone and
-        its fund payment avoided."""
+    def admit_gain(self, case: int) -> float:
+        """A mild county case admitted rather than treated as an outpatient (the marginal
+        admission, 诱导住院 when it need not be): the stay's premium over fee-for-service is
+        earned and its fund payment spent.  Negative: withholding an admission gains."""
         premium, fund = self._stay(COUNTY, case)
-        return -premium + self.stake * fund
+        return premium - self.stake * fund
+
+    def downshift_gain(self, case: int) -> float:
+        """A county admission sent to the township centre instead (同病同付 conditions): the
+        township earns its stay's premium, the county forgoes its own, and the community keeps
+        its stake in the difference of the fund's payments (none when both tiers are paid the
+        same).  Under the same payment the county's premium is the township fee less its own
+        fee-for-service fund, so the gain is what a county stay used to earn above a township one."""
+        county_premium, county_fund = self._stay(COUNTY, case)
+        town_premium, town_fund = self._stay(TOWNSHIP, case)
+        return town_premium - county_premium + self.stake * (county_fund - town_fund)
 
     def step_down_days(self, case: int) -> float:
         return self.spec.step_down_share * self.los[COUNTY][case] * self.los_factor(COUNTY, case)
@@ -152,7 +171,24 @@ class ProviderResponse:
     def team_gain(self, target_tier: int, case: int, admit: bool) -> float:
         """A capitated family-doctor team manages a contracted resident itself: it keeps the
         fund payment the referral would have cost its capitation (按人头包干)."""
+        return self.team_share * self.referral_fund(target_tier, case, admit)
+
+    def referral_fund(self, target_tier: int, case: int, admit: bool) -> float:
+        """Fund payment a referral up to ``target_tier`` costs: the visit, and the stay if admitted."""
         fund = self.visit_fund[target_tier][case]
         if admit:
             fund += self.ffs_stay_fund(OUTSIDE, case) if target_tier == OUTSIDE else self._stay(target_tier, case)[1]
-        return self.team_share * fund
+        return fund
+
+    def followup_gain(self, fee: float, referral_fund: float) -> float:
+        """One more chronic follow-up for a capitated team, relative to fee-for-service: the
+        fee-for-service fund fee it no longer earns, against its share of the referrals the
+        follow-up is expected to avert (``referral_fund``: expected fund cost of one referral up)."""
+        if not self.capitated:
+            return 0.0
+        return self.team_share * self.spec.referrals_averted_per_followup * referral_fund - fee
+
+    def followup_factor(self, fee: float, referral_fund: float) -> float:
+        """Chronic follow-ups ÷ the fee-for-service routine: 1 + share × (P(gain) − P(−gain))."""
+        gain, share = self.followup_gain(fee, referral_fund), self.spec.followup_share
+        return 1.0 + share * (probability(gain, self.team_kappa) - probability(-gain, self.team_kappa))

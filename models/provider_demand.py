@@ -41,11 +41,13 @@ class ProviderDemandSpec(Strict):
 
 
 class ProviderDemand:
-    def __init__(self, spec: ProviderDemandSpec, condition_names: list[str], coverage: float):
+    def __init__(self, spec: ProviderDemandSpec, condition_names: list[str], coverage: float, intensity: float = 1.0):
+        """``intensity``: follow-ups ÷ the fee-for-service routine, as the team's payment makes
+        them pay (``models/incentives.py``, ``followup_factor``)."""
         self.return_prob = [spec.return_visit_prob.get(t, 0.0) for t in TIERS]
         self.return_days = spec.return_visit_days
         self.coverage = coverage
-        self.followup_rate = spec.followups_per_year * spec.chronic_share  # per resident, before contracting
+        self.followup_rate = spec.followups_per_year * spec.chronic_share * intensity  # per resident, before contracting
         self.followups_on = self.followup_rate > 0 and coverage > 0 and spec.followup_condition in condition_names
         self.condition = condition_names.index(spec.followup_condition) if self.followups_on else 0
 

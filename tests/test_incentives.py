@@ -13,8 +13,12 @@ import pandas as pd
 import pytest
 from conftest import small_county
 
+from models.care import Care
 from models.community import Community, indicator_score
+from models.episode import case_key
+from models.incentives import COUNTY, TOWNSHIP
 from models.levers.payment import PaymentSpec
+from models.loading import county_of
 from models.tiers import TIERS
 from sim.core.config_files import ConfigError
 from sim.core.stats import confidence_interval
@@ -116,7 +120,6 @@ def test_dip_settlement_balances_to_the_budget():
 
 
 def r_tiers(scenario) -> np.ndarray:
-    from models.loading import county_of
     return county_of(scenario).fac_tier
 
 
@@ -223,6 +226,7 @@ def test_multi_year_books_carry_over_in_a_run():
 # ---------------------------------------------------------------------- configuration
 @pytest.mark.parametrize("overrides,words", [
     (("payment.global_budget.responsiveness=2",), "'responsiveness' was removed"),
+    (("payment.same_payment.downshift_prob=0.5",), "'downshift_prob' was removed"),
     (("payment.drg.los_reduction=0.1",), "'los_reduction' was removed"),
     (("payment.drg.enabled=true", "payment.dip.enabled=true"), "not both"),
 ])
@@ -230,3 +234,129 @@ def test_payment_config_errors_say_what_to_do(overrides, words):
     with pytest.raises(ConfigError) as info:
         small_county(*overrides)
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------------- chronic follow-ups under capitation
+FOLLOWUPS = ("family_doctor.coverage=0.6", "provider_demand={followups_per_year: 4, chronic_share: 0.2}")
+
+
+@lru_cache(maxsize=None)
+def logged_runs(*overrides: str) -> tuple:
+    s = small_county(*overrides)
+    return s, tuple(single_run(s, rep, keep_logs=True).logs for rep in range(REPS))
+
+
+def chronic_contacts(*overrides: str) -> np.ndarray:
+    """Per replication: contracted residents' episodes of the follow-up condition after the
+    warm-up (scheduled follow-ups plus their own chronic visits, which are common to both arms)."""
+    s, logs = logged_runs(*FOLLOWUPS, *overrides)
+    chronic = list(s.conditions).index(s.provider_demand.followup_condition)
+    return np.array([((ep["condition"] == chronic) & ep["contracted"] & (ep["time"] >= s.simulation.warmup_days)).sum()
+                     for ep in (log["episodes"] for log in logs)], dtype=float)
+
+
+def county_acute_admissions(*overrides: str) -> np.ndarray:
+    """Per replication: acute stays begun at county hospitals after the warm-up (no rehabilitation)."""
+    s, logs = logged_runs(*overrides)
+    county = r_tiers(s) == TIERS.index("county")
+    return np.array([(county[st["fac"]] & (st["down"] == 0) & (st["time"] >= s.simulation.warmup_days)).sum()
+                     for st in (log["stays"] for log in logs)], dtype=float)
+
+
+def paired_counts(a: tuple[str, ...], b: tuple[str, ...], count=chronic_contacts) -> tuple[float, float, float]:
+    mean, lo, hi, _ = confidence_interval(count(*a) - count(*b))
+    return mean, lo, hi
+
+
+def test_capitation_without_enough_averted_referrals_cuts_follow_ups():
+    """Under capitation a follow-up no longer earns its fee; at the assumed 0.05 referrals averted
+    per follow-up the team's share of the savings is worth less than the fee, so it follows fewer."""
+    mean, lo, hi = paired_counts(("family_doctor.capitation_cny=60",), ("family_doctor.capitation_cny=0",))
+    assert hi < 0, (mean, lo, hi)
+
+
+def test_capitation_with_averted_referrals_worth_more_than_the_fee_adds_follow_ups():
+    """When a follow-up is expected to avert enough referrals the team would pay for, it follows more."""
+    mean, lo, hi = paired_counts(("family_doctor.capitation_cny=60", "payment.response.referrals_averted_per_followup=0.5"),
+                                 ("family_doctor.capitation_cny=0",))
+    assert lo > 0, (mean, lo, hi)
+
+
+def test_follow_up_response_needs_capitation():
+    """Without capitation the team earns the fee per follow-up as in the baseline: the
+    follow-up response parameters change nothing."""
+    no_cap = ("family_doctor.capitation_cny=0",)
+    assert np.array_equal(chronic_contacts(*no_cap),
+                          chronic_contacts(*no_cap, "payment.response={referrals_averted_per_followup: 0.5, "
+                                                    "followup_share: 0.9}"))
+
+
+# ---------------------------------------------------------------------- the marginal admission (诱导住院)
+NO_MARGIN = "payment.response.discretionary_admission_share=0"
+
+
+def test_case_payment_premium_admits_would_be_outpatients():
+    """Under DRG a shorter stay earns the group's fee: admitting a mild would-be outpatient pays
+    more than under fee-for-service, so some are admitted (against the same DRG run with no
+    room at the margin; a keener community, κ = 500 CNY, makes the effect large enough for 4
+    replications)."""
+    drg = ("payment.drg.enabled=true", "payment.response.sensitivity_cny=500")
+    mean, lo, hi = paired_counts(drg, drg + (NO_MARGIN,), count=county_acute_admissions)
+    assert lo > 0, (mean, lo, hi)
+
+
+def test_fee_for_service_margin_is_the_baseline():
+    """Under fee-for-service with no stake, admitting gains nothing over the calibrated routine."""
+    assert np.array_equal(county_acute_admissions(), county_acute_admissions(NO_MARGIN))
+
+
+@pytest.mark.parametrize("payment", [(), ("payment.drg.enabled=true",)])
+def test_retained_surplus_withholds_marginal_admissions(payment):
+    """With a stake in the fund's savings the community admits fewer mild cases, under
+    fee-for-service and under DRG alike."""
+    mean, lo, hi = paired_counts(payment + (GENEROUS % 1.0,), payment + (GENEROUS % 0.0,),
+                                 count=county_acute_admissions)
+    assert hi < 0, (mean, lo, hi)
+    mean, lo, hi = paired_counts(payment + (GENEROUS % 1.0,), payment + (GENEROUS % 1.0, NO_MARGIN),
+                                 count=county_acute_admissions)
+    assert hi < 0, (mean, lo, hi)
+
+
+# ---------------------------------------------------------------------- same payment, sent down (同病同付)
+SAME = "payment.same_payment.conditions=[moderate_acute, minor_acute]"
+DOWNSHIFT = 2  # stays.down: an admission sent to the township instead (sim/pathway.py)
+
+
+def downshifted_admissions(*overrides: str) -> np.ndarray:
+    """Per replication: admissions the county sent to a township centre after the warm-up."""
+    s, logs = logged_runs(*overrides)
+    return np.array([((st["down"] == DOWNSHIFT) & (st["time"] >= s.simulation.warmup_days)).sum()
+                     for st in (log["stays"] for log in logs)], dtype=float)
+
+
+def test_same_payment_downshift_gain_by_hand():
+    """Paid the township's fee at either tier, the community gains by sending a case down what
+    a county stay earned above a township stay under fee-for-service (no stake: no fund term)."""
+    s = small_county(SAME)
+    r = Care(s, county_of(s)).response
+    for name in ("moderate_acute", "minor_acute"):
+        for sev in range(3):
+            k = case_key(list(s.conditions).index(name), sev, 1)
+            hand = r.ffs_stay_fund(COUNTY, k, r.los_factor(COUNTY, k)) - \
+                r.ffs_stay_fund(TOWNSHIP, k, r.los_factor(TOWNSHIP, k))
+            assert r.downshift_gain(k) == pytest.approx(hand, rel=1e-12) and hand > 0
+
+
+
+
+def test_a_keener_community_sends_more_same_payment_admissions_down():
+    """The downshift follows the gain rule: with κ = 1000 rather than 3000 CNY the same gain
+    sends more admissions to the township."""
+    mean, lo, hi = paired_counts((SAME, "payment.response.sensitivity_cny=1000"), (SAME,),
+                                 count=downshifted_admissions)
+    assert lo > 0, (mean, lo, hi)
+    assert (downshifted_admissions(SAME, "payment.same_payment.eligible_share=0") == 0).all()
+
+
+def test_without_listed_conditions_the_downshift_share_changes_nothing():
+    assert np.array_equal(county_acute_admissions("payment.same_payment.eligible_share=1"), county_acute_admissions())

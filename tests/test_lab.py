@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 import yaml
@@ -20,6 +21,11 @@ HUAIROU = ROOT / "configs" / "huairou.yaml"
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
+    return _session(tmp_path, monkeypatch)
+
+
+def _session(tmp_path, monkeypatch):
+    """A fresh browser session on the lab (also what a planner gets on coming back to the page)."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("COUNTYSIM_LAB_RESULTS", str(tmp_path / "lab"))
@@ -199,3 +205,92 @@ def test_example_plans_are_known_to_the_lab():
     assert {p.stem for p in plans.EXAMPLE_PLANS.glob("*.yaml")} >= {"hunan_2027"}
     assert yaml.safe_load((plans.EXAMPLE_PLANS / "hunan_2027.yaml").read_text(encoding="utf-8"))["extends"]
     assert read_yaml(plans.COUNTIES["huairou"])["geography"]["kind"] == "roster"
+
+
+# --------------------------------------------------------------------------- full runs in the background
+def _tiny_plan(tmp_path) -> None:
+    """A plan in the lab's plan folder whose county is a 4,000-resident slice of the test county
+    (so a full run stays small); it schedules family-doctor contracting from its first year."""
+    county = tmp_path / "tiny_county.yaml"
+    county.write_text(yaml.safe_dump({"extends": str(ROOT / "tests" / "configs" / "small_county.yaml"),
+                                      "name": "tiny_county", "simulation": {"warmup_days": 10},
+                                      "geography": {"synthetic": {"population": 4000}}}), encoding="utf-8")
+    (tmp_path / "lab" / "plans").mkdir(parents=True)
+    (tmp_path / "lab" / "plans" / "tiny.yaml").write_text(yaml.safe_dump({
+        "extends": str(county), "name": "tiny", "simulation": {"start_year": 2025, "years": 1},
+        "schedule": {2025: {"family_doctor.coverage": 0.6}}}), encoding="utf-8")
+
+
+def _open_tiny(tmp_path, monkeypatch):
+    _tiny_plan(tmp_path)
+    at = _session(tmp_path, monkeypatch)
+    at.selectbox(key="open_choice").set_value(str(tmp_path / "lab" / "plans" / "tiny.yaml")).run()
+    at.button(key="open_btn").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["county_choice"] == "other"
+    return at
+
+
+def _wait_until_finished(folder, limit_s: float = 900) -> dict:
+    """Poll the run's status file as the page does (a guard against a hung job, not a speed check)."""
+    import time
+
+    from sim.outputs.lab import jobs
+
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        stat = jobs.status(folder)
+        if stat["state"] not in ("queued", "running", "reporting"):
+            return stat
+        time.sleep(1.0)
+    raise AssertionError(f"the lab run in {folder} did not finish within {limit_s} s: {jobs.status(folder)}")
+
+
+def test_a_full_run_goes_on_in_the_background_and_can_be_returned_to(tmp_path, monkeypatch):
+    at = _open_tiny(tmp_path, monkeypatch)
+    at.radio(key="mode").set_value("full").run()
+    at.number_input(key="replications").set_value(2).run()
+    at.number_input(key="workers").set_value(1).run()
+    at.button(key="run_btn").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    folder = next((tmp_path / "lab" / "runs").iterdir())
+    assert folder.name.endswith("-tiny-full")
+    # the page returned at once, with the run still going and a word that it can be left
+    assert any("in the background" in i.value for i in at.info), [i.value for i in at.info]
+    del at  # the planner leaves the page
+
+    stat = _wait_until_finished(folder)
+    assert stat["state"] == "done", stat
+    back = _session(tmp_path, monkeypatch)  # comes back later, in a new session
+    assert back.session_state["selected_run"] == str(folder)  # the newest run of this lab is listed and shown
+    assert not back.exception and not back.error, [e.value for e in back.error]
+    # a one-year plan has no trajectory; the page says so and shows the rest
+    assert any("two or more years" in i.value for i in back.info), [i.value for i in back.info]
+    paired = _table(back, "Δ excludes 0")
+    assert set(paired["year"]) == {2025} and paired["KPI"].str.contains("Primary-care share").any()
+    assert not any("Quick run" in w.value for w in back.warning)
+    assert {b.key for b in back.get("download_button")} >= {"dl_run_plan", "dl_zip", "dl_report"}
+    job = json.loads((folder / "job.json").read_text())
+    assert (job["mode"], job["replications"], job["sample_share"]) == ("full", 2, 1.0)
+
+
+def test_a_dask_scheduler_address_runs_the_batch_there(tmp_path, monkeypatch):
+    """The page's scheduler field sends the runs to that Dask cluster (a small LocalCluster on loopback)."""
+    from distributed import Client, LocalCluster
+
+    at = _open_tiny(tmp_path, monkeypatch)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        address = cluster.scheduler_address
+        at.text_input(key="scheduler").input(address).run()
+        at.button(key="run_btn").click().run()  # quick mode: the page waits for the run
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        folder = next((tmp_path / "lab" / "runs").iterdir())
+        assert _wait_until_finished(folder)["state"] == "done"
+        tasks = sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+    job = json.loads((folder / "job.json").read_text())
+    assert job["scheduler"] == address and job["workers"] is None
+    manifest = json.loads((folder / "results" / "manifest.json").read_text())
+    assert manifest["executor"] == f"dask cluster at {address}"
+    assert tasks >= 2 * job["replications"]  # baseline and plan, each replication, ran on the cluster
+    assert _table(at, "Δ excludes 0")["year"].tolist()[0] == 2025

@@ -15,8 +15,9 @@
 - Assessment-linked payment (考核结果与医保支付挂钩): a share of the global budget is withheld
   and paid back in proportion to a yearly score from the county's own indicators.
 - Same disease, same payment (同病同付): for listed conditions the fund pays every tier the
-  township's case payment; the county, earning no more for them, sends a share of such
-  admissions to the patient's township centre.
+  township's case payment; the county, earning no more for them than the township, sends such
+  admissions to the patient's township centre as the community gains by it
+  (``models/incentives.py``, ``downshift_gain``).
 - ``response``: how strongly the community and family-doctor teams act on what a decision
   gains them (κ, the discretionary shares).  With no stake and fee-for-service every gain is
   zero and they behave as the calibrated baseline.
@@ -42,6 +43,8 @@ REMOVED = {
                       "docs/model.md 'Provider incentives'); remove the key",
     "los_reduction": "stays now shorten through the case payment itself (payment.response.discretionary_los_share, "
                      "docs/model.md 'Provider incentives'); remove the key",
+    "downshift_prob": "the county now sends same-payment admissions to the township as the community gains by "
+                      "it (payment.same_payment.eligible_share, docs/model.md 'Provider incentives'); remove the key",
 }
 
 
@@ -137,6 +140,14 @@ class ResponseSpec(Strict):
     step_down_share: float = Field(0.4, ge=0, lt=1, description="share of a county stay moved to the township "
                                                                 "centre when the county steps a patient down early "
                                                                 "(assumed)")
+    followup_share: float = Field(0.5, ge=0, lt=1,
+                                  description="largest relative change in a family-doctor team's chronic follow-ups "
+                                              "(慢病随访) when its payment makes one more follow-up gain or cost it "
+                                              "(assumed)")
+    referrals_averted_per_followup: float = Field(0.05, ge=0, le=1,
+                                                  description="referrals up a team expects one more chronic follow-up "
+                                                              "to avert (assumed; only the team's expectation: the "
+                                                              "simulation does not lower illness with follow-ups)")
     step_down_eligible_share: float = Field(0.5, ge=0, le=1,
                                             description="largest share of county inpatients stable enough to "
                                                         "step down early (assumed)")
@@ -146,9 +157,12 @@ class SamePaymentSpec(Strict):
     """同病同付: the same fund payment at every tier for listed conditions — models/levers/payment.py."""
 
     conditions: list[str] = Field(default_factory=list)
-    downshift_prob: float = Field(0.5, ge=0, le=1,
-                                  description="share of such county admissions the county sends to the "
-                                              "township instead (it no longer earns more for them)")
+    eligible_share: float = Field(0.5, ge=0, le=1,
+                                  description="largest share of such county admissions the township centre could "
+                                              "take; the county sends them down as the community gains by it "
+                                              "(assumed)")
+
+    _removed = model_validator(mode="before")(_reject_removed)
 
 
 class PaymentSpec(Strict):
@@ -189,7 +203,7 @@ class CasePayment:
 
     case: list = field(default_factory=list)
     downshift: list = field(default_factory=list)
-    downshift_prob: float = 0.0
+    eligible_share: float = 0.0
     points: list = field(default_factory=list)
     per_diem: float | None = None
 
@@ -212,8 +226,9 @@ class CasePayment:
             for t in range(TIERS.index("outside")):
                 fixed[t][listed] = township_case[listed]
         case = [[[None if np.isnan(x) else float(x) for x in row] for row in tier] for tier in fixed]
-        return cls(case, listed.tolist(), same.downshift_prob if listed.any() else 0.0, points,
+        return cls(case, listed.tolist(), same.eligible_share if listed.any() else 0.0, points,
                    spec.per_diem.cny_per_day if spec.per_diem.enabled else None)
 
-    def sends_down(self, tier: int, condition: int, u: float) -> bool:
-        return tier == COUNTY and self.downshift[condition] and u < self.downshift_prob
+    def may_send_down(self, tier: int, condition: int) -> bool:
+        """A county admission of a same-payment condition: the township centre could take it."""
+        return tier == COUNTY and self.eligible_share > 0 and self.downshift[condition]

@@ -17,6 +17,7 @@ import streamlit as st
 
 from models.loading import resolved_dict
 from sim.outputs import api as cs
+from sim.outputs.figures.data import MissingResultsError
 from sim.outputs.lab import catalogue, jobs, plans, views
 from sim.studies.runner import default_workers
 
@@ -359,8 +360,13 @@ def show_results(folder: Path, stat: dict) -> None:
         st.subheader("Targets")
         st.dataframe(targets, hide_index=True, key="targets_table")
     st.subheader("Trajectory of the headline KPIs")
-    st.plotly_chart(views.trajectory_figure(res), key="traj_fig")
-    st.dataframe(views.trajectory_table(res), key="traj_table")
+    try:
+        figure, table = views.trajectory_figure(res), views.trajectory_table(res)
+    except MissingResultsError as e:  # e.g. a one-year plan: the other results stand
+        st.info(f"No trajectory: {str(e).split(': ', 1)[-1]}. Plan two or more years to see one.")
+    else:
+        st.plotly_chart(figure, key="traj_fig")
+        st.dataframe(table, key="traj_table")
     st.subheader("Paired differences, plan − baseline")
     st.dataframe(views.paired_table(folder / "results"), hide_index=True, key="paired_table")
     st.subheader("Fund by year")

@@ -73,7 +73,7 @@ def trajectory_table(res: d.Results) -> pd.DataFrame:
 
 def paired_table(folder: Path, kpis=PAIRED_KPIS) -> pd.DataFrame:
     """Per KPI and calendar year: baseline and plan means and the paired difference with its 95 % CI."""
-    by_year = pd.read_csv(Path(folder) / "summary_by_year.csv")
+    by_year = _summary_by_year(Path(folder))
     rows = []
     for kpi in kpis:
         g = by_year[by_year["kpi"] == kpi]
@@ -87,6 +87,16 @@ def paired_table(folder: Path, kpis=PAIRED_KPIS) -> pd.DataFrame:
                              f"{_signed(kpi, plan['diff_ci_high'])}]",
                          "Δ excludes 0": bool(plan["diff_ci_low"] > 0 or plan["diff_ci_high"] < 0)})
     return pd.DataFrame(rows)
+
+
+def _summary_by_year(folder: Path) -> pd.DataFrame:
+    """summary_by_year.csv; a one-year run has none (its whole-run summary is that year's)."""
+    path = folder / "summary_by_year.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    years = pd.read_parquet(folder / "yearly.parquet", columns=["year"])["year"].unique()
+    summary = pd.read_csv(folder / "summary.csv")
+    return summary.assign(year=int(years[0])) if len(years) == 1 else summary.iloc[0:0].assign(year=[])
 
 
 def _signed(kpi: str, x: float) -> str:
