@@ -1,0 +1,59 @@
+"""A province's results folder, from its last coupling round.
+
+``OUT/`` holds the last round's county tables (``runs.parquet``, ``yearly.parquet``, ... as an
+experiment's, one scenario per county), and:
+
+* ``province_yearly.parquet``: province KPIs per replication and year, from summed county sums;
+* ``summary.csv`` / ``summary.json``: every county and the province (whole run), mean and 95 % CI;
+  the province is the reference, so each county's paired difference is county − province;
+* ``summary_by_year.csv``: the same by calendar year;
+* ``ranking.csv``: counties by year against the 90 % / 65 % targets;
+* ``coupling.csv``: every coupling round, per county and for the province;
+* ``manifest.json``: the last round's batch manifest with ``kind: province`` and the coupling.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from sim.studies.compare import summarise, summarise_by_year
+from sim.studies.province_tables import PROVINCE, province_runs, province_yearly, ranking
+from sim.studies.store import TABLES
+from sim.studies.summaries import write_summaries
+
+
+def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFrame,
+                  converged: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write the province's tables into ``store``; return (summary, ranking)."""
+    for table in TABLES:
+        if (last_round / f"{table}.parquet").exists():
+            shutil.copyfile(last_round / f"{table}.parquet", store.root / f"{table}.parquet")
+    names = [d.name for d in province.defs]
+    order = [PROVINCE] + names
+    sums = batch.tables["year_sums"]
+    done = not sums.empty
+    runs, yearly = batch.tables["runs"], batch.tables["yearly"]
+    if done:
+        yearly_province = province_yearly(sums)
+        store.write_csv("summary_by_year.csv", summarise_by_year(pd.concat([yearly, yearly_province]), order,
+                                                                 PROVINCE))
+        from sim.core.files import write_parquet
+
+        write_parquet(store.root / "province_yearly.parquet", yearly_province)
+        runs = pd.concat([runs, province_runs(sums)], ignore_index=True)
+    summary = summarise(runs, order, PROVINCE)
+    write_summaries(store.root, summary, PROVINCE)
+    rank = ranking(yearly, province.population)
+    store.write_csv("ranking.csv", rank)
+    store.write_csv("coupling.csv", coupling)
+    o = province.spec.outside
+    manifest = {**batch.manifest, "kind": "province",
+                "coupling": {"iterations": int(coupling["iteration"].max()) if len(coupling) else 0,
+                             "converged": converged, "tolerance": o.tolerance, "max_iterations": o.max_iterations,
+                             "damping": o.damping, "outside": o.model_dump(mode="json"),
+                             "rounds": coupling.to_dict(orient="records")},
+                "population": province.population}
+    store.write_manifest(manifest)
+    return summary, rank
