@@ -361,18 +361,21 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
     return {"counties": counties, "population": population, "mean_population": mean_population, "years": years,
             "rounds": done_rounds, "iterations": result.iterations, "seconds": seconds,
             "speedup": {w: seconds[first] / seconds[w] for w in workers}, "identical_results": same,
-            "run_seconds": run_seconds[first] / runs, "serial_seconds": max(0.0, seconds[first] - run_seconds[first]) / runs}
+            "run_seconds": run_seconds[first] / runs,
+            "serial_seconds": max(0.0, seconds[first] - run_seconds[first]) / runs}
 
 
-def province_projection(measured: dict, counties: int = 100, replications: int = 10,
+def province_projection(measured: dict, counties: int = 100, replications: int = 10, rounds: int = 3,
                         workers: tuple[int, ...] = (1, 2, 8, 32, 128), full_population: int = BASELINE_POPULATION,
                         ) -> list[dict]:
-    """Hours for ``counties`` × ``replications`` county-years per round on N workers, from the measured costs.
+    """Hours for ``counties`` × ``replications`` county-years × ``rounds`` coupling rounds on N workers,
+    from the measured costs.
 
     Assumptions: runs within a round are independent and spread evenly (ceil(runs / N) waves);
-    the coordinator's serial time grows with the number of runs; the number of rounds is the
-    measured one; a full county costs the measured run × (its residents ÷ the bench county's
-    mean) × (1 year ÷ the bench's years), linear in residents as the scaling section measures.
+    the coordinator's serial time per run is the measured one, whatever N; 3 coupling rounds
+    (assumed: a province's coupling.csv says how many it took); a full county costs the measured
+    run × (its residents ÷ the bench county's mean) × (1 year ÷ the bench's years), linear in
+    residents as the scaling section measures.
     """
     runs = counties * replications
     scale = full_population / measured["mean_population"] / measured["years"]
@@ -381,7 +384,7 @@ def province_projection(measured: dict, counties: int = 100, replications: int =
         waves = math.ceil(runs / n)
         for label, cost in (("bench-size counties", measured["run_seconds"]),
                             (f"{full_population // 1000}k-resident county-years", measured["run_seconds"] * scale)):
-            seconds = measured["rounds"] * (waves * cost + runs * measured["serial_seconds"])
+            seconds = rounds * (waves * cost + runs * measured["serial_seconds"])
             rows.append({"workers": n, "counties": label, "hours": seconds / 3600})
     return rows
 

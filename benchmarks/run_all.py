@@ -51,7 +51,7 @@ FULL = {
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000), years=1.0, rounds=3),
     "batch": dict(population=20_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
-    "province": dict(counties=20, population=(10_000, 30_000), years=0.5, workers=(1, 2), rounds=2),
+    "province": dict(counties=20, population=(30_000, 90_000), years=0.5, workers=(1, 2), rounds=1),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
@@ -223,7 +223,7 @@ def do_province(t: Table, p: dict) -> dict:
           f"{r['run_seconds']:.2f} ({r['serial_seconds']:.3f})")
     r["projection"] = bench.province_projection(r)
     for row in r["projection"]:
-        t.add("province", f"projection: 100 counties x 10 replications x {r['rounds']} round(s), {row['counties']}, "
+        t.add("province", f"projection: 100 counties x 10 replications x 3 rounds, {row['counties']}, "
                           f"{row['workers']} workers, hours", f"{row['hours']:.2f}")
     return r
 

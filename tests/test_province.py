@@ -63,7 +63,7 @@ def test_province_totals_are_sums_of_the_county_tables(province):
 def test_coupling_shares_the_outside_stock_and_reports_each_round(province):
     _, out, result = province
     c = pd.read_csv(out / "coupling.csv")
-    for _, g in c.groupby("iteration"):
+    for _, g in c.groupby(["iteration", "year"]):
         counties = g[g["county"] != PROVINCE]
         assert counties["doctors"].sum() == OUTSIDE["doctors"] and counties["beds"].sum() == OUTSIDE["beds"]
         assert (counties[["doctors", "beds"]] >= 1).all().all()
@@ -76,14 +76,37 @@ def test_coupling_shares_the_outside_stock_and_reports_each_round(province):
     config = manifest["resolved_configs"]["near"]["geography"]["outside"]
     assert (config["doctors"], config["beds"], config["name"]) == (last["doctors"], last["beds"], "City hospitals")
     rank = pd.read_csv(out / "ranking.csv")
-    assert sorted(rank["rank"]) == [1, 2, 3] and (rank["targets_met"] == rank[["county_visit_rate_met",
-                                                                               "primary_care_share_met"]].sum(axis=1)).all()
+    met = rank[["county_visit_rate_met", "primary_care_share_met"]].sum(axis=1)
+    assert sorted(rank["rank"]) == [1, 2, 3] and (rank["targets_met"] == met).all()
 
 
 def test_apportion_sums_to_the_stock_with_one_each():
     parts = apportion(10, np.array([0.7, 0.2, 0.1]))
-    assert parts.sum() == 10 and (parts >= 1).all() and list(parts) == [6, 2, 2]  # 1 each + 7 × shares = 4.9, 1.4, 0.7 → 4, 1, 0 + remainders .9, .7
+    # one each, then 7 × shares = 4.9, 1.4, 0.7 → 4, 1, 0 and the two spare to the largest remainders .9, .7
+    assert parts.sum() == 10 and (parts >= 1).all() and list(parts) == [6, 2, 2]
     assert list(apportion(3, np.array([0.9, 0.05, 0.05]))) == [1, 1, 1]
+
+
+def test_yearly_shares_reach_each_year_of_the_runs(tmp_path):
+    """A county's outside doctors and beds may differ by year: the plan each round resolves gives
+    the county exactly its allocation in each calendar year (hand-chosen allocations)."""
+    from models.geography import OUTSIDE as OUT
+    from models.levers import county_under_levers
+    from models.loading import county_of, plan_of
+    from sim.studies.province import load_province
+
+    path = write_province(tmp_path, set={**TINY, "simulation.years": 2.5})
+    province = load_province(path)
+    assert province.years == [2024, 2025, 2026]
+    doctors, beds = np.array([[1, 2, 1], [2, 1, 2]]), np.array([[5, 9, 3], [7, 3, 9]])
+    for i, planned in enumerate(province.plan(doctors, beds).scenarios):
+        sc = planned.scenario
+        base, plan = county_of(sc), plan_of(sc)
+        for y, year in enumerate(province.years):
+            variant = plan.variants[plan.variant_of_month[12 * y]] if not plan.empty else sc
+            county = county_under_levers(variant, base)
+            (out,) = np.flatnonzero(county.fac_tier == OUT)
+            assert (int(county.fac_doctors[out]), int(county.fac_beds[out])) == (doctors[i, y], beds[i, y]), (i, year)
 
 
 def test_one_county_province_equals_that_county_run(tmp_path):
@@ -125,7 +148,8 @@ def test_sigkill_then_resume_equals_uninterrupted(province, tmp_path):
     ({"counties": {"a": {"set": {"simulation.years": 0.2}}, "b": {}}}, "counties.b: simulation"),
     ({"counties": {"a": {"set": {"geography.synthetic.townships": 0}}}}, "counties.a"),
     ({"outside": {**OUTSIDE, "wards": 3}}, "outside.wards: unknown key"),
-    ({"synthetic_counties": {"count": 2, "population": {"low": 5000, "high": 1000}}}, "high (1000) must be at least low"),
+    ({"synthetic_counties": {"count": 2, "population": {"low": 5000, "high": 1000}}},
+     "high (1000) must be at least low"),
 ])
 def test_bad_province_file_exits_2_naming_the_key(tmp_path, capsys, change, message):
     path = write_province(tmp_path, **change)

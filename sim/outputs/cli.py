@@ -1,4 +1,5 @@
-"""Command line: ``countysim run | validate | experiment | province | sensitivity | calibrate | plan-search | figures | report | lab``.
+"""Command line: ``countysim run | validate | experiment | province | sensitivity | calibrate | plan-search |
+figures | report | lab``.
 
 User errors (bad config, missing file) print one clear message and exit with status 2,
 without a traceback.

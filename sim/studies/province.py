@@ -22,12 +22,13 @@ synthetic_counties:                     # generated counties county_01..: varied
 Coupling (how the province is more than independent runs): the outside hospitals have one
 stock of doctors and beds.  A county's patients referred out meet the share of that stock its
 own outside demand earns, as in one first-come-first-served queue where each county's share of
-the servers' time is its share of the work brought.  Round 1 splits the stock by population;
-each round runs every county-year with its share, measures each county's outside demand
-(consultation hours and bed-days asked for, queue or not), and moves the shares towards the
+the servers' time is its share of the work brought.  Shares are per county and calendar year.
+Round 1 splits the stock by population; each round runs every county with its shares (the
+later years' by a scheduled capacity factor), measures each county's outside demand year by
+year (consultation hours and bed-days asked for, queue or not), and moves the shares towards the
 demand shares (``damping``); it stops when no county's demand share differs from the share it
 ran with by more than ``tolerance``, or after ``max_iterations``.  The rounds are reported
-(``coupling.csv``); the last round's runs are the results.
+(``coupling.csv``); the last round's runs are the results.  docs/province.md says more.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.geography import MAX_STAFF
 from models.loading import county_of
+from models.scenario import run_years
 from sim.core.config_files import ConfigError
 from sim.studies.experiment import ScenarioEntry
 from sim.studies.study import (
@@ -136,23 +138,36 @@ class Province:
     defs: list[ScenarioDef]
     population: dict[str, int]
     days_per_year: float
+    years: list[int]  # calendar years of the run (every county runs the same)
 
     def plan(self, doctors: np.ndarray, beds: np.ndarray) -> StudyPlan:
-        """Every county with its share of the outside doctors and beds."""
-        o = self.spec.outside
-        defs = [ScenarioDef(d.name, d.description, d.config, d.overrides + (
-            f"geography.outside.name={o.name}", f"geography.outside.doctors={int(doc)}",
-            f"geography.outside.beds={int(bed)}"), where=d.where) for d, doc, bed in zip(self.defs, doctors, beds)]
+        """Every county with its whole doctors and beds of the outside hospitals, (county, year) arrays."""
+        defs = [ScenarioDef(d.name, d.description, d.config, d.overrides + self._outside(doc, bed), where=d.where)
+                for d, doc, bed in zip(self.defs, doctors, beds)]
         return build_plan(ITERATION_KIND, self.path, self.spec, defs, self.resolver)
 
+    def _outside(self, doctors: np.ndarray, beds: np.ndarray) -> tuple[str, ...]:
+        """A county's outside facility by year: its largest year's doctors and beds, scaled in the
+        other years by a capacity factor (≤ 1) its plan schedules on 1 January."""
+        items = [f"geography.outside.name={self.spec.outside.name}"]
+        for key, parts in (("doctors", doctors), ("beds", beds)):
+            top = int(parts.max())
+            items.append(f"geography.outside.{key}={top}")
+            if (parts != top).any():
+                items.append(f"capacity.{key}_factor.outside={float(parts[0] / top)!r}")
+                items += [f"schedule.{year}.capacity.{key}_factor.outside={float(p / top)!r}"
+                          for year, p in zip(self.years[1:], parts[1:])]
+        return tuple(items)
+
     def population_shares(self) -> np.ndarray:
-        """Round 1's shares of the outside hospitals: by population."""
-        return _shares([self.population[d.name] for d in self.defs])
+        """Round 1's shares of the outside hospitals, (county, year): by population."""
+        shares = _shares([self.population[d.name] for d in self.defs])
+        return np.repeat(shares[:, None], len(self.years), axis=1)
 
     def describe(self) -> str:
         """What would run (``--dry-run``): round 1's plan, the shared hospitals and the coupling."""
         o = self.spec.outside
-        first = [apportion(getattr(o, key), self.population_shares()) for key in ("doctors", "beds")]
+        first = [allocate(getattr(o, key), self.population_shares()) for key in ("doctors", "beds")]
         return (f"province {self.spec.name}: {len(self.defs)} counties, {sum(self.population.values()):,} residents; "
                 f"{o.name}: {o.doctors} doctors and {o.beds} beds shared; up to {o.max_iterations} coupling "
                 f"round(s) (tolerance {o.tolerance:g}, damping {o.damping:g})\n"
@@ -181,7 +196,9 @@ def load_province(path: str | Path, extra_overrides: list[str] | None = None,
             raise ConfigError(f"{path}: counties.{s.name}: simulation {timing} differs from county {first.name}'s "
                               f"{ref}; a province's counties run the same calendar years")
     population = {s.name: county_of(s.scenario).population for s in plan.scenarios}
-    return Province(path, spec, resolver, defs, population, float(first.scenario.simulation.days_per_year))
+    start, last = run_years(first.scenario.simulation)
+    return Province(path, spec, resolver, defs, population, float(first.scenario.simulation.days_per_year),
+                    list(range(start, last + 1)))
 
 
 def _timing(scenario) -> dict:
@@ -228,9 +245,16 @@ def apportion(total: int, shares: np.ndarray) -> np.ndarray:
     return parts + 1
 
 
-def _shares(x: np.ndarray) -> np.ndarray:
-    total = float(np.sum(x))
-    return np.asarray(x, dtype=float) / total if total > 0 else np.full(len(x), 1.0 / len(x))
+def allocate(total: int, shares: np.ndarray) -> np.ndarray:
+    """:func:`apportion` year by year: (county, year) shares → whole doctors or beds."""
+    return np.column_stack([apportion(total, shares[:, y]) for y in range(shares.shape[1])])
+
+
+def _shares(x) -> np.ndarray:
+    """Each column (year) as shares of its total; equal shares where a year has none."""
+    x = np.asarray(x, dtype=float)
+    total = x.sum(axis=0)
+    return np.divide(x, total, out=np.full_like(x, 1.0 / len(x)), where=total > 0)
 
 
 # --------------------------------------------------------------------------- run
@@ -265,7 +289,7 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
         shares = {"doctors": province.population_shares(), "beds": province.population_shares()}
         rounds, converged, previous = [], False, None
         for k in range(1, spec.outside.max_iterations + 1):
-            alloc = {key: apportion(getattr(spec.outside, key), shares[key]) for key in shares}
+            alloc = {key: allocate(getattr(spec.outside, key), shares[key]) for key in shares}
             if previous is None or any((alloc[key] != previous[key]).any() for key in alloc):
                 # the same whole doctors and beds give the same runs (common random numbers): no rerun
                 plan = province.plan(alloc["doctors"], alloc["beds"])
@@ -276,12 +300,10 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
                 if batch.failures or batch.tables["year_sums"].empty:
                     break
                 demand = outside_demand(batch.tables["year_sums"], province.days_per_year)
-                demand = demand.set_index("county").loc[names]
-            target = {"doctors": _shares(demand["consult_hours_per_year"].to_numpy()),
-                      "beds": _shares(demand["bed_days_per_year"].to_numpy())}
+            target = {"doctors": _shares(_by_county_year(demand, "consult_hours_per_year", names, province.years)),
+                      "beds": _shares(_by_county_year(demand, "bed_days_per_year", names, province.years))}
             gap = max(float(np.abs(target[key] - shares[key]).max()) for key in shares)
-            rounds.append(_round_table(k, last_round.name, names, province.population, shares, alloc, target, demand,
-                                       gap))
+            rounds.append(_round_table(k, last_round.name, province, shares, alloc, target, demand, gap))
             wait, bed_wait = pooled_waits(demand)
             if progress:
                 print(f"province {spec.name}: round {k}: largest share gap {gap:.3f}; outside waits "
@@ -299,23 +321,34 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
     return ProvinceResult(province, batch, coupling, len(rounds), converged, summary, rank)
 
 
-def _round_table(k: int, runs_in: str, names: list[str], population: dict[str, int], shares: dict, alloc: dict, target: dict,
+def _by_county_year(demand: pd.DataFrame, column: str, names: list[str], years: list[int]) -> np.ndarray:
+    return demand.pivot(index="county", columns="year", values=column).loc[names, years].to_numpy(dtype=float)
+
+
+def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: dict, target: dict,
                  demand: pd.DataFrame, gap: float) -> pd.DataFrame:
-    """One coupling round: per county, the share it ran with, what it got, what it asked for."""
+    """One coupling round: per county and year, the share it ran with, what it got, what it asked
+    for; per year a ``province`` row with the totals and pooled waits."""
     from sim.studies.province_tables import PROVINCE, pooled_waits
 
-    df = pd.DataFrame({"iteration": k, "runs_in": runs_in, "county": names, "population": [population[n] for n in names],
-                       "doctor_share": shares["doctors"], "doctors": alloc["doctors"],
-                       "bed_share": shares["beds"], "beds": alloc["beds"],
-                       "doctor_demand_share": target["doctors"], "bed_demand_share": target["beds"]})
-    df = pd.concat([df, demand.reset_index(drop=True).drop(columns="county", errors="ignore")], axis=1)
-    wait, bed_wait = pooled_waits(demand)
-    total = {"iteration": k, "runs_in": runs_in, "county": PROVINCE, "population": sum(population.values()), "doctor_share": 1.0,
-             "doctors": int(alloc["doctors"].sum()), "bed_share": 1.0, "beds": int(alloc["beds"].sum()),
-             "doctor_demand_share": 1.0, "bed_demand_share": 1.0,
-             "consult_hours_per_year": demand["consult_hours_per_year"].sum(),
-             "bed_days_per_year": demand["bed_days_per_year"].sum(), "wait_outside_min": wait,
-             "bed_wait_outside_days": bed_wait, "visits_outside": demand["visits_outside"].sum(),
-             "admissions_outside": demand["admissions_outside"].sum(), "largest_share_gap": gap}
-    return pd.concat([df, pd.DataFrame([total])], ignore_index=True)
-
+    names, years = [d.name for d in province.defs], province.years
+    cells = lambda a: a.reshape(-1)  # noqa: E731 - (county, year) row-major: county by county
+    df = pd.DataFrame({"iteration": k, "runs_in": runs_in, "county": np.repeat(names, len(years)),
+                       "year": np.tile(years, len(names)),
+                       "population": np.repeat([province.population[n] for n in names], len(years)),
+                       "doctor_share": cells(shares["doctors"]), "doctors": cells(alloc["doctors"]),
+                       "bed_share": cells(shares["beds"]), "beds": cells(alloc["beds"]),
+                       "doctor_demand_share": cells(target["doctors"]), "bed_demand_share": cells(target["beds"])})
+    df = df.merge(demand, on=["county", "year"], how="left")
+    totals = []
+    for year, g in df.groupby("year", sort=True):
+        wait, bed_wait = pooled_waits(g)
+        totals.append({"iteration": k, "runs_in": runs_in, "county": PROVINCE, "year": year,
+                       "population": int(g["population"].sum()), "doctor_share": 1.0,
+                       "doctors": int(g["doctors"].sum()), "bed_share": 1.0, "beds": int(g["beds"].sum()),
+                       "doctor_demand_share": 1.0, "bed_demand_share": 1.0,
+                       "consult_hours_per_year": g["consult_hours_per_year"].sum(),
+                       "bed_days_per_year": g["bed_days_per_year"].sum(), "wait_outside_min": wait,
+                       "bed_wait_outside_days": bed_wait, "visits_outside": g["visits_outside"].sum(),
+                       "admissions_outside": g["admissions_outside"].sum(), "largest_share_gap": gap})
+    return pd.concat([df, pd.DataFrame(totals)], ignore_index=True)

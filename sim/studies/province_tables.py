@@ -52,16 +52,16 @@ def province_runs(year_sums: pd.DataFrame) -> pd.DataFrame:
 
 
 def outside_demand(year_sums: pd.DataFrame, days_per_year: float) -> pd.DataFrame:
-    """Per county (mean over replications, per year of the run): what it asks of the outside
+    """Per county and calendar year (mean over replications, per year): what it asks of the outside
     hospitals — consultation hours and bed-days asked for (queue or not) — and the waits there."""
-    per_run = year_sums.groupby(["scenario", "replication"], sort=False)[
+    mean = year_sums.groupby(["scenario", "year"], sort=False)[
         ["days", "service_outside", "los_outside", "wait_outside", "visits_outside", "bed_wait_outside",
-         "admissions_outside"]].sum()
-    mean = per_run.groupby(level="scenario", sort=False).mean()
+         "admissions_outside"]].mean()
     years = mean["days"] / days_per_year
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.DataFrame({
-            "county": mean.index,
+            "county": mean.index.get_level_values("scenario"),
+            "year": mean.index.get_level_values("year").astype(int),
             "consult_hours_per_year": (mean["service_outside"] * 24.0 / years).to_numpy(),
             "bed_days_per_year": (mean["los_outside"] / years).to_numpy(),
             "wait_outside_min": (mean["wait_outside"] / mean["visits_outside"] * MINUTES_PER_DAY).to_numpy(),
@@ -114,14 +114,15 @@ def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.Data
     """Plain text in 80 columns: the coupling, province totals of the two targets, and each year's ranking."""
     lines = []
     if len(coupling):
-        total = coupling[coupling["county"] == PROVINCE]
-        last = total.iloc[-1]
-        lines.append(f"Outside hospitals shared: {int(last['iteration'])} coupling round(s), "
+        counties = coupling[coupling["county"] != PROVINCE]
+        gaps = coupling[coupling["county"] == PROVINCE].groupby("iteration")["largest_share_gap"].first()
+        lines.append(f"Outside hospitals shared: {len(gaps)} coupling round(s), "
                      + ("settled" if converged else "NOT settled (raise outside.max_iterations)")
-                     + f"; largest share gap {last['largest_share_gap']:.3f}")
-        for r in total.itertuples():
-            lines.append(f"  round {r.iteration}: outside wait {r.wait_outside_min:6.1f} min, bed wait "
-                         f"{r.bed_wait_outside_days:5.2f} days, share gap {r.largest_share_gap:.3f}")
+                     + f"; largest share gap {gaps.iloc[-1]:.3f}")
+        for k, g in counties.groupby("iteration", sort=True):
+            wait, bed_wait = pooled_waits(g)
+            lines.append(f"  round {k}: outside wait {wait:6.1f} min, bed wait {bed_wait:5.2f} days, "
+                         f"share gap {gaps[k]:.3f}")
     prov = summary[summary["scenario"] == PROVINCE].set_index("kpi")
     lines.append("\nProvince totals (from summed county visits; mean [95 % CI] over replications)")
     for kpi in TARGET_KPIS:
@@ -131,7 +132,8 @@ def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.Data
                          f"   target {100 * REGISTRY[kpi].target.value:.0f} %")
     for year, g in rank.groupby("year", sort=True):
         lines.append(f"\nCounty ranking {year} (visit rate ≥ 90 %, primary share ≥ 65 %)")
-        lines.append(f"  {'rank':>4s}  {'county':20s} {'population':>10s} {'visit rate':>11s} {'primary':>8s} {'met':>4s}")
+        lines.append(f"  {'rank':>4s}  {'county':20s} {'population':>10s} {'visit rate':>11s} {'primary':>8s} "
+                     f"{'met':>4s}")
         for r in g.itertuples():
             lines.append(f"  {r.rank:4d}  {r.county[:20]:20s} {r.population:10,d} {100 * r.county_visit_rate:10.1f}% "
                          f"{100 * r.primary_care_share:7.1f}% {r.targets_met:3d}/2")
