@@ -157,3 +157,19 @@ def test_bad_province_file_exits_2_naming_the_key(tmp_path, capsys, change, mess
     err = capsys.readouterr().err
     assert message in err and str(path) in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_province_figure_draws_the_ranking_and_the_totals(province, tmp_path):
+    from sim.outputs.figures import draw
+
+    _, out, _ = province
+    fig = draw("11_province_targets", out, tmp_path)
+    assert all(p.exists() and p.stat().st_size > 0 for p in fig.files)
+    data = fig.data
+    rank = pd.read_csv(out / "ranking.csv")
+    counties = data[data["county"] != PROVINCE].reset_index(drop=True)
+    pd.testing.assert_frame_equal(counties[["county", "county_visit_rate", "primary_care_share"]],
+                                  rank[["county", "county_visit_rate", "primary_care_share"]])
+    total = data[data["county"] == PROVINCE].iloc[0]
+    prov = pd.read_parquet(out / "province_yearly.parquet")
+    assert total["county_visit_rate"] == pytest.approx(prov["county_visit_rate"].mean(), rel=1e-9)
