@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from experiment_helpers import assert_same_tables, cli, resume, sigkill_after, small_experiment
+from experiment_helpers import TABLES, assert_same_tables, cli, resume, sigkill_after, small_experiment
 
 from sim.studies.executors import InProcess
 from sim.studies.experiment import run_experiment
@@ -63,3 +63,14 @@ def test_resume_reruns_scenarios_whose_config_changed(reference, tmp_path):
     fresh = tmp_path / "fresh"
     run_experiment(changed, InProcess(), out=fresh, progress=False)
     assert_same_tables(fresh, out)
+
+
+def test_resume_redoes_a_run_missing_a_detail_table(reference, tmp_path):
+    """A run stored without one of its tables (e.g. by a version that wrote fewer) is redone."""
+    path, expected = reference
+    out = tmp_path / "out"
+    run_experiment(path, InProcess(), out=out, progress=False)
+    (out / "parts" / "year_sums" / "lever__r00002.parquet").unlink()
+    _, _, result, _ = run_experiment(path, InProcess(), out=out, resume=True, progress=False)
+    assert result.skipped == 2 * REPS - 1
+    assert_same_tables(expected, out, TABLES + ("year_sums",))

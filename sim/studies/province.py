@@ -32,6 +32,7 @@ ran with by more than ``tolerance``, or after ``max_iterations``.  The rounds ar
 """
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from models.loading import county_of
 from models.scenario import run_years
 from sim.core.config_files import ConfigError
 from sim.studies.experiment import ScenarioEntry
+from sim.studies.province_tables import PROVINCE, outside_demand, pooled_waits
 from sim.studies.study import (
     NAME_PATTERN,
     Resolver,
@@ -109,10 +111,6 @@ class ProvinceSpec(StudySpec):
 
     @model_validator(mode="after")
     def _counties(self) -> "ProvinceSpec":
-        import re
-
-        from sim.studies.province_tables import PROVINCE
-
         if not self.counties and self.synthetic_counties is None:
             raise ValueError("a province needs 'counties' or 'synthetic_counties' (or both)")
         for name in self.counties:
@@ -275,7 +273,7 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
     """Run the coupling rounds (each a batch under ``OUT/iterations/NN``, resumable), then write the
     province's tables, summary and ranking from the last round."""
     from sim.studies.batch import run_batch
-    from sim.studies.province_tables import outside_demand, pooled_waits
+    from sim.studies.province_outputs import write_outputs
     from sim.studies.store import ResultsStore
 
     province = load_province(path, extra_overrides, replications)
@@ -315,8 +313,6 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
             d = spec.outside.damping
             shares = {key: (1 - d) * shares[key] + d * target[key] for key in shares}
         coupling = pd.concat(rounds, ignore_index=True) if rounds else pd.DataFrame()
-        from sim.studies.province_outputs import write_outputs
-
         summary, rank = write_outputs(store, province, batch, last_round, coupling, converged)
     return ProvinceResult(province, batch, coupling, len(rounds), converged, summary, rank)
 

@@ -82,11 +82,13 @@ class ResultsStore:
 
     # ---------------------------------------------------------------- runs
     def finished(self, tasks: list[RunTask]) -> set[str]:
-        """Keys of tasks whose commit part exists and was made from the same resolved config."""
+        """Keys of tasks whose commit part exists and was made from the same resolved config, with
+        every detail part (a run stored by a version with fewer tables is redone)."""
         done = set()
         for t in tasks:
             path = self._part(COMMIT_TABLE, t.key)
-            if path.exists() and _config_id(path) == t.config_id:
+            if path.exists() and _config_id(path) == t.config_id and \
+                    all(self._part(table, t.key).exists() for table in DETAIL_TABLES):
                 done.add(t.key)
         return done
 
