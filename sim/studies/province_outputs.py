@@ -3,7 +3,8 @@
 ``OUT/`` holds the last round's county tables (``runs.parquet``, ``yearly.parquet``, ... as an
 experiment's, one scenario per county), and:
 
-* ``province_yearly.parquet``: province KPIs per replication and year, from summed county sums;
+* ``province_yearly.parquet``: province KPIs per replication and year, from summed county sums
+  (only when every run finished: a total missing a county would be wrong);
 * ``summary.csv`` / ``summary.json``: every county and the province (whole run), mean and 95 % CI;
   the province is the reference, so each county's paired difference is county − province;
 * ``summary_by_year.csv``: the same by calendar year;
@@ -33,9 +34,8 @@ def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFra
     names = [d.name for d in province.defs]
     order = [PROVINCE] + names
     sums = batch.tables["year_sums"]
-    done = not sums.empty
     runs, yearly = batch.tables["runs"], batch.tables["yearly"]
-    if done:
+    if not sums.empty and not batch.failures:  # a province total needs every county's every run
         yearly_province = province_yearly(sums)
         store.write_csv("summary_by_year.csv", summarise_by_year(pd.concat([yearly, yearly_province]), order,
                                                                  PROVINCE))
