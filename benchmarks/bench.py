@@ -336,7 +336,7 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
     study = {"name": "bench_province", "base": str(BASELINE), "seed": 1, "replications": 1,
              "set": dict(o.split("=", 1) for o in base) | {"simulation.warmup_days": 10},
              "outside": {"doctors": 3 * counties, "beds": 60 * counties, "max_iterations": rounds,
-                         "tolerance": 1e-9},  # never settles early: every run does ``rounds`` rounds
+                         "tolerance": 1e-9, "wait_tolerance_min": 0},  # never settles early: ``rounds`` rounds
              "synthetic_counties": {"count": counties, "population": {"low": lo, "high": hi},
                                     "radius_km": {"low": 10, "high": 30}, "seed": 1}}
     seconds, run_seconds, tables = {}, {}, {}

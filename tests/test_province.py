@@ -87,6 +87,17 @@ def test_apportion_sums_to_the_stock_with_one_each():
     assert list(apportion(3, np.array([0.9, 0.05, 0.05]))) == [1, 1, 1]
 
 
+def test_ample_outside_hospitals_settle_when_waits_stop_moving(tmp_path):
+    """Shares far from demand, but so many outside doctors and beds that nobody waits: the second
+    round's waits equal the first's and the province stops there, saying why."""
+    path = write_province(tmp_path, replications=1, outside={**OUTSIDE, "doctors": 60, "beds": 600,
+                                                             "tolerance": 1e-6, "max_iterations": 4})
+    result = run_province(path, InProcess(), out=tmp_path / "out", progress=False)
+    assert (result.iterations, result.converged) == (2, "waits")
+    rounds = result.coupling[result.coupling["county"] == PROVINCE]
+    assert (rounds["largest_share_gap"] > 1e-6).all()
+
+
 def test_yearly_shares_reach_each_year_of_the_runs(tmp_path):
     """A county's outside doctors and beds may differ by year: the plan each round resolves gives
     the county exactly its allocation in each calendar year (hand-chosen allocations)."""
@@ -112,7 +123,7 @@ def test_yearly_shares_reach_each_year_of_the_runs(tmp_path):
 def test_one_county_province_equals_that_county_run(tmp_path):
     path = write_province(tmp_path, counties={"solo": {"set": {"geography.synthetic.radius_km": 30}}})
     result = run_province(path, InProcess(), out=tmp_path / "province", progress=False)
-    assert result.iterations == 1 and result.converged  # one county: its share is the whole stock
+    assert result.iterations == 1 and result.converged == "shares"  # one county: its share is the whole stock
     own = write_study(tmp_path, "solo_run", seed=5, replications=2, set={
         **TINY, "geography.outside.name": "City hospitals", "geography.outside.doctors": OUTSIDE["doctors"],
         "geography.outside.beds": OUTSIDE["beds"]}, scenarios={"solo": {"set": {"geography.synthetic.radius_km": 30}}})

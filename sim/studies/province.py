@@ -100,7 +100,11 @@ class SharedOutsideSpec(BaseModel):
     doctors: int = Field(ge=1, le=MAX_STAFF * 10, description="outpatient servers for the whole province")
     beds: int = Field(ge=1, le=MAX_STAFF * 10)
     max_iterations: int = Field(5, ge=1, le=50)
-    tolerance: float = Field(0.02, gt=0, lt=1, description="largest change of a county's share when settled")
+    tolerance: float = Field(0.02, gt=0, lt=1, description="settled when no county's demand share differs from "
+                                                           "its share by more")
+    wait_tolerance_min: float = Field(2.0, ge=0, le=1440, description="or when no county's outside wait for a "
+                                      "doctor moved by more minutes between two rounds (0: shares only)")
+    bed_wait_tolerance_days: float = Field(0.1, ge=0, le=365, description="... and no bed wait by more days")
     damping: float = Field(0.5, gt=0, le=1, description="share of the way to the demand shares moved per round")
 
 
@@ -262,7 +266,7 @@ class ProvinceResult:
     batch: object  # the last round's BatchResult
     coupling: pd.DataFrame
     iterations: int
-    converged: bool
+    converged: str | None  # "shares" or "waits" (what settled), None: max_iterations reached
     summary: pd.DataFrame
     ranking: pd.DataFrame
 
@@ -285,10 +289,11 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
             store.reset()
             shutil.rmtree(store.root / "iterations", ignore_errors=True)
         shares = {"doctors": province.population_shares(), "beds": province.population_shares()}
-        rounds, converged, previous = [], False, None
+        rounds, converged, previous, waits_before = [], None, None, None
         for k in range(1, spec.outside.max_iterations + 1):
             alloc = {key: allocate(getattr(spec.outside, key), shares[key]) for key in shares}
-            if previous is None or any((alloc[key] != previous[key]).any() for key in alloc):
+            ran = previous is None or any((alloc[key] != previous[key]).any() for key in alloc)
+            if ran:
                 # the same whole doctors and beds give the same runs (common random numbers): no rerun
                 plan = province.plan(alloc["doctors"], alloc["beds"])
                 sub = ResultsStore(store.root / "iterations" / f"{k:02d}")
@@ -308,13 +313,27 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
                       f"{wait:.1f} min for a doctor, {bed_wait:.2f} days for a bed", flush=True,
                       file=sys.stderr)
             if gap <= spec.outside.tolerance:
-                converged = True
+                converged = "shares"
                 break
+            waits = _by_county_year(demand, "wait_outside_min", names, province.years), \
+                _by_county_year(demand, "bed_wait_outside_days", names, province.years)
+            if ran and waits_before is not None and _settled(waits, waits_before, spec.outside):
+                converged = "waits"
+                break
+            waits_before = waits
             d = spec.outside.damping
             shares = {key: (1 - d) * shares[key] + d * target[key] for key in shares}
         coupling = pd.concat(rounds, ignore_index=True) if rounds else pd.DataFrame()
         summary, rank = write_outputs(store, province, batch, last_round, coupling, converged)
     return ProvinceResult(province, batch, coupling, len(rounds), converged, summary, rank)
+
+
+def _settled(waits: tuple, before: tuple, o: SharedOutsideSpec) -> bool:
+    """Whether no county-year's outside waits moved by more than the tolerances (no visits: no wait)."""
+    if o.wait_tolerance_min <= 0:
+        return False
+    moved = [np.nan_to_num(np.abs(a - b), nan=0.0).max() for a, b in zip(waits, before)]
+    return bool(moved[0] <= o.wait_tolerance_min and moved[1] <= o.bed_wait_tolerance_days)
 
 
 def _by_county_year(demand: pd.DataFrame, column: str, names: list[str], years: list[int]) -> np.ndarray:

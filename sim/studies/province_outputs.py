@@ -26,7 +26,7 @@ from sim.studies.summaries import write_summaries
 
 
 def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFrame,
-                  converged: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  converged: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write the province's tables into ``store``; return (summary, ranking)."""
     for table in TABLES:
         if (last_round / f"{table}.parquet").exists():
@@ -51,7 +51,8 @@ def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFra
     o = province.spec.outside
     manifest = {**batch.manifest, "kind": "province",
                 "coupling": {"iterations": int(coupling["iteration"].max()) if len(coupling) else 0,
-                             "converged": converged, "tolerance": o.tolerance, "max_iterations": o.max_iterations,
+                             "converged": converged is not None, "settled_by": converged,
+                             "tolerance": o.tolerance, "max_iterations": o.max_iterations,
                              "damping": o.damping, "outside": o.model_dump(mode="json"),
                              "rounds": coupling.to_dict(orient="records")},
                 "population": province.population}

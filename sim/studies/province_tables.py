@@ -110,14 +110,16 @@ def ranking(yearly: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.DataFrame, converged: bool) -> str:
+def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.DataFrame,
+                    converged: str | None) -> str:
     """Plain text in 80 columns: the coupling, province totals of the two targets, and each year's ranking."""
     lines = []
     if len(coupling):
         counties = coupling[coupling["county"] != PROVINCE]
         gaps = coupling[coupling["county"] == PROVINCE].groupby("iteration")["largest_share_gap"].first()
         lines.append(f"Outside hospitals shared: {len(gaps)} coupling round(s), "
-                     + ("settled" if converged else "NOT settled (raise outside.max_iterations)")
+                     + (f"settled ({'shares match demand' if converged == 'shares' else 'outside waits steady'})"
+                        if converged else "NOT settled (raise outside.max_iterations)")
                      + f"; largest share gap {gaps.iloc[-1]:.3f}")
         for k, g in counties.groupby("iteration", sort=True):
             wait, bed_wait = pooled_waits(g)
