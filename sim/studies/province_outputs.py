@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.core.files import atomic_write, write_parquet
 from sim.studies.compare import summarise, summarise_by_year
 from sim.studies.province_tables import PROVINCE, province_runs, province_yearly, ranking
 from sim.studies.store import TABLES
@@ -28,9 +29,10 @@ from sim.studies.summaries import write_summaries
 def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFrame,
                   converged: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write the province's tables into ``store``; return (summary, ranking)."""
-    for table in TABLES:
-        if (last_round / f"{table}.parquet").exists():
-            shutil.copyfile(last_round / f"{table}.parquet", store.root / f"{table}.parquet")
+    for table in TABLES:  # the last round's county tables, as an experiment's
+        source = last_round / f"{table}.parquet"
+        if source.exists():
+            atomic_write(store.root / source.name, lambda tmp, source=source: shutil.copyfile(source, tmp))
     names = [d.name for d in province.defs]
     order = [PROVINCE] + names
     sums = batch.tables["year_sums"]
@@ -39,8 +41,6 @@ def write_outputs(store, province, batch, last_round: Path, coupling: pd.DataFra
         yearly_province = province_yearly(sums)
         store.write_csv("summary_by_year.csv", summarise_by_year(pd.concat([yearly, yearly_province]), order,
                                                                  PROVINCE))
-        from sim.core.files import write_parquet
-
         write_parquet(store.root / "province_yearly.parquet", yearly_province)
         runs = pd.concat([runs, province_runs(sums)], ignore_index=True)
     summary = summarise(runs, order, PROVINCE)
