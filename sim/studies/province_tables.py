@@ -9,14 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.kpi_registry import REGISTRY
+from models.kpi_registry import MINUTES_PER_DAY, REGISTRY
 from models.kpis import kpi_table
 
 PROVINCE = "province"  # the name of the pooled rows (a county may not take it)
 TARGET_KPIS = ("county_visit_rate", "primary_care_share")  # 县域就诊率 ≥ 90 %, 基层诊疗占比 ≥ 65 %
 ID = ("scenario", "replication", "year")
 UTILISED = ("township", "county")  # tiers whose doctor utilisation divides by open hours
-MINUTES_PER_DAY = 1440.0
 
 
 def pooled_sums(year_sums: pd.DataFrame, by: tuple[str, ...] = ("replication", "year")) -> pd.DataFrame:
