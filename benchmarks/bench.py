@@ -339,16 +339,17 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
                          "tolerance": 1e-9, "wait_tolerance_min": 0},  # never settles early: ``rounds`` rounds
              "synthetic_counties": {"count": counties, "population": {"low": lo, "high": hi},
                                     "radius_km": {"low": 10, "high": 30}, "seed": 1}}
-    seconds, run_seconds, tables = {}, {}, {}
+    seconds, run_seconds, tables, cores = {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "province.yaml"
         path.write_text(yaml.safe_dump(study), encoding="utf-8")
         for w in workers:
             executor = Dask(local_workers=w)
             try:
-                t0 = time.perf_counter()
+                c0, t0 = executor.worker_cpu_seconds(), time.perf_counter()
                 result = run_province(path, executor, out=Path(tmp) / f"w{w}", progress=False)
                 seconds[w] = time.perf_counter() - t0
+                cores[w] = (executor.worker_cpu_seconds() - c0) / seconds[w]  # ~w on an idle machine
             finally:
                 executor.close()
             manifests = sorted((Path(tmp) / f"w{w}" / "iterations").glob("*/manifest.json"))
@@ -359,7 +360,7 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
     runs = counties * done_rounds
     same = all(tables[first].equals(tables[w]) for w in workers)
     return {"counties": counties, "population": population, "mean_population": mean_population, "years": years,
-            "rounds": done_rounds, "iterations": result.iterations, "seconds": seconds,
+            "rounds": done_rounds, "iterations": result.iterations, "seconds": seconds, "cores_obtained": cores,
             "speedup": {w: seconds[first] / seconds[w] for w in workers}, "identical_results": same,
             "run_seconds": run_seconds[first] / runs,
             "serial_seconds": max(0.0, seconds[first] - run_seconds[first]) / runs}

@@ -213,7 +213,8 @@ def do_province(t: Table, p: dict) -> dict:
     what = (f"{r['counties']} counties of {_pop(lo)}-{_pop(hi)} residents x {r['years']:g} y, 1 replication, "
             f"{r['rounds']} coupling round(s)")
     for w, s in r["seconds"].items():
-        t.add("province", f"{what}, Dask LocalCluster {w} worker{'s' if w > 1 else ''}, s wall", f"{s:.1f}")
+        t.add("province", f"{what}, Dask LocalCluster {w} worker{'s' if w > 1 else ''}, s wall (worker CPU s per "
+                          f"wall s obtained)", f"{s:.1f} ({r['cores_obtained'][w]:.2f})")
     last = list(r["seconds"])[-1]
     t.add("province", f"speed-up on {last} Dask workers", f"{r['speedup'][last]:.2f}", f">= {TARGETS['speedup']}",
           r["speedup"][last] >= TARGETS["speedup"])

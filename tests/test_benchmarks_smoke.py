@@ -56,6 +56,7 @@ def test_batch_tiny_identical_across_workers():
 def test_province_tiny_identical_across_dask_workers():
     r = bench.province(counties=2, population=(1_000, 2_000), years=0.05, workers=(1, 2), rounds=1)
     assert r["identical_results"] and r["rounds"] == 1 and r["run_seconds"] > 0
+    assert all(c > 0 for c in r["cores_obtained"].values())
     rows = bench.province_projection(r, workers=(1, 4))
     hours = {(x["workers"], x["counties"]): x["hours"] for x in rows}
     assert len(hours) == 4 and all(h > 0 for h in hours.values())
