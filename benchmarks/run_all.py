@@ -220,6 +220,10 @@ def do_province(t: Table, p: dict) -> dict:
           r["speedup"][last] >= TARGETS["speedup"])
     t.add("province", "results identical across worker counts", "yes" if r["identical_results"] else "NO", "yes",
           r["identical_results"])
+    cpu = {w: r["seconds"][w] * r["cores_obtained"][w] for w in r["seconds"]}
+    t.add("province", "worker CPU s for the same runs, " + " / ".join(f"{w} worker(s)" for w in cpu)
+          + " (more on more workers: parallel overhead; under 1 core per worker obtained: a loaded machine)",
+          " / ".join(f"{c:.1f}" for c in cpu.values()))
     t.add("province", "per county-year run in a worker, s (coordinator's serial s per run)",
           f"{r['run_seconds']:.2f} ({r['serial_seconds']:.3f})")
     r["projection"] = bench.province_projection(r)
