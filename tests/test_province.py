@@ -17,7 +17,7 @@ from sim.studies.province import apportion, run_province
 from sim.studies.province_tables import PROVINCE
 
 TINY = {"geography.synthetic.population": 4000}  # a few thousand residents, 36 simulated days (exp_small)
-OUTSIDE = {"name": "City hospitals", "doctors": 3, "beds": 12, "max_iterations": 2}
+OUTSIDE = {"name": "City: hospitals", "doctors": 3, "beds": 12, "max_iterations": 2}
 
 
 def write_province(folder: Path, name: str = "prov", **body) -> Path:
@@ -74,7 +74,7 @@ def test_coupling_shares_the_outside_stock_and_reports_each_round(province):
     # the last round's runs are the results, and they ran with that round's outside capacity
     last = c[(c["iteration"] == c["iteration"].max()) & (c["county"] == "near")].iloc[0]
     config = manifest["resolved_configs"]["near"]["geography"]["outside"]
-    assert (config["doctors"], config["beds"], config["name"]) == (last["doctors"], last["beds"], "City hospitals")
+    assert (config["doctors"], config["beds"], config["name"]) == (last["doctors"], last["beds"], "City: hospitals")
     rank = pd.read_csv(out / "ranking.csv")
     met = rank[["county_visit_rate_met", "primary_care_share_met"]].sum(axis=1)
     assert sorted(rank["rank"]) == [1, 2, 3] and (rank["targets_met"] == met).all()
@@ -125,7 +125,7 @@ def test_one_county_province_equals_that_county_run(tmp_path):
     result = run_province(path, InProcess(), out=tmp_path / "province", progress=False)
     assert result.iterations == 1 and result.converged == "shares"  # one county: its share is the whole stock
     own = write_study(tmp_path, "solo_run", seed=5, replications=2, set={
-        **TINY, "geography.outside.name": "City hospitals", "geography.outside.doctors": OUTSIDE["doctors"],
+        **TINY, "geography.outside.name": "City: hospitals", "geography.outside.doctors": OUTSIDE["doctors"],
         "geography.outside.beds": OUTSIDE["beds"]}, scenarios={"solo": {"set": {"geography.synthetic.radius_km": 30}}})
     run_experiment(own, InProcess(), out=tmp_path / "own", progress=False)
     assert_same_tables(tmp_path / "own", tmp_path / "province", TABLES + ("year_sums",))

@@ -151,7 +151,9 @@ class Province:
     def _outside(self, doctors: np.ndarray, beds: np.ndarray) -> tuple[str, ...]:
         """A county's outside facility by year: its largest year's doctors and beds, scaled in the
         other years by a capacity factor (≤ 1) its plan schedules on 1 January."""
-        items = [f"geography.outside.name={self.spec.outside.name}"]
+        from sim.studies.parameters import format_value
+
+        items = [f"geography.outside.name={format_value(self.spec.outside.name)}"]
         for key, parts in (("doctors", doctors), ("beds", beds)):
             top = int(parts.max())
             items.append(f"geography.outside.{key}={top}")
