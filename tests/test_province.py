@@ -184,3 +184,12 @@ def test_province_figure_draws_the_ranking_and_the_totals(province, tmp_path):
     total = data[data["county"] == PROVINCE].iloc[0]
     prov = pd.read_parquet(out / "province_yearly.parquet")
     assert total["county_visit_rate"] == pytest.approx(prov["county_visit_rate"].mean(), rel=1e-9)
+
+
+def test_python_api_runs_a_province(province, tmp_path):
+    import countysim as cs
+
+    path, expected, _ = province
+    res = cs.province(path, out=tmp_path / "api", workers=1)
+    assert set(res.summary["scenario"]) == {PROVINCE, "near", "wide", "county_01"}
+    pd.testing.assert_frame_equal(pd.read_csv(expected / "ranking.csv"), pd.read_csv(tmp_path / "api" / "ranking.csv"))
