@@ -362,7 +362,8 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
     return {"counties": counties, "population": population, "mean_population": mean_population, "years": years,
             "rounds": done_rounds, "iterations": result.iterations, "seconds": seconds, "cores_obtained": cores,
             "speedup": {w: seconds[first] / seconds[w] for w in workers}, "identical_results": same,
-            "run_seconds": run_seconds[first] / runs,
+            "run_seconds": run_seconds[first] / runs,  # wall in a worker: inflated when the machine is loaded
+            "run_cpu_seconds": seconds[first] * cores[first] / runs,  # CPU in a worker: what a free core needs
             "serial_seconds": max(0.0, seconds[first] - run_seconds[first]) / runs}
 
 
@@ -372,8 +373,9 @@ def province_projection(measured: dict, counties: int = 100, replications: int =
     """Hours for ``counties`` × ``replications`` county-years × ``rounds`` coupling rounds on N workers,
     from the measured costs.
 
-    Assumptions: runs within a round are independent and spread evenly (ceil(runs / N) waves);
-    the coordinator's serial time per run is the measured one, whatever N; 3 coupling rounds
+    Assumptions: each worker has a core of its own, so a run takes the worker CPU seconds measured
+    per run on one worker; runs within a round are independent and spread evenly (ceil(runs / N)
+    waves); the coordinator's serial time per run is the measured one, whatever N; 3 coupling rounds
     (assumed: a province's coupling.csv says how many it took); a full county costs the measured
     run × (its residents ÷ the bench county's mean) × (1 year ÷ the bench's years), linear in
     residents as the scaling section measures.
@@ -383,8 +385,9 @@ def province_projection(measured: dict, counties: int = 100, replications: int =
     rows = []
     for n in workers:
         waves = math.ceil(runs / n)
-        for label, cost in (("bench-size counties", measured["run_seconds"]),
-                            (f"{full_population // 1000}k-resident county-years", measured["run_seconds"] * scale)):
+        cost = measured["run_cpu_seconds"]
+        for label, cost in (("bench-size counties", cost),
+                            (f"{full_population // 1000}k-resident county-years", cost * scale)):
             seconds = rounds * (waves * cost + runs * measured["serial_seconds"])
             rows.append({"workers": n, "counties": label, "hours": seconds / 3600})
     return rows

@@ -224,8 +224,8 @@ def do_province(t: Table, p: dict) -> dict:
     t.add("province", "worker CPU s for the same runs, " + " / ".join(f"{w} worker(s)" for w in cpu)
           + " (more on more workers: parallel overhead; under 1 core per worker obtained: a loaded machine)",
           " / ".join(f"{c:.1f}" for c in cpu.values()))
-    t.add("province", "per county-year run in a worker, s (coordinator's serial s per run)",
-          f"{r['run_seconds']:.2f} ({r['serial_seconds']:.3f})")
+    t.add("province", "per county run in a worker: wall s / CPU s (coordinator's serial s per run)",
+          f"{r['run_seconds']:.2f} / {r['run_cpu_seconds']:.2f} ({r['serial_seconds']:.3f})")
     r["projection"] = bench.province_projection(r)
     for row in r["projection"]:
         t.add("province", f"projection: 100 counties x 10 replications x 3 rounds, {row['counties']}, "
