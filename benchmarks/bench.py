@@ -313,6 +313,86 @@ def figures_overhead(population: int = 20_000, years: float = 0.1, replications:
             "seconds": seconds, "ratio": seconds["with"] / seconds["without"]}
 
 
+# --------------------------------------------------------------------------- 6. province on Dask
+def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000), years: float = 0.5,
+             workers: tuple[int, ...] = (1, 2), rounds: int = 2) -> dict:
+    """A ``counties``-county province (small synthetic counties, one replication, ``rounds`` coupling
+    rounds) on a Dask ``LocalCluster`` of each size; wall time excludes starting the cluster.
+
+    Also the measured cost of one county-year run in a worker (from the rounds' manifests) and the
+    coordinator's serial time per run (wall on one worker minus the runs' own time), for projections.
+    """
+    import tempfile
+
+    import pandas as pd
+    import yaml
+
+    from sim.studies.executors import Dask
+    from sim.studies.province import run_province
+
+    lo, hi = population
+    mean_population = (hi - lo) / math.log(hi / lo) if hi > lo else lo  # mean of the log-uniform draw
+    base = scaled_overrides(int(mean_population), years=years)
+    study = {"name": "bench_province", "base": str(BASELINE), "seed": 1, "replications": 1,
+             "set": dict(o.split("=", 1) for o in base) | {"simulation.warmup_days": 10},
+             "outside": {"doctors": 3 * counties, "beds": 60 * counties, "max_iterations": rounds,
+                         "tolerance": 1e-9, "wait_tolerance_min": 0},  # never settles early: ``rounds`` rounds
+             "synthetic_counties": {"count": counties, "population": {"low": lo, "high": hi},
+                                    "radius_km": {"low": 10, "high": 30}, "seed": 1}}
+    seconds, run_seconds, tables, cores = {}, {}, {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "province.yaml"
+        path.write_text(yaml.safe_dump(study), encoding="utf-8")
+        for w in workers:
+            executor = Dask(local_workers=w)
+            try:
+                c0, t0 = executor.worker_cpu_seconds(), time.perf_counter()
+                result = run_province(path, executor, out=Path(tmp) / f"w{w}", progress=False)
+                seconds[w] = time.perf_counter() - t0
+                cores[w] = (executor.worker_cpu_seconds() - c0) / seconds[w]  # ~w on an idle machine
+            finally:
+                executor.close()
+            manifests = sorted((Path(tmp) / f"w{w}" / "iterations").glob("*/manifest.json"))
+            run_seconds[w] = sum(json.loads(m.read_text())["timings"]["run_seconds_total"] for m in manifests)
+            tables[w] = pd.read_parquet(Path(tmp) / f"w{w}" / "runs.parquet")
+            done_rounds = len(manifests)
+    first = workers[0]
+    runs = counties * done_rounds
+    same = all(tables[first].equals(tables[w]) for w in workers)
+    return {"counties": counties, "population": population, "mean_population": mean_population, "years": years,
+            "rounds": done_rounds, "iterations": result.iterations, "seconds": seconds, "cores_obtained": cores,
+            "speedup": {w: seconds[first] / seconds[w] for w in workers}, "identical_results": same,
+            "run_seconds": run_seconds[first] / runs,  # wall in a worker: inflated when the machine is loaded
+            "run_cpu_seconds": seconds[first] * cores[first] / runs,  # CPU in a worker: what a free core needs
+            "serial_seconds": max(0.0, seconds[first] - run_seconds[first]) / runs}
+
+
+def province_projection(measured: dict, counties: int = 100, replications: int = 10, rounds: int = 3,
+                        workers: tuple[int, ...] = (1, 2, 8, 32, 128), full_population: int = BASELINE_POPULATION,
+                        ) -> list[dict]:
+    """Hours for ``counties`` × ``replications`` county-years × ``rounds`` coupling rounds on N workers,
+    from the measured costs.
+
+    Assumptions: each worker has a core of its own, so a run takes the worker CPU seconds measured
+    per run on one worker; runs within a round are independent and spread evenly (ceil(runs / N)
+    waves); the coordinator's serial time per run is the measured one, whatever N; 3 coupling rounds
+    (assumed: a province's coupling.csv says how many it took); a full county costs the measured
+    run × (its residents ÷ the bench county's mean) × (1 year ÷ the bench's years), linear in
+    residents as the scaling section measures.
+    """
+    runs = counties * replications
+    scale = full_population / measured["mean_population"] / measured["years"]
+    rows = []
+    for n in workers:
+        waves = math.ceil(runs / n)
+        cost = measured["run_cpu_seconds"]
+        for label, cost in (("bench-size counties", cost),
+                            (f"{full_population // 1000}k-resident county-years", cost * scale)):
+            seconds = rounds * (waves * cost + runs * measured["serial_seconds"])
+            rows.append({"workers": n, "counties": label, "hours": seconds / 3600})
+    return rows
+
+
 def _same_kpis(a: list[dict], b: list[dict]) -> bool:
     if len(a) != len(b):
         return False

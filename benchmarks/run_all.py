@@ -7,6 +7,8 @@ Sections (all by default, in this order):
   scaling      50k-500k residents (capacities scaled): fitted exponent of time vs episodes
   batch        the same 8-replication experiment on 1 and 2 workers: speed-up
   figures      a tiny two-replication run --out with and without its figures: the figure step's cost
+  province     a 20-county province (small counties) on a Dask LocalCluster of 1 and 2 workers: speed-up,
+               and a projection for 100 counties x 10 replications from the measured per-county cost
 
 The machines are shared and noisy: ratios are what the targets judge; absolute figures are
 context.  A full run writes the table and the machine it ran on to benchmarks/LATEST.md.
@@ -32,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import bench  # noqa: E402
 
-SECTIONS = ("engine", "county-year", "scaling", "batch", "figures")
+SECTIONS = ("engine", "county-year", "scaling", "batch", "figures", "province")
 TARGETS = {
     "ratio_simpy": 0.5,        # county episodes/s ≥ 0.5 × bare SimPy M/M/c customers/s
     "ratio_ciw": 2.0,          # county episodes/s ≥ 2 × ciw customers/s
@@ -49,6 +51,7 @@ FULL = {
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000), years=1.0, rounds=3),
     "batch": dict(population=20_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
+    "province": dict(counties=20, population=(30_000, 90_000), years=0.5, workers=(1, 2), rounds=1),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
@@ -56,6 +59,7 @@ QUICK = {
     "scaling": dict(populations=(5_000, 10_000, 20_000), years=0.1, rounds=1),
     "batch": dict(population=3_000, years=0.1, runs=8, workers=(1, 2), repeats=1),
     "figures": dict(population=3_000, years=0.05, replications=2, repeats=1),
+    "province": dict(counties=4, population=(2_000, 4_000), years=0.05, workers=(1, 2), rounds=1),
 }
 
 
@@ -203,8 +207,35 @@ def do_figures(t: Table, p: dict) -> dict:
     return r
 
 
+def do_province(t: Table, p: dict) -> dict:
+    r = bench.province(**p)
+    lo, hi = r["population"]
+    what = (f"{r['counties']} counties of {_pop(lo)}-{_pop(hi)} residents x {r['years']:g} y, 1 replication, "
+            f"{r['rounds']} coupling round(s)")
+    for w, s in r["seconds"].items():
+        t.add("province", f"{what}, Dask LocalCluster {w} worker{'s' if w > 1 else ''}, s wall (worker CPU s per "
+                          f"wall s obtained)", f"{s:.1f} ({r['cores_obtained'][w]:.2f})")
+    last = list(r["seconds"])[-1]
+    t.add("province", f"speed-up on {last} Dask workers", f"{r['speedup'][last]:.2f}", f">= {TARGETS['speedup']}",
+          r["speedup"][last] >= TARGETS["speedup"])
+    t.add("province", "results identical across worker counts", "yes" if r["identical_results"] else "NO", "yes",
+          r["identical_results"])
+    cpu = {w: r["seconds"][w] * r["cores_obtained"][w] for w in r["seconds"]}
+    t.add("province", "worker CPU s for the same runs, " + " / ".join(f"{w} worker(s)" for w in cpu)
+          + " (more on more workers: parallel overhead; under 1 core per worker obtained: a loaded machine)",
+          " / ".join(f"{c:.1f}" for c in cpu.values()))
+    t.add("province", "per county run in a worker: wall s / CPU s (coordinator's serial s per run)",
+          f"{r['run_seconds']:.2f} / {r['run_cpu_seconds']:.2f} ({r['serial_seconds']:.3f})")
+    r["projection"] = bench.province_projection(r)
+    for row in r["projection"]:
+        t.add("province", f"projection: 100 counties x 10 replications x 3 rounds, {row['counties']}, "
+                          f"{row['workers']} workers, hours", f"{row['hours']:.2f}")
+    return r
+
+
 RUNNERS = {"engine": (do_engine, "engine"), "county-year": (do_county_year, "county_year"),
-           "scaling": (do_scaling, "scaling"), "batch": (do_batch, "batch"), "figures": (do_figures, "figures")}
+           "scaling": (do_scaling, "scaling"), "batch": (do_batch, "batch"), "figures": (do_figures, "figures"),
+           "province": (do_province, "province")}
 
 
 # --------------------------------------------------------------------------- record
@@ -245,6 +276,9 @@ def write_latest(path: Path, table: Table, info: dict, argv: list[str], started:
     if "batch" in raw:
         b = raw["batch"]
         lines += ["- batch times, s: " + "; ".join(f"{w} worker(s) {fmt(ts)}" for w, ts in b["all_seconds"].items())]
+    if "province" in raw:
+        lines += ["- province projection: " + bench.province_projection.__doc__.split("Assumptions: ")[1]
+                  .replace("\n   ", "").replace("  ", " ").strip()]
     lines += ["", "Wall-clock figures include time spent waiting for a core while other users' jobs run; the",
               "per-CPU-second figures and the load average show how much that was.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -12,9 +12,10 @@ from sim.outputs.api import (
     figures,
     load,
     open_results,
+    province,
     run,
 )
 from sim.studies.county_sample import sample_geography
 
 __all__ = ["HEADLINE", "ConfigError", "Results", "__version__", "compare", "experiment", "figures", "load",
-           "open_results", "run", "sample_geography"]
+           "open_results", "province", "run", "sample_geography"]

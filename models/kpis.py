@@ -34,6 +34,18 @@ class CountyContext:
     open_share: float
 
 
+def kpi_table(s: pd.DataFrame, resident_years, open_share) -> pd.DataFrame:
+    """Every core KPI of the registry from rows of sums (one county's months or years, or several
+    counties' sums added up: a pooled KPI is a ratio of pooled sums, never a mean of ratios)."""
+    col = {k: s[k].to_numpy() for k in s.columns}
+    ctx = CountyContext(resident_years, open_share)
+    df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
+    df.insert(0, "visits", col["visits"])
+    df.insert(1, "admissions", col["admissions"])
+    df.insert(2, "episodes", col["episodes"])
+    return df
+
+
 def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
     if mask is not None:
         group = group[mask]
@@ -119,6 +131,7 @@ class KpiCalculator:
             m = sin & (st == t)
             out[f"bed_wait_{name}"], out[f"admissions_{name}"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
             out[f"bed_days_{name}"] = self._bed_days(stays, n, st == t)
+            out[f"los_{name}"] = _sum(gs, n, stays["los"], m)  # bed-days asked for (stays begun), queue or not
         out["referred_up"] = _sum(g, n, mask=vin & (visits["referred_out"] == 1))
         out["referred_down"] = _sum(gs, n, mask=sin & (stays["down"] > 0))
         contracted = sin & (stays["contracted"] == 1)
@@ -159,13 +172,8 @@ class KpiCalculator:
 
     def kpis(self, s: pd.DataFrame) -> pd.DataFrame:
         """Every core KPI of the registry from the sums, row by row."""
-        col = {k: s[k].to_numpy() for k in s.columns}
-        ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share)
-        df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
-        df.insert(0, "visits", col["visits"])
-        df.insert(1, "admissions", col["admissions"])
-        df.insert(2, "episodes", col["episodes"])
-        return df
+        return kpi_table(s, float(self.county.population) * s["days"].to_numpy() / self.days_per_year,
+                         self.open_share)
 
     def capacity_by_month(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Doctors and beds per (month, facility), time-weighted where a phased plan changed them

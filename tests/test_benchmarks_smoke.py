@@ -53,6 +53,17 @@ def test_batch_tiny_identical_across_workers():
     assert all(v > 0 for v in r["seconds"].values()) and r["speedup"][2] > 0
 
 
+def test_province_tiny_identical_across_dask_workers():
+    r = bench.province(counties=2, population=(1_000, 2_000), years=0.05, workers=(1, 2), rounds=1)
+    assert r["identical_results"] and r["rounds"] == 1 and r["run_seconds"] > 0
+    assert all(c > 0 for c in r["cores_obtained"].values())
+    rows = bench.province_projection(r, workers=(1, 4))
+    hours = {(x["workers"], x["counties"]): x["hours"] for x in rows}
+    assert len(hours) == 4 and all(h > 0 for h in hours.values())
+    for label in {x["counties"] for x in rows}:
+        assert hours[(4, label)] <= hours[(1, label)]  # more workers, fewer waves of the same runs
+
+
 def test_fit_exponent():
     assert bench.fit_exponent([1, 10, 100], [2, 20, 200]) == pytest.approx(1.0)
     assert bench.fit_exponent([1, 10, 100], [1, 100, 10_000]) == pytest.approx(2.0)

@@ -1,21 +1,13 @@
 """A batch killed with SIGKILL and resumed ends with exactly the tables of an uninterrupted one."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from experiment_helpers import assert_same_tables, small_experiment
+from experiment_helpers import TABLES, assert_same_tables, cli, resume, sigkill_after, small_experiment
 
 from sim.studies.executors import InProcess
 from sim.studies.experiment import run_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
 REPS = 5  # 2 scenarios × 5 = 10 runs
 
 
@@ -27,33 +19,15 @@ def reference(tmp_path_factory):
     return path, folder / "uninterrupted"
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sim.outputs.cli", "experiment", *args, "--quiet", "--no-figures"]
-
-
-def _finished(out: Path) -> int:
-    folder = out / "parts" / "runs"
-    return len([p for p in folder.glob("*.parquet")]) if folder.exists() else 0
-
-
 @pytest.mark.parametrize("workers, kill_after", [(1, 2), (2, 5)])
 def test_sigkill_then_resume_equals_uninterrupted(reference, tmp_path, workers, kill_after):
     path, expected = reference
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(_cli(str(path), "--workers", str(workers), "--out", str(out)), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while _finished(out) < kill_after and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its pool workers, mid-flight
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    done = _finished(out)
+    cmd = cli("experiment", str(path), "--workers", str(workers), "--out", str(out))
+    done = sigkill_after(cmd, out, kill_after)
     assert kill_after <= done < 2 * REPS and not (out / "runs.parquet").exists()
 
-    resumed = subprocess.run(_cli(str(path), "--workers", str(workers), "--out", str(out), "--resume"),
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    resumed = resume(cmd)
     assert resumed.returncode == 0, resumed.stderr
     assert f"({done} from an earlier invocation)" in resumed.stderr
     assert_same_tables(expected, out)
@@ -89,3 +63,14 @@ def test_resume_reruns_scenarios_whose_config_changed(reference, tmp_path):
     fresh = tmp_path / "fresh"
     run_experiment(changed, InProcess(), out=fresh, progress=False)
     assert_same_tables(fresh, out)
+
+
+def test_resume_redoes_a_run_missing_a_detail_table(reference, tmp_path):
+    """A run stored without one of its tables (e.g. by a version that wrote fewer) is redone."""
+    path, expected = reference
+    out = tmp_path / "out"
+    run_experiment(path, InProcess(), out=out, progress=False)
+    (out / "parts" / "year_sums" / "lever__r00002.parquet").unlink()
+    _, _, result, _ = run_experiment(path, InProcess(), out=out, resume=True, progress=False)
+    assert result.skipped == 2 * REPS - 1
+    assert_same_tables(expected, out, TABLES + ("year_sums",))

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDIES = {
     "experiment": ["reimbursement_gap", "family_doctor_coverage", "full_reform_vs_baseline", "plan_variants"],
     "plan-search": ["reach_65"],
+    "province": ["province_example"],
     "sensitivity": ["sobol_primary_share", "morris_screening"],
     "calibrate": ["calibrate_baseline"],
 }

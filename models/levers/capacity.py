@@ -1,6 +1,7 @@
 """Capacity and capability (服务能力): doctors and beds, township upgrades, county five centres.
 
-- Doctors and beds per tier scale by configured factors.
+- Doctors and beds per tier scale by configured factors (outside: a province's yearly share of
+  its shared outside hospitals, which ``countysim province`` sets).
 - Township upgrade: the most populous share of townships get central-township centres
   (中心卫生院) with added beds, doctors and a wider catalogue (seed 002).
 - Five centres (胸痛、卒中、创伤、危重孕产妇、危重新生儿, seed 000): county hospitals treat
@@ -34,8 +35,9 @@ class TownshipUpgradeSpec(Strict):
 class CapacitySpec(Strict):
     """Capacity and capability — models/levers/capacity.py."""
 
-    doctors_factor: dict[Literal["village", "township", "county"], float] = Field(default_factory=dict)
-    beds_factor: dict[Literal["township", "county"], float] = Field(default_factory=dict)
+    doctors_factor: dict[Literal["village", "township", "county", "outside"], float] = Field(
+        default_factory=dict, description="outside: only where geography.outside has a number of doctors")
+    beds_factor: dict[Literal["township", "county", "outside"], float] = Field(default_factory=dict)
     township_upgrade: TownshipUpgradeSpec = Field(default_factory=TownshipUpgradeSpec)
     five_centres: bool = Field(False, description="county treats emergencies of every severity (五大中心)")
 

@@ -185,6 +185,24 @@ def experiment(path: str | Path, replications: int | None = None, out: str | Pat
     return open_results(out or Path("results") / spec.name)
 
 
+def province(path: str | Path, replications: int | None = None, out: str | Path | None = None,
+             workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+             overwrite: bool = False, progress: bool = False, set: list[str] | None = None) -> Results:  # noqa: A002
+    """Run a province file as ``countysim province`` does (docs/province.md) and return its results:
+    ``summary`` holds every county and the province (totals from summed visits); the folder also
+    holds ``ranking.csv`` and ``coupling.csv``."""
+    from sim.studies.executors import make_executor
+    from sim.studies.province import run_province
+
+    executor = make_executor(workers, scheduler)
+    try:
+        result = run_province(path, executor, out=out, resume=resume, progress=progress, extra_overrides=set,
+                              replications=replications, overwrite=overwrite)
+    finally:
+        executor.close()
+    return open_results(out or Path("results") / result.province.spec.name)
+
+
 class _Reporting:
     """An executor that reports each finished run (for progress bars outside a terminal)."""
 

@@ -46,7 +46,7 @@ def execute(task: RunTask) -> dict[str, pd.DataFrame] | RunFailure:
     yearly = _tag(res.yearly, ident, "year")
     return {COMMIT_TABLE: runs, "monthly": monthly, "yearly": yearly, "facilities": _tag(res.facilities, ident),
             "facility_monthly": _tag(res.facility_monthly, ident), "villages": _tag(res.villages, ident),
-            "flows": _tag(res.flows, ident)}
+            "flows": _tag(res.flows, ident), "year_sums": _tag(res.year_sums, ident)}
 
 
 def _tag(df: pd.DataFrame, ident: dict, period: str | None = None) -> pd.DataFrame:

@@ -32,6 +32,14 @@ def sample_geography(geography: dict, share: float, folder: str | Path | None = 
     A roster geography's CSVs are rewritten, scaled, into ``folder`` (required for rosters)."""
     if not 0 < share <= 1:
         raise ValueError(f"county sample share must be in (0, 1], got {share}")
+    return scale_geography(geography, share, folder)
+
+
+def scale_geography(geography: dict, share: float, folder: str | Path | None = None) -> dict:
+    """As :func:`sample_geography`, for any factor above 0: a province's smaller and larger
+    counties are its base county with residents and staffed capacity scaled together."""
+    if not share > 0:
+        raise ValueError(f"county scale factor must be above 0, got {share}")
     g = deepcopy(geography)
     if g.get("kind") == "synthetic":
         s = g["synthetic"]

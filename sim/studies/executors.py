@@ -79,10 +79,21 @@ class Dask:
         yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
                             max(32, 4 * self.workers))  # workers may join later
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU seconds the cluster's worker processes have used so far (benchmarks: cores obtained)."""
+        return float(sum(self._client.run(_process_cpu_seconds).values()))
+
     def close(self) -> None:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _process_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _bounded(submit: Callable[[Any], Future], items: Iterable, limit: int) -> Iterator[Outcome]:

@@ -43,6 +43,7 @@ class RunResult:
     accounting: dict[str, int]
     waits_by_hour: pd.DataFrame  # visits and mean wait by tier and hour of day
     wall_seconds: float
+    year_sums: pd.DataFrame = field(default_factory=pd.DataFrame)  # the additive sums behind every KPI, by year
     communities: pd.DataFrame = field(default_factory=pd.DataFrame)  # indicators by medical community
     community_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # fund by (budget year, community)
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -77,6 +78,10 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     monthly = calc.kpis(sums)
     monthly.insert(0, "year", start + np.arange(len(monthly)) // 12)
     monthly.insert(1, "month_of_year", np.arange(len(monthly)) % 12 + 1)
+    year_sums = calc.aggregate(sums, "year")
+    year_sums.insert(0, "year", start + np.arange(len(year_sums)))
+    year_sums["resident_years"] = float(model.county.population) * year_sums["days"] / sim_spec.days_per_year
+    year_sums["open_share"] = calc.open_share
     finished = episodes["finish"] <= model.end
     accounting = {
         "arrived": mon.arrived,
@@ -98,6 +103,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
         accounting=accounting,
         waits_by_hour=calc.waits_by_hour(visits),
         wall_seconds=time.perf_counter() - t0,
+        year_sums=year_sums,
         communities=community_indicators(model.county, visits, episodes, model.warmup, model.end,
                                          sim_spec.days_per_year, IN_COUNTY, PRIMARY),
         community_budget=mon.community_budget,

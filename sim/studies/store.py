@@ -5,7 +5,8 @@ Layout of ``results/<study>/``::
     parts/<table>/<scenario>__r<rep>.parquet   one file per finished run and table
     parts/failures/<scenario>__r<rep>.json     error and traceback of a run that raised
     runs.parquet monthly.parquet yearly.parquet facilities.parquet facility_monthly.parquet
-    villages.parquet flows.parquet
+    villages.parquet flows.parquet year_sums.parquet (the additive sums behind every KPI, by year:
+    what pooled totals, e.g. a province's, are computed from)
     summary.csv summary.json manifest.json
 
 Every file is written to a temporary name and renamed into place, so a file either exists
@@ -26,7 +27,7 @@ import pandas as pd
 from sim.core.files import OutputFolder, write_csv, write_json, write_parquet
 from sim.studies.study import RunTask, StudyPlan
 
-DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
+DETAIL_TABLES = ("monthly", "yearly", "facilities", "facility_monthly", "villages", "flows", "year_sums")
 COMMIT_TABLE = "runs"
 TABLES = (COMMIT_TABLE,) + DETAIL_TABLES
 CONSOLIDATED = tuple(f"{t}.parquet" for t in TABLES) + ("summary.csv", "summary.json", "manifest.json")
@@ -81,11 +82,13 @@ class ResultsStore:
 
     # ---------------------------------------------------------------- runs
     def finished(self, tasks: list[RunTask]) -> set[str]:
-        """Keys of tasks whose commit part exists and was made from the same resolved config."""
+        """Keys of tasks whose commit part exists and was made from the same resolved config, with
+        every detail part (a run stored by a version with fewer tables is redone)."""
         done = set()
         for t in tasks:
             path = self._part(COMMIT_TABLE, t.key)
-            if path.exists() and _config_id(path) == t.config_id:
+            if path.exists() and _config_id(path) == t.config_id and \
+                    all(self._part(table, t.key).exists() for table in DETAIL_TABLES):
                 done.add(t.key)
         return done
 

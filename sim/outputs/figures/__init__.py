@@ -24,6 +24,7 @@ from sim.outputs.figures import (
     flows,
     load,
     maps,
+    province,
     scenarios,
     sensitivity,
     sweeps,
@@ -72,6 +73,7 @@ FIGURES: dict[str, Callable[[Results, Path], FigureResult]] = {
     "08_calibration_fit": lambda res, out: calibration.calibration_fit(d.prepare_calibration(res), out,
                                                                         study=res.name),
     "09_village_map": _map,
+    "11_province_targets": lambda res, out: province.province_targets(d.prepare_province(res), out, study=res.name),
 }
 
 

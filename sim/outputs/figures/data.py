@@ -682,3 +682,22 @@ def prepare_trajectory(res: Results) -> pd.DataFrame:
                for y, row in (res.configs.get(s, {}).get("schedule") or {}).items() for key, value in row.items()]
     df.attrs.update(kpis=kpis, scenarios=order, targets=targets, changes=changes)
     return df
+
+
+# ---------------------------------------------------------------------- 11: province
+def prepare_province(res: Results) -> pd.DataFrame:
+    """year, county, population, county_visit_rate, primary_care_share, targets_met, rank (counties
+    from ranking.csv) and one ``province`` row per year (its totals from summary_by_year.csv)."""
+    what = "the province figure"
+    if res.kind != "province":
+        raise MissingResultsError(f"{res.root}: {what} is drawn for province studies (countysim province); "
+                                  f"this is {_a(res.kind)} folder")
+    rank = res.csv("ranking.csv", what, "the province study did not finish")
+    by_year = res.csv("summary_by_year.csv", what, "the province study did not finish")
+    kpis = ["county_visit_rate", "primary_care_share"]
+    res.require_columns(rank, ["year", "county", "population", *kpis, "targets_met", "rank"], "ranking.csv", what)
+    prov = by_year[by_year["scenario"] == "province"].pivot(index="year", columns="kpi", values="mean")
+    prov = prov[kpis].reset_index().assign(county="province", population=int(rank.groupby("year")["population"]
+                                                                                .sum().iloc[0]))
+    cols = ["year", "county", "population", *kpis, "targets_met", "rank"]
+    return pd.concat([rank[cols], prov], ignore_index=True)
