@@ -25,6 +25,7 @@ from models.episode import DECISION_DRAWS as D
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.incentives import ProviderResponse, probability
+from models import levers
 from models.levers import county_under_levers, information, sinking
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
@@ -397,7 +398,7 @@ class Care:
         start = self.scenario._start
         if start is None:
             choice, referral, to_here = self.choice, self.referral, np.arange(self.county.n_facilities)
-            boost0 = sinking.quality_boost(self.scenario, self.county)
+            boost0 = levers.quality_boost(self.scenario, self.county)
         else:
             county = county_under_levers(start, county_of(start))
             costs = CostModel(start)
@@ -408,7 +409,7 @@ class Care:
             to_here = np.array([index.get(name, -1) for name in county.fac_names], dtype=np.int64)
             boost0 = np.zeros(self.county.n_facilities)
             known = to_here >= 0
-            boost0[to_here[known]] = sinking.quality_boost(start, county)[known]
+            boost0[to_here[known]] = levers.quality_boost(start, county)[known]
         weights = self.demand.incidence[:, None] * np.diff(np.concatenate(
             [np.zeros((len(self.demand.incidence), 1)), self.demand.sev_cum], axis=1), axis=1)
         weights[self.demand.emergency] = 0.0
@@ -421,7 +422,7 @@ class Care:
         resolved_here[to_here[known]] = np.where(np.isnan(resolved[known]), resolved_here[to_here[known]],
                                                  resolved[known])
         self.perceptions = Perceptions(self.adaptation, np.nan_to_num(resolved_here, nan=1.0), boost0,
-                                       sinking.quality_boost(self.scenario, self.county))
+                                       levers.quality_boost(self.scenario, self.county))
         village_of = np.repeat(np.arange(self.county.n_villages), self.county.village_pop)
         self.habits.settle(choice.util, weights, mapped, village_of, self.adaptation.burn_in_episodes, rng)
         self._update_choice(sinking.unavailable_today(self.scenario, self.county, 0))

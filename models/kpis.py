@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.geography import County
-from models.kpi_registry import GROWTH, KPIS, REGISTRY
+from models.kpi_registry import GROWTH, KPIS, REGISTRY, WORKFORCE
 from models.kpi_registry import ratio as _ratio
 from models.tiers import TIERS
 
@@ -52,6 +52,7 @@ class KpiCalculator:
         self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
         self.remoteness = county.remoteness_quintile()
         self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # phased capacity changes (time, doctors, beds)
+        self.rotations: dict[str, list] | None = None  # per month: posted doctors serving, completing (plan columns)
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -148,6 +149,13 @@ class KpiCalculator:
             fac = self.tier == TIERS.index(name)
             out[f"doctor_days_{name}"] = np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
             out[f"bed_days_open_{name}"] = np.where(beds[:, fac] > 0, beds[:, fac], 0).sum(axis=1) * out["days"]
+        if self.rotations is not None:
+            for t, name in enumerate(TIERS[:3]):
+                fac = self.tier == t
+                out[f"doctor_years_{name}"] = (np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
+                                               / self.days_per_year)
+            out["senior_primary_days"] = np.asarray(self.rotations["serving"][:n], float) * out["days"]
+            out["rotations_completed"] = np.asarray(self.rotations["completing"][:n], float)
         return pd.DataFrame(out)
 
     def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -161,7 +169,8 @@ class KpiCalculator:
         """Every core KPI of the registry from the sums, row by row."""
         col = {k: s[k].to_numpy() for k in s.columns}
         ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share)
-        df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
+        names = list(KPI_INFO) + (WORKFORCE if "senior_primary_days" in col else [])
+        df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in names})
         df.insert(0, "visits", col["visits"])
         df.insert(1, "admissions", col["admissions"])
         df.insert(2, "episodes", col["episodes"])
@@ -282,6 +291,8 @@ class KpiCalculator:
             "bed_occupancy": (bed_days / (beds * months)).ravel(),
             "mean_wait_min": (_ratio(wait, nv) * 1440.0).ravel(),
             "mean_bed_wait_days": _ratio(bwait, ns).ravel(),
+            "doctors": doctors.ravel(),  # time-weighted in the month (-1: unlimited)
+            "beds": n_beds.ravel(),
         })
 
     CHUNK_ROWS = 1 << 20

@@ -83,13 +83,17 @@ class Plan:
     keys: list[str] = field(default_factory=list)
     variant_of_month: list[int] = field(default_factory=list)  # month index → index into variants
     variants: list[Any] = field(default_factory=list)  # validated scenarios, one per distinct row
+    columns: dict[str, list] = field(default_factory=dict)  # per-month figures of levers' calendars
 
     @property
     def empty(self) -> bool:
-        return not self.keys
+        return not self.variants
 
     def months(self) -> pd.DataFrame:
-        return month_frame(self.rows, self.start_year)
+        frame = month_frame(self.rows, self.start_year)
+        for key, values in self.columns.items():
+            frame[key] = values
+        return frame
 
     def change_days(self, warmup: float, days_per_year: int) -> list[tuple[int, int]]:
         """(day, variant) for each month whose parameters differ from the month before: the run
@@ -114,6 +118,31 @@ def month_table(base: dict, schedule: dict[int, dict[str, Any]], ramp: str, star
         for m in range(n_months):
             rows[m][key] = _value_at(m, anchors, ramp)
     return rows, keys
+
+
+def with_calendars(plan: Plan, scenario: Any, calendars: list[tuple[Any, list]], n_months: int) -> Plan:
+    """Split the plan's months further by levers' own monthly calendars (rotations serving):
+    one scenario per distinct (scheduled row, calendar state), made by ``lever.for_month``."""
+    if not calendars:
+        return plan
+    rows = plan.variant_of_month or [0] * n_months
+    bases = plan.variants or [scenario]
+    seen: dict[tuple, int] = {}
+    variants, of_month = [], []
+    for m in range(n_months):
+        states = tuple(months[m] for _, months in calendars)
+        key = (rows[m], states)
+        if key not in seen:
+            variant = bases[rows[m]]
+            for (lever, _), state in zip(calendars, states):
+                variant = lever.for_month(variant, state)
+            seen[key] = len(variants)
+            variants.append(variant)
+        of_month.append(seen[key])
+    plan.variants, plan.variant_of_month = variants, of_month
+    if not plan.rows:
+        plan.rows = [{} for _ in range(n_months)]
+    return plan
 
 
 def month_frame(rows: list[dict[str, Any]], start_year: int) -> pd.DataFrame:

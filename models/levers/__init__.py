@@ -7,6 +7,8 @@ other place a new lever must be named; ``docs/extending.md`` has the recipe.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from models.levers import (
     capacity,
     day_surgery,
@@ -17,14 +19,23 @@ from models.levers import (
     prices,
     sinking,
     tcm,
+    workforce,
 )
 
-LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm)
+LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, workforce)
 
 
 def levers_with(hook: str) -> list:
     """Lever modules that define ``hook`` (e.g. ``adjust_capability``), in registry order."""
     return [lever for lever in LEVERS if hasattr(lever, hook)]
+
+
+def quality_boost(scenario, county):
+    """Perceived-quality change per facility from every lever that has one (sinking, rotations)."""
+    boost = np.zeros(county.n_facilities)
+    for lever in levers_with("quality_boost"):
+        boost = boost + lever.quality_boost(scenario, county)
+    return boost
 
 
 def county_under_levers(scenario, county):
