@@ -103,3 +103,9 @@ def test_rotation_raises_the_primary_care_share_paired_ci():
     assert d.mean() - half > 0, f"paired effect {d.mean():.4f} ± {half:.4f} does not exclude zero"
     w = np.array([b.kpis["wait_county_min"] - a.kpis["wait_county_min"] for a, b in zip(base, rot)])
     assert w.mean() - t_halfwidth(float(w.std(ddof=1)), n) > 0, "fewer county doctors must lengthen county waits"
+
+
+def test_the_shipped_rotation_policy_posts_a_doctor_to_every_centre_in_two_waves():
+    from conftest import ROOT, load
+    months = plan_of(load(ROOT / "configs" / "policies" / "workforce_rotation.yaml")).months()
+    assert months["workforce.rotation.doctors_serving"].tolist() == [0] * 3 + [15] * 9  # 15 townships
