@@ -26,7 +26,7 @@ from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.incentives import ProviderResponse, probability
 from models import levers
-from models.levers import county_under_levers, information, sinking
+from models.levers import county_under_levers, information, medicines, sinking
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
@@ -97,6 +97,7 @@ class Care:
         self.provider = ProviderDemand(scenario.provider_demand, list(scenario.conditions),
                                        self.family_doctor.coverage)
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
+        self.in_stock = medicines.in_stock(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
@@ -168,9 +169,10 @@ class Care:
 
     # ------------------------------------------------------------------ consultation
     def consult(self, ep: Episode, fac: int, wait: float, tcm: bool = False) -> tuple[float, float, float, float, int,
-                                                                                       bool]:
+                                                                                       bool, bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
-        facility or TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless
+        facility or TREAT_HERE, resolved by telemedicine, medicine out of stock).  A chronic
+        patient whose medicine the facility lacks (缺药) is sent up the referral chain.  Referred patients repeat tests unless
         results are mutually recognised; capitation waives the fund's fee before any cap is
         charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
         feeds the perceived wait patients weigh when they choose."""
@@ -189,17 +191,20 @@ class Care:
                 fund = min(cost, fund + self.tcm.bonus * cost)
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
-        target, tele = TREAT_HERE, False
+        target, tele, stockout = TREAT_HERE, False, False
         if not self.can[fac][ep.case]:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
+        elif self.in_stock is not None and ep.decision_draw(D.stock + ep.visits - 1) >= self.in_stock[fac][ep.cond]:
+            target = self.target[ep.village][tier][ep.case]
+            stockout = target != TREAT_HERE
         elif ep.admit and tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
             self._withhold_admission(ep)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
-        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele
+        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele, stockout
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""

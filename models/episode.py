@@ -12,11 +12,13 @@ from sim.core.streams import DrawColumns
 MAX_VISITS = 4  # consultations an episode draws times for; later ones reuse the last column
 SERVICE_DRAWS = DrawColumns(consultation=MAX_VISITS, stay=1, rehab=1, tcm=MAX_VISITS)
 DECISION_DRAWS = DrawColumns(down=1, family_doctor=1, keep_in_county=1, same_payment=1, telemedicine=1, day_surgery=1,
-                             withhold=1, step_down=1, fd_local=1, admission=1, return_visit=1)
+                             withhold=1, step_down=1, fd_local=1, admission=1, return_visit=1, stock=MAX_VISITS)
 # the first six decision columns come from the referral stream; columns added later (incentive
 # decisions, declining a bed, return visits) from a stream of their own (Streams.extra), so
-# adding one never shifts the draws of earlier days
+# adding one never shifts the draws of earlier days; the medicine-stock columns (one per
+# consultation) come from a third stream, so adding them shifted nothing
 REFERRAL_STREAM_DECISIONS = 6
+LATER_STREAM_DECISIONS = DECISION_DRAWS.stock - REFERRAL_STREAM_DECISIONS
 COMPLETED, BALKED, DECLINED = 0, 1, 2  # DECLINED: a patient told they need a bed did not take it
 
 

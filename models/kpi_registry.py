@@ -15,7 +15,7 @@ import numpy as np
 from models.tiers import TIERS
 
 MINUTES_PER_DAY = 1440.0
-SHARE_UNITS = ("share", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
+SHARE_UNITS = ("share", "share of visits", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
                "year on year", "share of illnesses", "share of admissions advised")
 
 
@@ -35,7 +35,7 @@ class Kpi:
     compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
     target: Target | None = None
     group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year;
-    # workforce: rotations of county doctors scheduled
+    # workforce: rotations of county doctors scheduled; medicines: primary stock-outs configured
 
     @property
     def is_share(self) -> bool:
@@ -170,6 +170,10 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("primary_senior_doctor_days", "基层上级医生服务天数", "Senior-doctor days at primary level", "doctor-days",
         "days served by county doctors posted to township centres (县管乡用)", lambda c, x: c["senior_primary_days"],
         group="workforce"),
+    *(Kpi(f"stockout_share_{t}", f"{TIER_ZH[t]}缺药转诊比例", f"Stock-outs, {TIER_EN[t]}", "share of visits",
+          f"consultations at {TIER_EN[t]} that could not complete because the chronic patient's medicine was out of "
+          f"stock (patient sent up) ÷ consultations there", _r(f"stockouts_{t}", f"visits_{t}"), group="medicines")
+      for t in ("village", "township")),
     Kpi("fund_budget", "医保基金总额预算", "Global budget", "CNY per year",
         "the year's global budget to the county medical community", group="budget"),
     Kpi("budget_spent", "医保基金支出(预算口径)", "Fund spending against the budget", "CNY per year",
@@ -204,7 +208,7 @@ HEADLINE = ["county_visit_rate", "primary_care_share", "in_county_inpatient_shar
             "cost_per_resident", "fund_per_resident", "oop_per_episode"]  # trajectory tables and figures
 CORE = [k.name for k in KPIS if k.group == "core"]
 BUDGET = [k.name for k in KPIS if k.group == "budget"]
-WORKFORCE = [k.name for k in KPIS if k.group == "workforce"]  # reported when rotations are scheduled
+OPTIONAL_GROUPS = ("workforce", "medicines")  # reported only when rotations, or stock-outs, are configured
 GROWTH = "cost_growth"
 
 

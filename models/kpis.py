@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.geography import County
-from models.kpi_registry import GROWTH, KPIS, REGISTRY, WORKFORCE
+from models.kpi_registry import GROWTH, KPIS, REGISTRY
 from models.kpi_registry import ratio as _ratio
 from models.tiers import TIERS
 
@@ -53,6 +53,7 @@ class KpiCalculator:
         self.remoteness = county.remoteness_quintile()
         self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # phased capacity changes (time, doctors, beds)
         self.rotations: dict[str, list] | None = None  # per month: posted doctors serving, completing (plan columns)
+        self.groups: set[str] = set()  # optional KPI groups this run reports (kpi_registry.OPTIONAL_GROUPS)
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -149,6 +150,10 @@ class KpiCalculator:
             fac = self.tier == TIERS.index(name)
             out[f"doctor_days_{name}"] = np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
             out[f"bed_days_open_{name}"] = np.where(beds[:, fac] > 0, beds[:, fac], 0).sum(axis=1) * out["days"]
+        if "medicines" in self.groups:
+            for t in ("village", "township"):
+                m = vin & (vt == TIERS.index(t)) & (visits["stockout"] == 1)
+                out[f"stockouts_{t}"] = _sum(g, n, mask=m)
         if self.rotations is not None:
             for t, name in enumerate(TIERS[:3]):
                 fac = self.tier == t
@@ -169,7 +174,7 @@ class KpiCalculator:
         """Every core KPI of the registry from the sums, row by row."""
         col = {k: s[k].to_numpy() for k in s.columns}
         ctx = CountyContext(float(self.county.population) * col["days"] / self.days_per_year, self.open_share)
-        names = list(KPI_INFO) + (WORKFORCE if "senior_primary_days" in col else [])
+        names = list(KPI_INFO) + [k.name for k in KPIS if k.group in self.groups]
         df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in names})
         df.insert(0, "visits", col["visits"])
         df.insert(1, "admissions", col["admissions"])

@@ -14,7 +14,8 @@ from sim.core.tables import Table
 
 VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
                  "oop": "f", "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
-                 "tcm": "b", "telemedicine": "b", "contracted": "b"}
+                 "tcm": "b", "telemedicine": "b", "contracted": "b",
+                 "stockout": "b"}  # stockout: the facility lacked the chronic patient's medicine (referred on)
 STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
                 "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b",
                 "payment": "b"}  # payment: 0 fee-for-service, 1 case payment (DRG, DIP, same-payment), 2 per diem

@@ -18,6 +18,7 @@ from models.episode import (
     COMPLETED,
     DECISION_DRAWS,
     DECLINED,
+    LATER_STREAM_DECISIONS,
     MAX_VISITS,
     REFERRAL_STREAM_DECISIONS,
     SERVICE_DRAWS,
@@ -67,6 +68,7 @@ class CountyModel:
         self.seek_draws = streams.extra("care_seeking")
         self.later_decision_draws = streams.extra("later_decisions")
         self.followup_draws = streams.extra("followups")
+        self.stock_draws = streams.extra("medicine_stock")
         care.settle(streams.extra("habits"))
 
     # ------------------------------------------------------------------ processes
@@ -97,7 +99,8 @@ class CountyModel:
         u_choice = s.choice.random(n)
         u_svc = s.service.random((n, SERVICE_DRAWS.width))
         u_ref = np.hstack([s.referral.random((n, REFERRAL_STREAM_DECISIONS)),
-                           self.later_decision_draws.random((n, DECISION_DRAWS.width - REFERRAL_STREAM_DECISIONS))])
+                           self.later_decision_draws.random((n, LATER_STREAM_DECISIONS)),
+                           self.stock_draws.random((n, MAX_VISITS))])
         option = care.seeking_options(b, self.seek_draws.random(n))
         if (option != FORMAL).any():
             self._outside(b, option)
@@ -112,7 +115,8 @@ class CountyModel:
             first = np.concatenate([first, fu_first])
             is_contracted = np.concatenate([is_contracted, np.ones(m, dtype=bool)])
             u_svc = np.vstack([u_svc, r.random((m, SERVICE_DRAWS.width))])
-            u_ref = np.vstack([u_ref, r.random((m, DECISION_DRAWS.width))])
+            u_ref = np.vstack([u_ref, np.hstack([r.random((m, DECISION_DRAWS.stock)),
+                                                 self.stock_draws.random((m, MAX_VISITS))])])
             order = np.argsort(b.time, kind="stable")
             b, first, is_contracted, u_svc, u_ref = b.take(order), first[order], is_contracted[order], \
                 u_svc[order], u_ref[order]
@@ -206,10 +210,10 @@ class CountyModel:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait, tcm)
+        cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
         self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
                          service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
-                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted)
+                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted, stockout=stockout)
         done = wait + svc
         if target != TREAT_HERE:
             self.care.referred_up(ep, fac)
