@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL, small_county
+from conftest import ROOT, SMALL, load, small_county
 
 from models.loading import plan_of
 from sim.core.config_files import ConfigError
@@ -106,6 +106,5 @@ def test_rotation_raises_the_primary_care_share_paired_ci():
 
 
 def test_the_shipped_rotation_policy_posts_a_doctor_to_every_centre_in_two_waves():
-    from conftest import ROOT, load
     months = plan_of(load(ROOT / "configs" / "policies" / "workforce_rotation.yaml")).months()
     assert months["workforce.rotation.doctors_serving"].tolist() == [0] * 3 + [15] * 9  # 15 townships
