@@ -172,7 +172,8 @@ class Care:
                                                                                        bool, bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
         facility or TREAT_HERE, resolved by telemedicine, medicine out of stock).  A chronic
-        patient whose medicine the facility lacks (缺药) is sent up the referral chain.  Referred patients repeat tests unless
+        patient whose medicine the facility lacks (缺药) is sent up the referral chain.
+        Referred patients repeat tests unless
         results are mutually recognised; capitation waives the fund's fee before any cap is
         charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
         feeds the perceived wait patients weigh when they choose."""

@@ -15,7 +15,8 @@ import numpy as np
 from models.tiers import TIERS
 
 MINUTES_PER_DAY = 1440.0
-SHARE_UNITS = ("share", "share of visits", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
+SHARE_UNITS = ("share", "share of visits", "share of episodes", "share of primary visits",
+               "share of contracted residents' admissions",
                "year on year", "share of illnesses", "share of admissions advised")
 
 

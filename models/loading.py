@@ -128,7 +128,8 @@ def plan_of(scenario: Scenario) -> Plan:
     if scenario._plan is not None:
         return scenario._plan
     sim = scenario.simulation
-    return _with_calendars(Plan(sim.start_year), scenario, county_of(scenario), max(1, math.ceil(sim.years * 12 - 1e-9)))
+    n_months = max(1, math.ceil(sim.years * 12 - 1e-9))
+    return _with_calendars(Plan(sim.start_year), scenario, county_of(scenario), n_months)
 
 
 def _start_scenario(scenario: Scenario, county: County, src: dict[str, str], origin: str) -> Scenario | None:

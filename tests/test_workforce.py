@@ -70,10 +70,13 @@ def test_months_before_a_posting_are_bit_identical_to_no_posting():
     assert not base.loc[6:, "utilisation_township"].equals(posted.loc[6:, "utilisation_township"])
 
 
+KEY = "workforce.rotation.postings.0"
+
+
 @pytest.mark.parametrize("setting, words", [
-    (postings(posting(months=3)), ["workforce.rotation.postings.0.months", "at least", "minimum_months = 6", "(got 3)"]),
-    (postings(posting(to="Nowhere centre")), ["workforce.rotation.postings.0.to", "not a township centre", "T01 health centre"]),
-    (postings(posting(start="2031-01")), ["workforce.rotation.postings.0.start", "outside the run", "2025-01 to 2025-12"]),
+    (postings(posting(months=3)), [f"{KEY}.months", "at least", "minimum_months = 6", "(got 3)"]),
+    (postings(posting(to="Nowhere centre")), [f"{KEY}.to", "not a township centre", "T01 health centre"]),
+    (postings(posting(start="2031-01")), [f"{KEY}.start", "outside the run", "2025-01 to 2025-12"]),
     (postings(posting(to="all", doctors=1)), ["leave 'County Hospital' with 0 doctors", "post fewer doctors"]),
 ])
 def test_bad_postings_are_clear_errors(setting, words):

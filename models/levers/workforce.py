@@ -55,7 +55,7 @@ class RotationSpec(Strict):
     capability_boost: int = Field(1, ge=0, le=3, description="severity levels added to a centre's outpatient "
                                                              "care while a posted doctor serves (assumed)")
     quality_boost: float = Field(0.2, ge=0, le=5, description="perceived quality added at a centre while a posted "
-                                                              "doctor serves (assumed, as sinking.stationed_physicians)")
+                                                              "doctor serves (assumed, as stationed physicians)")
     postings: list[PostingSpec] = Field(default_factory=list)
     _serving: frozenset[int] = PrivateAttr(default=frozenset())  # postings serving in this scenario's month
 
@@ -194,9 +194,10 @@ def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]
         short = [f for f in np.flatnonzero(county.fac_tier == COUNTY)
                  if county.fac_doctors[f] > 0 and moved.fac_doctors[f] < 1]
         if short:
+            f = short[0]
             problems.append(("workforce.rotation.postings",
-                             f"postings {sorted(serving)} serving together leave {county.fac_names[short[0]]!r} with "
-                             f"{int(moved.fac_doctors[short[0]])} doctors (it has {int(county.fac_doctors[short[0]])}); "
+                             f"postings {sorted(serving)} serving together leave {county.fac_names[f]!r} with "
+                             f"{int(moved.fac_doctors[f])} doctors (it has {int(county.fac_doctors[f])}); "
                              f"post fewer doctors or name another home"))
             break
     return problems
