@@ -27,6 +27,7 @@ from models.geography import County
 from models.incentives import ProviderResponse, probability
 from models import levers
 from models.levers import county_under_levers, information, medicines, sinking
+from models.levers.chronic_centres import ChronicCentres
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
@@ -98,6 +99,7 @@ class Care:
                                        self.family_doctor.coverage)
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
         self.in_stock = medicines.in_stock(scenario, county)
+        self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
@@ -155,6 +157,19 @@ class Care:
         batch = DayBatch(time[order], village[order], zeros + self.provider.condition, zeros,
                          np.zeros(n, dtype=bool), resident[order])
         return batch, self.family_doctor.home[batch.village]
+
+    def is_contracted(self, b: DayBatch) -> np.ndarray:
+        return contracted(b.resident, self.family_doctor.coverage)
+
+    def centre_followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray, DayBatch]:
+        """The day's scheduled chronic-centre follow-ups (慢病管理中心): those who come, with their
+        centre, and those who miss theirs."""
+        time, village, resident, attends = self.chronic.day(self.demand, rng, day)
+        n = len(time)
+        batch = DayBatch(time, village, np.full(n, self.chronic.condition, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                         np.zeros(n, dtype=bool), resident)
+        came = batch.take(np.flatnonzero(attends))
+        return came, self.chronic.centre[came.village], batch.take(np.flatnonzero(~attends))
 
     @staticmethod
     def case_keys(b: DayBatch) -> np.ndarray:

@@ -33,7 +33,7 @@ class Episode:
 
     __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
                  "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid",
-                 "step_down", "returned")
+                 "step_down", "returned", "scheduled")
 
     def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
         self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
@@ -43,6 +43,7 @@ class Episode:
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
         self.fd = self.returned = False
+        self.scheduled = False  # a chronic-centre follow-up (慢病管理中心随访)
         self.step_down = 0.0  # bed-days moved from a county stay to the township (early step-down)
 
     def service_draw(self, column: int) -> float:

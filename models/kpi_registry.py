@@ -36,7 +36,8 @@ class Kpi:
     compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
     target: Target | None = None
     group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year;
-    # workforce: rotations of county doctors scheduled; medicines: primary stock-outs configured
+    # workforce: rotations of county doctors scheduled; medicines: primary stock-outs configured;
+    # chronic: chronic-disease management centres
 
     @property
     def is_share(self) -> bool:
@@ -175,6 +176,12 @@ KPIS: tuple[Kpi, ...] = (
           f"consultations at {TIER_EN[t]} that could not complete because the chronic patient's medicine was out of "
           f"stock (patient sent up) ÷ consultations there", _r(f"stockouts_{t}", f"visits_{t}"), group="medicines")
       for t in ("village", "township")),
+    Kpi("chronic_enrolled_share", "慢病管理纳入率", "Chronic patients enrolled", "share",
+        "hypertension and diabetes patients enrolled at a chronic-disease management centre ÷ all such patients",
+        _r("chronic_enrolled", "chronic_prevalent"), group="chronic"),
+    Kpi("followup_completion", "慢病随访完成率", "Chronic follow-ups completed", "share",
+        "scheduled chronic-centre follow-ups completed at the centre (the patient came, was not sent up and did not "
+        "leave the queue) ÷ follow-ups scheduled", _r("followups_completed", "followups_scheduled"), group="chronic"),
     Kpi("fund_budget", "医保基金总额预算", "Global budget", "CNY per year",
         "the year's global budget to the county medical community", group="budget"),
     Kpi("budget_spent", "医保基金支出(预算口径)", "Fund spending against the budget", "CNY per year",
@@ -209,7 +216,7 @@ HEADLINE = ["county_visit_rate", "primary_care_share", "in_county_inpatient_shar
             "cost_per_resident", "fund_per_resident", "oop_per_episode"]  # trajectory tables and figures
 CORE = [k.name for k in KPIS if k.group == "core"]
 BUDGET = [k.name for k in KPIS if k.group == "budget"]
-OPTIONAL_GROUPS = ("workforce", "medicines")  # reported only when rotations, or stock-outs, are configured
+OPTIONAL_GROUPS = ("workforce", "medicines", "chronic")  # reported only when their lever is configured
 GROWTH = "cost_growth"
 
 

@@ -54,6 +54,7 @@ class KpiCalculator:
         self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # phased capacity changes (time, doctors, beds)
         self.rotations: dict[str, list] | None = None  # per month: posted doctors serving, completing (plan columns)
         self.groups: set[str] = set()  # optional KPI groups this run reports (kpi_registry.OPTIONAL_GROUPS)
+        self.chronic: dict[str, np.ndarray] = {}  # per month: enrolled and prevalent patients, missed follow-up times
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -154,6 +155,15 @@ class KpiCalculator:
             for t in ("village", "township"):
                 m = vin & (vt == TIERS.index(t)) & (visits["stockout"] == 1)
                 out[f"stockouts_{t}"] = _sum(g, n, mask=m)
+        if "chronic" in self.groups:
+            for key in ("enrolled", "prevalent"):
+                out[f"chronic_{key}"] = np.asarray(self.chronic[key][:n], float) * out["days"]
+            t = self.chronic["missed"]
+            scheduled = ein & (episodes["scheduled"] == 1)
+            out["followups_scheduled"] = (_sum(ge, n, mask=scheduled)
+                                          + _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end)))
+            completed = scheduled & (episodes["ups"] == 0) & (episodes["status"] == 0)
+            out["followups_completed"] = _sum(ge, n, mask=completed)
         if self.rotations is not None:
             for t, name in enumerate(TIERS[:3]):
                 fac = self.tier == t

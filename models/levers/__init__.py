@@ -11,6 +11,7 @@ import numpy as np
 
 from models.levers import (
     capacity,
+    chronic_centres,
     day_surgery,
     family_doctor,
     information,
@@ -22,7 +23,8 @@ from models.levers import (
     workforce,
 )
 
-LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, workforce)
+LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, workforce,
+          chronic_centres)
 
 
 def levers_with(hook: str) -> list:
