@@ -95,9 +95,9 @@ def test_a_short_posting_stops_the_cli_with_status_2_and_no_traceback(tmp_path, 
 
 
 def test_rotation_raises_the_primary_care_share_paired_ci():
-    """Two county doctors at two centres for the whole half-year: more township doctors and a wider
+    """Two county doctors at two centres for the whole quarter: more township doctors and a wider
     township catalogue, fewer county doctors; the primary-care share rises (paired 95 % CI > 0)."""
-    n, run = 5, ("simulation.years=0.5", "simulation.start_year=2025", "simulation.warmup_days=10")
+    n, run = 5, ("simulation.years=0.25", "simulation.start_year=2025", "simulation.warmup_days=10")
     on = (*run, postings(posting(start="2025-01"), posting(to="T02 health centre", start="2025-01")))
     base = multiple_replications(small_county(*run), n)
     rot = multiple_replications(small_county(*on), n)
