@@ -164,13 +164,14 @@ class KpiCalculator:
                                           + _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end)))
             completed = scheduled & (episodes["ups"] == 0) & (episodes["status"] == 0)
             out["followups_completed"] = _sum(ge, n, mask=completed)
-        if self.rotations is not None:
+        if "workforce" in self.groups:
             for t, name in enumerate(TIERS[:3]):
                 fac = self.tier == t
                 out[f"doctor_years_{name}"] = (np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
                                                / self.days_per_year)
-            out["senior_primary_days"] = np.asarray(self.rotations["serving"][:n], float) * out["days"]
-            out["rotations_completed"] = np.asarray(self.rotations["completing"][:n], float)
+            rotations = self.rotations or {"serving": np.zeros(n), "completing": np.zeros(n)}
+            out["senior_primary_days"] = np.asarray(rotations["serving"][:n], float) * out["days"]
+            out["rotations_completed"] = np.asarray(rotations["completing"][:n], float)
         return pd.DataFrame(out)
 
     def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -35,6 +35,13 @@ FIXED = {
     "sinking.mobile_clinic.village_share": "mobile clinics add facilities, and the facility list is fixed for a run",
 }
 RAMPS = ("step", "linear")
+MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"  # a calendar month, YYYY-MM (levers' calendars)
+
+
+def month_index(month: str, start_year: int) -> int:
+    """Month of the run (0 = January of ``start_year``) of a YYYY-MM calendar month."""
+    year, mon = month.split("-")
+    return 12 * (int(year) - start_year) + int(mon) - 1
 
 
 def flatten(block: Any, prefix: str = "") -> dict[str, Any]:

@@ -18,12 +18,13 @@ from models.levers import (
     medicines,
     payment,
     prices,
+    salary,
     sinking,
     tcm,
     workforce,
 )
 
-LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, workforce,
+LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, salary, workforce,
           chronic_centres)
 
 

@@ -14,12 +14,12 @@ respond to both, and to the centre's size, through the choice model.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
+from models.plan import MONTH_PATTERN, month_index
 from models.tiers import SEVERITY_LEVELS, TIERS
 from sim.core.config_files import KeyPathError, Strict
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from models.scenario import Scenario
 
 ALL_CENTRES = "all"
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 class PostingSpec(Strict):
@@ -36,15 +35,14 @@ class PostingSpec(Strict):
 
     to: str = Field(min_length=1, description="township centre (facility name), or 'all' for every centre")
     doctors: int = Field(1, ge=1, le=50, description="county doctors posted (to each centre when 'to' is 'all')")
-    start: str = Field(pattern=MONTH.pattern, description="first month served, YYYY-MM")
+    start: str = Field(pattern=MONTH_PATTERN, description="first month served, YYYY-MM")
     months: int = Field(ge=1, le=600, description="months served")
     home: str | None = Field(None, description="county hospital the doctors leave (default: the one with most "
                                                "doctors)")
 
     def first_month(self, start_year: int) -> int:
         """Month index of the run (0 = January of simulation.start_year) of the first month served."""
-        year, month = MONTH.match(self.start).groups()
-        return 12 * (int(year) - start_year) + int(month) - 1
+        return month_index(self.start, start_year)
 
 
 class RotationSpec(Strict):

@@ -64,8 +64,8 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     calc.capacity_log = mon.capacity_log
     calc.rotations = workforce.rotation_months(model.plan)
-    calc.groups = {"workforce"} if calc.rotations is not None else set()
     variants = (scenario, *model.plan.variants)
+    calc.groups = {"workforce"} if calc.rotations is not None or any(s.salary.tiers for s in variants) else set()
     if any(medicines.stock_outs(s.medicines) for s in variants):
         calc.groups.add("medicines")
     if any(chronic_centres.active(s) for s in variants):
