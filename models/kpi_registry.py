@@ -36,8 +36,8 @@ class Kpi:
     compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
     target: Target | None = None
     group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year;
-    # workforce: rotations of county doctors or doctors' turnover (salary) configured; medicines: primary stock-outs configured;
-    # chronic: chronic-disease management centres
+    # workforce: rotations of county doctors or doctors' turnover (salary) configured; medicines: primary
+    # stock-outs configured; chronic: chronic-disease management centres
 
     @property
     def is_share(self) -> bool:

@@ -24,8 +24,8 @@ from models.levers import (
     workforce,
 )
 
-LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, salary, workforce,
-          chronic_centres)
+LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, salary,
+          workforce, chronic_centres)
 
 
 def levers_with(hook: str) -> list:
