@@ -44,6 +44,15 @@ def month_index(month: str, start_year: int) -> int:
     return 12 * (int(year) - start_year) + int(mon) - 1
 
 
+def outside_run(month: str, start_year: int, years: float) -> str | None:
+    """Why a YYYY-MM month is not a month of the run, or None when it is."""
+    n = max(1, int(np.ceil(years * 12 - 1e-9)))
+    if 0 <= month_index(month, start_year) < n:
+        return None
+    last = start_year * 12 + n - 1
+    return f"{month} is outside the run ({start_year}-01 to {last // 12}-{last % 12 + 1:02d})"
+
+
 def flatten(block: Any, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (a schedule year may be written either way)."""
     if not isinstance(block, dict):

@@ -49,10 +49,15 @@ def test_share_out_keeps_the_total_and_one_doctor_each():
     assert share_out(np.array([5, 5]), 13).sum() == 13
 
 
-def test_a_reform_without_a_start_is_a_clear_error():
+@pytest.mark.parametrize("setting, words", [
+    (("salary.reform_pay_ratio=0.9",), ["salary.reform_start", "together"]),
+    (("salary.reform_pay_ratio=0.9", "salary.reform_start='2030-01'"), ["salary.reform_start", "outside the run",
+                                                                        "2025-01 to 2025-12"]),
+])
+def test_bad_reforms_are_clear_errors(setting, words):
     with pytest.raises(ConfigError) as e:
-        small_county("salary.reform_pay_ratio=0.9")
-    assert "salary.reform_start" in str(e.value) and "together" in str(e.value)
+        small_county(*YEAR, *setting)
+    assert all(w in str(e.value) for w in words), str(e.value)
 
 
 def test_salary_reform_keeps_township_doctors_and_shortens_their_waits_paired_ci():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
-from models.plan import MONTH_PATTERN, month_index
+from models.plan import MONTH_PATTERN, month_index, outside_run
 from models.tiers import TIERS
 from sim.core.config_files import KeyPathError, Strict
 
@@ -108,3 +108,10 @@ def adjust_county(scenario: Scenario, county: County) -> None:
         if facs.size and factor != 1.0:
             base = county.fac_doctors[facs]
             county.fac_doctors[facs] = share_out(base, int(round(base.sum() * factor)))
+
+
+def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]:
+    """A reform starting outside the run."""
+    spec, sim = scenario.salary, scenario.simulation
+    why = outside_run(spec.reform_start, sim.start_year, sim.years) if spec.reform_start else None
+    return [("salary.reform_start", why)] if why else []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
-from models.plan import MONTH_PATTERN, month_index
+from models.plan import MONTH_PATTERN, month_index, outside_run
 from models.tiers import SEVERITY_LEVELS, TIERS
 from sim.core.config_files import KeyPathError, Strict
 
@@ -180,10 +180,9 @@ def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]
                                           f"{ALL_CENTRES!r} or one of {centres[:8]}"))
         if p.home is not None and p.home not in hospitals:
             problems.append((f"{key}.home", f"{p.home!r} is not a county hospital with doctors; allowed: {hospitals}"))
-        if not 0 <= p.first_month(sim.start_year) < n_months:
-            last = sim.start_year * 12 + n_months - 1
-            problems.append((f"{key}.start", f"{p.start} is outside the run ({sim.start_year}-01 to "
-                                             f"{last // 12}-{last % 12 + 1:02d})"))
+        why = outside_run(p.start, sim.start_year, sim.years)
+        if why:
+            problems.append((f"{key}.start", why))
     if problems or not hospitals:
         return problems or [("workforce.rotation.postings", "the county has no county hospital with doctors")]
     for serving in {s for s in calendar(scenario, n_months) if s}:
