@@ -13,7 +13,7 @@ from conftest import small_county
 
 from sim.core.config_files import ConfigError
 from sim.core.stats import t_halfwidth
-from sim.studies.runner import multiple_replications, runs_frame
+from sim.studies.runner import multiple_replications, runs_frame, single_run
 
 N = 5
 RUN = ("simulation.years=0.3", "simulation.warmup_days=10")
@@ -70,3 +70,12 @@ def test_unified_list_fills_the_configured_share_of_stock_outs():
     ratio = np.mean(runs(STOCK, "medicines.unified_drug_list=true")["stockout_share_village"]) / \
         np.mean(runs(STOCK)["stockout_share_village"])
     assert ratio == pytest.approx(0.2, abs=0.06)
+
+
+def test_stock_can_be_scheduled_by_year():
+    """A phased plan raising village stock from 2026 cuts that year's stock-out share (same draws)."""
+    s = small_county("simulation.years=1.1", "simulation.start_year=2025", "simulation.warmup_days=10",
+                     "medicines.stock_availability={village: 0.5}",
+                     "schedule.2026.medicines.stock_availability.village=0.9")
+    y = single_run(s, 0).yearly.set_index("year")["stockout_share_village"]
+    assert y[2026] < 0.5 * y[2025]
