@@ -159,6 +159,7 @@ class Care:
         return batch, self.family_doctor.home[batch.village]
 
     def is_contracted(self, b: DayBatch) -> np.ndarray:
+        """Whether each episode's resident is contracted to a family doctor."""
         return contracted(b.resident, self.family_doctor.coverage)
 
     def centre_followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray, DayBatch]:
@@ -187,11 +188,10 @@ class Care:
                                                                                        bool, bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
         facility or TREAT_HERE, resolved by telemedicine, medicine out of stock).  A chronic
-        patient whose medicine the facility lacks (缺药) is sent up the referral chain.
-        Referred patients repeat tests unless
-        results are mutually recognised; capitation waives the fund's fee before any cap is
-        charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
-        feeds the perceived wait patients weigh when they choose."""
+        patient whose medicine the facility lacks (缺药) is sent up the referral chain.  Referred
+        patients repeat tests unless results are mutually recognised; capitation waives the fund's
+        fee before any cap is charged; a TCM consultation is priced as TCM and reimbursed with the
+        TCM bonus; the wait feeds the perceived wait patients weigh when they choose."""
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
         tier = self.fac_tier[fac]

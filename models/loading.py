@@ -3,12 +3,11 @@ that need the built county.  The county built here travels with the scenario and
 that runs."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from models.geography import County, GeographyError, build_county
 from models.levers import levers_with
-from models.plan import Plan, check_schedule, month_table, with_calendars
+from models.plan import Plan, check_schedule, month_table, run_months, with_calendars
 from models.scenario import Scenario
 from models.validation import check_scenario_against_county
 from sim.core.config_files import (
@@ -81,7 +80,7 @@ def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: s
     Each scheduled value is first checked on its own, so an error names its year and key."""
     sim = scenario.simulation
     plan = Plan(sim.start_year)
-    n_months = max(1, math.ceil(sim.years * 12 - 1e-9))
+    n_months = run_months(sim.years)
     if not scenario.schedule:
         return _with_calendars(plan, scenario, county, n_months)
 
@@ -128,7 +127,7 @@ def plan_of(scenario: Scenario) -> Plan:
     if scenario._plan is not None:
         return scenario._plan
     sim = scenario.simulation
-    n_months = max(1, math.ceil(sim.years * 12 - 1e-9))
+    n_months = run_months(sim.years)
     return _with_calendars(Plan(sim.start_year), scenario, county_of(scenario), n_months)
 
 

@@ -38,6 +38,11 @@ RAMPS = ("step", "linear")
 MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"  # a calendar month, YYYY-MM (levers' calendars)
 
 
+def run_months(years: float) -> int:
+    """Calendar months a run of ``years`` touches (a part month counts)."""
+    return max(1, int(np.ceil(years * 12 - 1e-9)))
+
+
 def month_index(month: str, start_year: int) -> int:
     """Month of the run (0 = January of ``start_year``) of a YYYY-MM calendar month."""
     year, mon = month.split("-")
@@ -46,7 +51,7 @@ def month_index(month: str, start_year: int) -> int:
 
 def outside_run(month: str, start_year: int, years: float) -> str | None:
     """Why a YYYY-MM month is not a month of the run, or None when it is."""
-    n = max(1, int(np.ceil(years * 12 - 1e-9)))
+    n = run_months(years)
     if 0 <= month_index(month, start_year) < n:
         return None
     last = start_year * 12 + n - 1

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from models.tiers import TIERS
+from models.plan import run_months
 from sim.core.config_files import Strict
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ KEY = "chronic_centres"
 TITLE = "慢病管理中心 Chronic-disease management centres"
 Spec = ChronicCentresSpec
 
-TOWNSHIP = TIERS.index("township")
 
 
 def conditions_named(spec: ChronicCentresSpec, scenario) -> dict[str, list[str]]:
@@ -93,7 +92,7 @@ class ChronicCentres:
 def monthly(plan, scenario: Scenario, county: County, missed: np.ndarray) -> dict[str, np.ndarray]:
     """Per month of the run: patients enrolled and prevalent (under that month's scenario), and
     the times of missed follow-ups, for the KPIs."""
-    n = max(1, int(np.ceil(scenario.simulation.years * 12 - 1e-9)))
+    n = run_months(scenario.simulation.years)
     months = [plan.variants[plan.variant_of_month[m]] for m in range(n)] if not plan.empty else [scenario] * n
     centres = {id(s): ChronicCentres(s, county) for s in months}
     return {"enrolled": np.array([centres[id(s)].enrolled.sum() for s in months]),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
-from models.plan import MONTH_PATTERN, month_index, outside_run
+from models.plan import MONTH_PATTERN, month_index, outside_run, run_months
 from models.tiers import SEVERITY_LEVELS, TIERS
 from sim.core.config_files import KeyPathError, Strict
 
@@ -172,7 +172,7 @@ def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]
     centres = [county.fac_names[f] for f in np.flatnonzero((county.fac_tier == TOWNSHIP) & ~county.fac_mobile)]
     hospitals = [county.fac_names[f] for f in np.flatnonzero((county.fac_tier == COUNTY) & (county.fac_doctors > 0))]
     sim = scenario.simulation
-    n_months = max(1, int(np.ceil(sim.years * 12 - 1e-9)))
+    n_months = run_months(sim.years)
     for i, p in enumerate(rotation.postings):
         key = f"workforce.rotation.postings.{i}"
         if p.to != ALL_CENTRES and p.to not in centres:
