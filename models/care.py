@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models import levers
 from models.adaptation import Habits, Perceptions
 from models.choice import ChoiceModel
 from models.communities import CommunityLedger
@@ -25,7 +26,8 @@ from models.episode import DECISION_DRAWS as D
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.incentives import ProviderResponse, probability
-from models.levers import county_under_levers, information, sinking
+from models.levers import county_under_levers, information, medicines, sinking
+from models.levers.chronic_centres import ChronicCentres
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
@@ -97,6 +99,8 @@ class Care:
         p = self.demand.admission_prob[:, 0]
         self.mild_admission_odds = np.divide(p, 1 - p, out=np.zeros_like(p), where=p < 1).tolist()
         self.tcm = Tcm(tcm_probability(scenario, county, self.costs), scenario.tcm)
+        self.in_stock = medicines.in_stock(scenario, county)
+        self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
@@ -179,6 +183,20 @@ class Care:
                          np.zeros(n, dtype=bool), resident[order])
         return batch, self.family_doctor.home[batch.village]
 
+    def is_contracted(self, b: DayBatch) -> np.ndarray:
+        """Whether each episode's resident is contracted to a family doctor."""
+        return contracted(b.resident, self.family_doctor.coverage)
+
+    def centre_followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray, DayBatch]:
+        """The day's scheduled chronic-centre follow-ups (慢病管理中心): those who come, with their
+        centre, and those who miss theirs."""
+        time, village, resident, attends = self.chronic.day(self.demand, rng, day)
+        n = len(time)
+        batch = DayBatch(time, village, np.full(n, self.chronic.condition, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                         np.zeros(n, dtype=bool), resident)
+        came = batch.take(np.flatnonzero(attends))
+        return came, self.chronic.centre[came.village], batch.take(np.flatnonzero(~attends))
+
     @staticmethod
     def case_keys(b: DayBatch) -> np.ndarray:
         return case_key(b.condition, b.severity, b.admit.astype(int))
@@ -192,12 +210,13 @@ class Care:
 
     # ------------------------------------------------------------------ consultation
     def consult(self, ep: Episode, fac: int, wait: float, tcm: bool = False) -> tuple[float, float, float, float, int,
-                                                                                       bool]:
+                                                                                       bool, bool]:
         """A consultation after ``wait``: its (cost, fund, out-of-pocket, service revenue, next
-        facility or TREAT_HERE, resolved by telemedicine).  Referred patients repeat tests unless
-        results are mutually recognised; capitation waives the fund's fee before any cap is
-        charged; a TCM consultation is priced as TCM and reimbursed with the TCM bonus; the wait
-        feeds the perceived wait patients weigh when they choose."""
+        facility or TREAT_HERE, resolved by telemedicine, medicine out of stock).  A chronic
+        patient whose medicine the facility lacks (缺药) is sent up the referral chain.  Referred
+        patients repeat tests unless results are mutually recognised; capitation waives the fund's
+        fee before any cap is charged; a TCM consultation is priced as TCM and reimbursed with the
+        TCM bonus; the wait feeds the perceived wait patients weigh when they choose."""
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
         tier = self.fac_tier[fac]
@@ -213,17 +232,20 @@ class Care:
                 fund = min(cost, fund + self.tcm.bonus * cost)
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
-        target, tele = TREAT_HERE, False
+        target, tele, stockout = TREAT_HERE, False, False
         if not self.can[fac][ep.case]:
             target = self.target[ep.village][tier][ep.case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
+        elif self.in_stock is not None and ep.decision_draw(D.stock + ep.visits - 1) >= self.in_stock[fac][ep.cond]:
+            target = self.target[ep.village][tier][ep.case]
+            stockout = target != TREAT_HERE
         elif tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
             self._marginal_admission(ep, fac)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
-        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele
+        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele, stockout
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""
@@ -435,7 +457,7 @@ class Care:
         start = self.scenario._start
         if start is None:
             choice, referral, to_here = self.choice, self.referral, np.arange(self.county.n_facilities)
-            boost0 = sinking.quality_boost(self.scenario, self.county)
+            boost0 = levers.quality_boost(self.scenario, self.county)
         else:
             county = county_under_levers(start, county_of(start))
             costs = CostModel(start)
@@ -446,7 +468,7 @@ class Care:
             to_here = np.array([index.get(name, -1) for name in county.fac_names], dtype=np.int64)
             boost0 = np.zeros(self.county.n_facilities)
             known = to_here >= 0
-            boost0[to_here[known]] = sinking.quality_boost(start, county)[known]
+            boost0[to_here[known]] = levers.quality_boost(start, county)[known]
         weights = self.demand.incidence[:, None] * np.diff(np.concatenate(
             [np.zeros((len(self.demand.incidence), 1)), self.demand.sev_cum], axis=1), axis=1)
         weights[self.demand.emergency] = 0.0
@@ -459,7 +481,7 @@ class Care:
         resolved_here[to_here[known]] = np.where(np.isnan(resolved[known]), resolved_here[to_here[known]],
                                                  resolved[known])
         self.perceptions = Perceptions(self.adaptation, np.nan_to_num(resolved_here, nan=1.0), boost0,
-                                       sinking.quality_boost(self.scenario, self.county))
+                                       levers.quality_boost(self.scenario, self.county))
         village_of = np.repeat(np.arange(self.county.n_villages), self.county.village_pop)
         self.habits.settle(choice.util, weights, mapped, village_of, self.adaptation.burn_in_episodes, rng)
         self._update_choice(sinking.unavailable_today(self.scenario, self.county, 0))

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models import levers
 from models.adaptation import draw_logit
 from models.costs import CostModel
 from models.geography import County
-from models.levers import sinking
 from models.levers.tcm import inclusive_value, tcm_probability
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
@@ -57,7 +57,7 @@ class ChoiceModel:
         fac = np.where(self.valid, cs, 0)
         tier = county.fac_tier[fac]  # (V, K)
         base = np.array([spec.tier_constant.get(t, 0.0) + spec.beta_quality * spec.quality.get(t, 0.0)
-                         for t in TIERS])[tier] + spec.beta_quality * sinking.quality_boost(scenario, county)[fac]
+                         for t in TIERS])[tier] + spec.beta_quality * levers.quality_boost(scenario, county)[fac]
         base = base + spec.beta_travel_per_hour * county.travel_hours[np.arange(len(cs))[:, None], fac]
         if spec.beta_log_size:
             size = np.log(np.where(county.fac_doctors > 0, county.fac_doctors, 1).astype(float))

@@ -12,11 +12,13 @@ from sim.core.streams import DrawColumns
 MAX_VISITS = 4  # consultations an episode draws times for; later ones reuse the last column
 SERVICE_DRAWS = DrawColumns(consultation=MAX_VISITS, stay=1, rehab=1, tcm=MAX_VISITS)
 DECISION_DRAWS = DrawColumns(down=1, keep_in_county=1, same_payment=1, telemedicine=1, day_surgery=1,
-                             withhold=1, step_down=1, fd_local=1, admission=1, return_visit=1)
+                             withhold=1, step_down=1, fd_local=1, admission=1, return_visit=1, stock=MAX_VISITS)
 # the first five decision columns come from the referral stream; columns added later (incentive
 # decisions, declining a bed, return visits) from a stream of their own (Streams.extra), so
-# adding one never shifts the draws of earlier days
+# adding one never shifts the draws of earlier days; the medicine-stock columns (one per
+# consultation) come from a third stream
 REFERRAL_STREAM_DECISIONS = 5
+LATER_STREAM_DECISIONS = DECISION_DRAWS.stock - REFERRAL_STREAM_DECISIONS
 COMPLETED, BALKED, DECLINED = 0, 1, 2  # DECLINED: a patient told they need a bed did not take it
 
 
@@ -31,7 +33,7 @@ class Episode:
 
     __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
                  "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid",
-                 "step_down", "returned")
+                 "step_down", "returned", "scheduled")
 
     def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
         self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
@@ -41,6 +43,7 @@ class Episode:
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
         self.fd = self.returned = False
+        self.scheduled = False  # a chronic-centre follow-up (慢病管理中心随访)
         self.step_down = 0.0  # bed-days moved from a county stay to the township (early step-down)
 
     def service_draw(self, column: int) -> float:

@@ -15,7 +15,8 @@ import numpy as np
 from models.tiers import TIERS
 
 MINUTES_PER_DAY = 1440.0
-SHARE_UNITS = ("share", "share of episodes", "share of primary visits", "share of contracted residents' admissions",
+SHARE_UNITS = ("share", "share of visits", "share of episodes", "share of primary visits",
+               "share of contracted residents' admissions",
                "year on year", "share of illnesses", "share of admissions advised")
 
 
@@ -34,7 +35,9 @@ class Kpi:
     definition: str
     compute: Callable | None = None  # (sums, context) → array; None: filled by the runner (budget, growth)
     target: Target | None = None
-    group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year
+    group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year;
+    # workforce: rotations of county doctors or doctors' turnover (salary) configured; medicines: primary
+    # stock-outs configured; chronic: chronic-disease management centres
 
     @property
     def is_share(self) -> bool:
@@ -159,6 +162,26 @@ KPIS: tuple[Kpi, ...] = (
     *(Kpi(f"oop_remoteness_q{q}", f"次均自付({QUINTILE[q][0]})", f"Out-of-pocket, {QUINTILE[q][1]}", "CNY",
           f"out-of-pocket per episode of residents in remoteness quintile {q} (1 = closest)",
           _r(f"oop_q{q}", f"episodes_q{q}")) for q in range(1, 6)),
+    *(Kpi(f"doctors_per_1000_{t}", f"每千人口{TIER_ZH[t]}医生数", f"Doctors per 1000 residents, {TIER_EN[t]}",
+          "per 1000 residents", f"doctors at {TIER_EN[t]}, time-weighted (posted county doctors count where they "
+          "serve) ÷ residents × 1000", _per_resident(f"doctor_years_{t}", 1000.0), group="workforce")
+      for t in ("village", "township", "county")),
+    Kpi("rotations_served", "下沉轮岗完成人次", "Rotations served", "doctor-postings",
+        "county doctors completing a posting to a township centre (a posting of n doctors counts n), in the month "
+        "the posting ends", lambda c, x: c["rotations_completed"], group="workforce"),
+    Kpi("primary_senior_doctor_days", "基层上级医生服务天数", "Senior-doctor days at primary level", "doctor-days",
+        "days served by county doctors posted to township centres (县管乡用)", lambda c, x: c["senior_primary_days"],
+        group="workforce"),
+    *(Kpi(f"stockout_share_{t}", f"{TIER_ZH[t]}缺药转诊比例", f"Stock-outs, {TIER_EN[t]}", "share of visits",
+          f"consultations at {TIER_EN[t]} that could not complete because the chronic patient's medicine was out of "
+          f"stock (patient sent up) ÷ consultations there", _r(f"stockouts_{t}", f"visits_{t}"), group="medicines")
+      for t in ("village", "township")),
+    Kpi("chronic_enrolled_share", "慢病管理纳入率", "Chronic patients enrolled", "share",
+        "hypertension and diabetes patients enrolled at a chronic-disease management centre ÷ all such patients",
+        _r("chronic_enrolled", "chronic_prevalent"), group="chronic"),
+    Kpi("followup_completion", "慢病随访完成率", "Chronic follow-ups completed", "share",
+        "scheduled chronic-centre follow-ups completed at the centre (the patient came, was not sent up and did not "
+        "leave the queue) ÷ follow-ups scheduled", _r("followups_completed", "followups_scheduled"), group="chronic"),
     Kpi("fund_budget", "医保基金总额预算", "Global budget", "CNY per year",
         "the year's global budget to the county medical community", group="budget"),
     Kpi("budget_spent", "医保基金支出(预算口径)", "Fund spending against the budget", "CNY per year",
@@ -193,6 +216,7 @@ HEADLINE = ["county_visit_rate", "primary_care_share", "in_county_inpatient_shar
             "cost_per_resident", "fund_per_resident", "oop_per_episode"]  # trajectory tables and figures
 CORE = [k.name for k in KPIS if k.group == "core"]
 BUDGET = [k.name for k in KPIS if k.group == "budget"]
+OPTIONAL_GROUPS = ("workforce", "medicines", "chronic")  # reported only when their lever is configured
 GROWTH = "cost_growth"
 
 

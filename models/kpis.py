@@ -34,12 +34,15 @@ class CountyContext:
     open_share: float
 
 
-def kpi_table(s: pd.DataFrame, resident_years, open_share) -> pd.DataFrame:
-    """Every core KPI of the registry from rows of sums (one county's months or years, or several
-    counties' sums added up: a pooled KPI is a ratio of pooled sums, never a mean of ratios)."""
+def kpi_table(s: pd.DataFrame, resident_years, open_share, groups: frozenset[str] | set[str] = frozenset()
+              ) -> pd.DataFrame:
+    """Every core KPI of the registry, and those of the optional ``groups``, from rows of sums (one
+    county's months or years, or several counties' sums added up: a pooled KPI is a ratio of
+    pooled sums, never a mean of ratios)."""
     col = {k: s[k].to_numpy() for k in s.columns}
     ctx = CountyContext(resident_years, open_share)
-    df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in KPI_INFO})
+    names = list(KPI_INFO) + [k.name for k in KPIS if k.group in groups]
+    df = pd.DataFrame({name: REGISTRY[name].compute(col, ctx) for name in names})
     df.insert(0, "visits", col["visits"])
     df.insert(1, "admissions", col["admissions"])
     df.insert(2, "episodes", col["episodes"])
@@ -64,6 +67,9 @@ class KpiCalculator:
         self.tier = county.fac_tier.astype(np.int8)  # small: indexed by millions of visits
         self.remoteness = county.remoteness_quintile()
         self.capacity_log: list[tuple[float, np.ndarray, np.ndarray]] = []  # phased capacity changes (time, doctors, beds)
+        self.rotations: dict[str, list] | None = None  # per month: posted doctors serving, completing (plan columns)
+        self.groups: set[str] = set()  # optional KPI groups this run reports (kpi_registry.OPTIONAL_GROUPS)
+        self.chronic: dict[str, np.ndarray] = {}  # per month: enrolled and prevalent patients, missed follow-up times
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -161,6 +167,27 @@ class KpiCalculator:
             fac = self.tier == TIERS.index(name)
             out[f"doctor_days_{name}"] = np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
             out[f"bed_days_open_{name}"] = np.where(beds[:, fac] > 0, beds[:, fac], 0).sum(axis=1) * out["days"]
+        if "medicines" in self.groups:
+            for t in ("village", "township"):
+                m = vin & (vt == TIERS.index(t)) & (visits["stockout"] == 1)
+                out[f"stockouts_{t}"] = _sum(g, n, mask=m)
+        if "chronic" in self.groups:
+            for key in ("enrolled", "prevalent"):
+                out[f"chronic_{key}"] = np.asarray(self.chronic[key][:n], float) * out["days"]
+            t = self.chronic["missed"]
+            scheduled = ein & (episodes["scheduled"] == 1)
+            out["followups_scheduled"] = (_sum(ge, n, mask=scheduled)
+                                          + _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end)))
+            completed = scheduled & (episodes["ups"] == 0) & (episodes["status"] == 0)
+            out["followups_completed"] = _sum(ge, n, mask=completed)
+        if "workforce" in self.groups:
+            for t, name in enumerate(TIERS[:3]):
+                fac = self.tier == t
+                out[f"doctor_years_{name}"] = (np.where(docs[:, fac] > 0, docs[:, fac], 0).sum(axis=1) * out["days"]
+                                               / self.days_per_year)
+            rotations = self.rotations or {"serving": np.zeros(n), "completing": np.zeros(n)}
+            out["senior_primary_days"] = np.asarray(rotations["serving"][:n], float) * out["days"]
+            out["rotations_completed"] = np.asarray(rotations["completing"][:n], float)
         return pd.DataFrame(out)
 
     def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -173,7 +200,7 @@ class KpiCalculator:
     def kpis(self, s: pd.DataFrame) -> pd.DataFrame:
         """Every core KPI of the registry from the sums, row by row."""
         return kpi_table(s, float(self.county.population) * s["days"].to_numpy() / self.days_per_year,
-                         self.open_share)
+                         self.open_share, self.groups)
 
     def capacity_by_month(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Doctors and beds per (month, facility), time-weighted where a phased plan changed them
@@ -290,6 +317,8 @@ class KpiCalculator:
             "bed_occupancy": (bed_days / (beds * months)).ravel(),
             "mean_wait_min": (_ratio(wait, nv) * 1440.0).ravel(),
             "mean_bed_wait_days": _ratio(bwait, ns).ravel(),
+            "doctors": doctors.ravel(),  # time-weighted in the month (-1: unlimited)
+            "beds": n_beds.ravel(),
         })
 
     CHUNK_ROWS = 1 << 20

@@ -3,11 +3,11 @@ that need the built county.  The county built here travels with the scenario and
 that runs."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from models.geography import County, GeographyError, build_county
-from models.plan import Plan, check_schedule, month_table
+from models.levers import levers_with
+from models.plan import Plan, check_schedule, month_table, run_months, with_calendars
 from models.scenario import Scenario
 from models.validation import check_scenario_against_county
 from sim.core.config_files import (
@@ -80,8 +80,9 @@ def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: s
     Each scheduled value is first checked on its own, so an error names its year and key."""
     sim = scenario.simulation
     plan = Plan(sim.start_year)
+    n_months = run_months(sim.years)
     if not scenario.schedule:
-        return plan
+        return _with_calendars(plan, scenario, county, n_months)
 
     def where(year: int, key: str | None) -> str:
         return source_for(f"schedule.{year}" + (f".{key}" if key else ""), src, origin)
@@ -91,8 +92,7 @@ def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: s
     for year, row in sorted(scenario.schedule.items()):
         for key, value in row.items():
             _variant(data, src, where(year, key), {key: value}, county, f"schedule.{year}")
-    plan.rows, plan.keys = month_table(resolved, scenario.schedule, scenario.ramp, sim.start_year,
-                                       max(1, math.ceil(sim.years * 12 - 1e-9)))
+    plan.rows, plan.keys = month_table(resolved, scenario.schedule, scenario.ramp, sim.start_year, n_months)
     seen: dict[tuple, int] = {}
     for m, row in enumerate(plan.rows):
         values = tuple(repr(row[k]) for k in plan.keys)
@@ -101,7 +101,16 @@ def _resolve_plan(scenario: Scenario, data: dict, src: dict[str, str], origin: s
             label = f"schedule ({sim.start_year + m // 12}-{m % 12 + 1:02d})"
             plan.variants.append(_variant(data, src, origin, row, county, label))
         plan.variant_of_month.append(seen[values])
-    return plan
+    return _with_calendars(plan, scenario, county, n_months)
+
+
+def _with_calendars(plan: Plan, scenario: Scenario, county: County, n_months: int) -> Plan:
+    """The plan split by the months of levers' calendars (rotations of county doctors)."""
+    calendars = [(lever, lever.calendar(scenario, n_months)) for lever in levers_with("calendar")]
+    calendars = [(lever, months) for lever, months in calendars if months is not None]
+    for lever, months in calendars:
+        plan.columns.update(lever.calendar_columns(scenario, county, months))
+    return with_calendars(plan, scenario, calendars, n_months)
 
 
 def _variant(data: dict, src: dict[str, str], origin: str, values: dict, county: County, label: str) -> Scenario:
@@ -114,8 +123,12 @@ def _variant(data: dict, src: dict[str, str], origin: str, values: dict, county:
 
 
 def plan_of(scenario: Scenario) -> Plan:
-    """The resolved plan of a scenario (empty for one without a schedule or made in code)."""
-    return scenario._plan if scenario._plan is not None else Plan(scenario.simulation.start_year)
+    """The resolved plan of a scenario; one made in code has no schedule, only levers' calendars."""
+    if scenario._plan is not None:
+        return scenario._plan
+    sim = scenario.simulation
+    n_months = run_months(sim.years)
+    return _with_calendars(Plan(sim.start_year), scenario, county_of(scenario), n_months)
 
 
 def _start_scenario(scenario: Scenario, county: County, src: dict[str, str], origin: str) -> Scenario | None:

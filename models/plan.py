@@ -35,6 +35,27 @@ FIXED = {
     "sinking.mobile_clinic.village_share": "mobile clinics add facilities, and the facility list is fixed for a run",
 }
 RAMPS = ("step", "linear")
+MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"  # a calendar month, YYYY-MM (levers' calendars)
+
+
+def run_months(years: float) -> int:
+    """Calendar months a run of ``years`` touches (a part month counts)."""
+    return max(1, int(np.ceil(years * 12 - 1e-9)))
+
+
+def month_index(month: str, start_year: int) -> int:
+    """Month of the run (0 = January of ``start_year``) of a YYYY-MM calendar month."""
+    year, mon = month.split("-")
+    return 12 * (int(year) - start_year) + int(mon) - 1
+
+
+def outside_run(month: str, start_year: int, years: float) -> str | None:
+    """Why a YYYY-MM month is not a month of the run, or None when it is."""
+    n = run_months(years)
+    if 0 <= month_index(month, start_year) < n:
+        return None
+    last = start_year * 12 + n - 1
+    return f"{month} is outside the run ({start_year}-01 to {last // 12}-{last % 12 + 1:02d})"
 
 
 def flatten(block: Any, prefix: str = "") -> dict[str, Any]:
@@ -83,13 +104,17 @@ class Plan:
     keys: list[str] = field(default_factory=list)
     variant_of_month: list[int] = field(default_factory=list)  # month index → index into variants
     variants: list[Any] = field(default_factory=list)  # validated scenarios, one per distinct row
+    columns: dict[str, list] = field(default_factory=dict)  # per-month figures of levers' calendars
 
     @property
     def empty(self) -> bool:
-        return not self.keys
+        return not self.variants
 
     def months(self) -> pd.DataFrame:
-        return month_frame(self.rows, self.start_year)
+        frame = month_frame(self.rows, self.start_year)
+        for key, values in self.columns.items():
+            frame[key] = values
+        return frame
 
     def change_days(self, warmup: float, days_per_year: int) -> list[tuple[int, int]]:
         """(day, variant) for each month whose parameters differ from the month before: the run
@@ -114,6 +139,31 @@ def month_table(base: dict, schedule: dict[int, dict[str, Any]], ramp: str, star
         for m in range(n_months):
             rows[m][key] = _value_at(m, anchors, ramp)
     return rows, keys
+
+
+def with_calendars(plan: Plan, scenario: Any, calendars: list[tuple[Any, list]], n_months: int) -> Plan:
+    """Split the plan's months further by levers' own monthly calendars (rotations serving):
+    one scenario per distinct (scheduled row, calendar state), made by ``lever.for_month``."""
+    if not calendars:
+        return plan
+    rows = plan.variant_of_month or [0] * n_months
+    bases = plan.variants or [scenario]
+    seen: dict[tuple, int] = {}
+    variants, of_month = [], []
+    for m in range(n_months):
+        states = tuple(months[m] for _, months in calendars)
+        key = (rows[m], states)
+        if key not in seen:
+            variant = bases[rows[m]]
+            for (lever, _), state in zip(calendars, states):
+                variant = lever.for_month(variant, state)
+            seen[key] = len(variants)
+            variants.append(variant)
+        of_month.append(seen[key])
+    plan.variants, plan.variant_of_month = variants, of_month
+    if not plan.rows:
+        plan.rows = [{} for _ in range(n_months)]
+    return plan
 
 
 def month_frame(rows: list[dict[str, Any]], start_year: int) -> pd.DataFrame:

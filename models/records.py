@@ -14,15 +14,18 @@ from sim.core.tables import Table
 
 VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service": "f", "cost": "f", "fund": "f",
                  "oop": "f", "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
-                 "tcm": "b", "telemedicine": "b", "contracted": "b"}
+                 "tcm": "b", "telemedicine": "b", "contracted": "b",
+                 "stockout": "b"}  # stockout: the facility lacked the chronic patient's medicine (sent up)
 STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
                 "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b",
                 "payment": "b"}  # payment: 0 fee-for-service, 1 case payment (DRG, DIP, same-payment), 2 per diem
 EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b", "first": "i", "final": "i",
                    "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
-                   "contracted": "b", "finish": "d", "status": "b"}
+                   "contracted": "b", "finish": "d", "status": "b",
+                   "scheduled": "b"}  # scheduled: a chronic-centre follow-up (慢病管理中心随访)
 TRANSFER_COLUMNS = {"fac": "i", "time": "d", "fund": "d"}  # lump sums: capitation, DIP year-end settlements
 OUTSIDE_COLUMNS = {"time": "d", "village": "i", "option": "b"}  # illnesses self-treated (1) or left untreated (2)
+MISSED_COLUMNS = {"time": "d", "village": "i"}  # scheduled chronic-centre follow-ups the patient did not come to
 
 
 class Monitor:
@@ -34,6 +37,7 @@ class Monitor:
         self.episodes = Table(EPISODE_COLUMNS)
         self.transfers = Table(TRANSFER_COLUMNS)
         self.outside = Table(OUTSIDE_COLUMNS)
+        self.missed = Table(MISSED_COLUMNS)
         self.budget: list[dict] = []
         self.community_budget = None  # pandas table by (budget year, community), set at the end of a run
         self._arrivals = array("d")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.geography import County
+from models.levers import levers_with
 from models.tiers import TIERS
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ def check_scenario_against_county(scenario: Scenario, county: County) -> list[tu
                              f"capability.{tier}.inpatient admits patients but every {tier} facility has "
                              f"beds = 0; beds must be >= 1"))
     problems += _admissions_have_a_bed(scenario, county)
+    for lever in levers_with("county_problems"):
+        problems += lever.county_problems(scenario, county)
     return problems
 
 

@@ -18,6 +18,7 @@ from models.episode import (
     COMPLETED,
     DECISION_DRAWS,
     DECLINED,
+    LATER_STREAM_DECISIONS,
     MAX_VISITS,
     REFERRAL_STREAM_DECISIONS,
     SERVICE_DRAWS,
@@ -67,6 +68,9 @@ class CountyModel:
         self.seek_draws = streams.extra("care_seeking")
         self.later_decision_draws = streams.extra("later_decisions")
         self.followup_draws = streams.extra("followups")
+        self.stock_draws = streams.extra("medicine_stock")
+        self.chronic_draws = streams.extra("chronic_centres")
+        self.write_missed = self.monitor.missed.writer()
         care.settle(streams.extra("habits"))
 
     # ------------------------------------------------------------------ processes
@@ -97,26 +101,39 @@ class CountyModel:
         u_choice = s.choice.random(n)
         u_svc = s.service.random((n, SERVICE_DRAWS.width))
         u_ref = np.hstack([s.referral.random((n, REFERRAL_STREAM_DECISIONS)),
-                           self.later_decision_draws.random((n, DECISION_DRAWS.width - REFERRAL_STREAM_DECISIONS))])
+                           self.later_decision_draws.random((n, LATER_STREAM_DECISIONS)),
+                           self.stock_draws.random((n, MAX_VISITS))])
         option = care.seeking_options(b, self.seek_draws.random(n))
         if (option != FORMAL).any():
             self._outside(b, option)
             keep = np.flatnonzero(option == FORMAL)
             b, u_choice, u_svc, u_ref = b.take(keep), u_choice[keep], u_svc[keep], u_ref[keep]
         first, is_contracted = care.first_contacts(b, u_choice)
+        arrivals = (b, first, is_contracted, u_svc, u_ref, np.zeros(len(b), dtype=bool))
         fu, fu_first = care.followups(self.followup_draws, day)
         if len(fu):
-            m = len(fu)
-            r = self.followup_draws
-            b = b.join(fu)
-            first = np.concatenate([first, fu_first])
-            is_contracted = np.concatenate([is_contracted, np.ones(m, dtype=bool)])
-            u_svc = np.vstack([u_svc, r.random((m, SERVICE_DRAWS.width))])
-            u_ref = np.vstack([u_ref, r.random((m, DECISION_DRAWS.width))])
-            order = np.argsort(b.time, kind="stable")
-            b, first, is_contracted, u_svc, u_ref = b.take(order), first[order], is_contracted[order], \
-                u_svc[order], u_ref[order]
-        return b, first, is_contracted, u_svc, u_ref
+            arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
+        came, centre, missed = care.centre_followups(self.chronic_draws, day)
+        for t, v in zip(missed.time.tolist(), missed.village.tolist()):
+            self.write_missed(time=t, village=v)
+        if len(came):
+            arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
+        return arrivals
+
+    def _join(self, arrivals, extra, extra_first, extra_contracted, rng, scheduled: bool):
+        """The day's arrivals with provider-scheduled visits ``extra`` added, in time order; the
+        scheduled visits draw their uniforms from their own stream ``rng``."""
+        b, first, is_contracted, u_svc, u_ref, sched = arrivals
+        m = len(extra)
+        b = b.join(extra)
+        first = np.concatenate([first, extra_first])
+        is_contracted = np.concatenate([is_contracted, extra_contracted])
+        u_svc = np.vstack([u_svc, rng.random((m, SERVICE_DRAWS.width))])
+        u_ref = np.vstack([u_ref, np.hstack([rng.random((m, DECISION_DRAWS.stock)),
+                                             self.stock_draws.random((m, MAX_VISITS))])])
+        sched = np.concatenate([sched, np.full(m, scheduled)])
+        order = np.argsort(b.time, kind="stable")
+        return b.take(order), first[order], is_contracted[order], u_svc[order], u_ref[order], sched[order]
 
     def _outside(self, b, option: np.ndarray) -> None:
         """Illnesses self-treated or left untreated (after the warm-up they count in the KPIs)."""
@@ -132,7 +149,7 @@ class CountyModel:
         for day in range(int(math.ceil(self.end))):
             care = self.care  # a phased plan may have replaced it
             consult_days = np.array(care.consult_days)
-            b, first, is_contracted, u_svc, u_ref = self._day(day)
+            b, first, is_contracted, u_svc, u_ref, scheduled = self._day(day)
             n = len(b)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
             cases = care.case_keys(b)
@@ -140,13 +157,17 @@ class CountyModel:
             rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
                        b.admit.tolist(), cases.tolist(), b.resident.tolist(), first.tolist(),
                        is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n))
+            flagged = set(np.flatnonzero(scheduled).tolist())
             for t, v, c, sv, a, case, r, f, k, svc, tcm, j in rows:
                 if t >= end:
                     return
                 if t > env.now and not env.fast_forward(t):
                     yield Timeout(env, t - env.now)
                 mon.arrival_times(t)
-                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k), f, svc, tcm)
+                ep = Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k)
+                if j in flagged:
+                    ep.scheduled = True
+                visit(ep, f, svc, tcm)
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
@@ -206,10 +227,10 @@ class CountyModel:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele = self.care.consult(ep, fac, wait, tcm)
+        cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
         self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
                          service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
-                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted)
+                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted, stockout=stockout)
         done = wait + svc
         if target != TREAT_HERE:
             self.care.referred_up(ep, fac)
@@ -266,4 +287,4 @@ class CountyModel:
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
         self.write_episode(time=ep.time, village=ep.village, condition=ep.cond, severity=ep.sev, first=ep.first,
                            final=fac, ups=ep.ups, downs=ep.downs, stays=ep.stays, cost=ep.cost, fund=ep.fund,
-                           oop=ep.oop, contracted=ep.contracted, finish=when, status=status)
+                           oop=ep.oop, contracted=ep.contracted, finish=when, status=status, scheduled=ep.scheduled)

@@ -10,7 +10,7 @@ from models.kpis import KpiCalculator
 from sim.studies.runner import single_run
 
 COLUMNS = ["month", "facility", "tier", "township", "visits", "admissions", "utilisation", "bed_occupancy",
-           "mean_wait_min", "mean_bed_wait_days"]
+           "mean_wait_min", "mean_bed_wait_days", "doctors", "beds"]
 
 
 @pytest.fixture(scope="module")

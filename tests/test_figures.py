@@ -247,12 +247,11 @@ def test_single_run_figures_have_no_repeated_titles_and_legends_inside(figure_st
     assert right.min() > 200 and left.min() > 200  # nothing drawn into the edges: no clipped legend
 
 
-def _expected_load(fm: pd.DataFrame, fac: pd.DataFrame, scenario: str) -> pd.DataFrame:
+def _expected_load(fm: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """Per (measure, row, month): the facility's own value, or for a township's pooled village clinics
-    busy time ÷ capacity (doctor- or bed-weighted), then the mean over replications; computed here from
-    the two tables without the figure code."""
-    f = fm[fm.scenario == scenario].merge(fac[fac.scenario == scenario][["replication", "facility", "doctors", "beds"]],
-                                          on=["replication", "facility"])
+    busy time ÷ capacity (doctor- or bed-weighted by the month's own capacity), then the mean over
+    replications; computed here from the monthly table without the figure code."""
+    f = fm[fm.scenario == scenario].copy()
     f["row"] = np.where(f.tier == "village", f.township + " village clinics", f.facility)
     out = []
     for measure, cap in (("utilisation", "doctors"), ("bed_occupancy", "beds")):
@@ -284,7 +283,7 @@ def test_facility_by_month_heatmap_is_the_facility_monthly_table(exp, figs):
         assert len(sub) == len(rows) * 2
     assert (data[data.row.isin(pooled)]["facilities"] == 4).all()  # 4 village clinics per township
     assert (data[~data.row.isin(pooled)]["facilities"] == 1).all()
-    expected = _expected_load(fm, fac, "baseline")
+    expected = _expected_load(fm, "baseline")
     assert len(expected) == len(data)
     for r in data.itertuples():
         e = expected.loc[(r.measure, r.row, r.month)]

@@ -7,24 +7,38 @@ other place a new lever must be named; ``docs/extending.md`` has the recipe.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from models.levers import (
     capacity,
+    chronic_centres,
     day_surgery,
     family_doctor,
     information,
     medicines,
     payment,
     prices,
+    salary,
     sinking,
     tcm,
+    workforce,
 )
 
-LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm)
+LEVERS = (family_doctor, payment, capacity, sinking, information, medicines, prices, day_surgery, tcm, salary,
+          workforce, chronic_centres)
 
 
 def levers_with(hook: str) -> list:
     """Lever modules that define ``hook`` (e.g. ``adjust_capability``), in registry order."""
     return [lever for lever in LEVERS if hasattr(lever, hook)]
+
+
+def quality_boost(scenario, county):
+    """Perceived-quality change per facility from every lever that has one (sinking, rotations)."""
+    boost = np.zeros(county.n_facilities)
+    for lever in levers_with("quality_boost"):
+        boost = boost + lever.quality_boost(scenario, county)
+    return boost
 
 
 def county_under_levers(scenario, county):

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 import sim
-from models.loading import load_scenario, resolved_dict
+from models.loading import load_scenario, plan_of, resolved_dict
 from sim.core.config_files import ConfigError
 from sim.core.files import OutputFolder, writable_folder
 
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_summary(summary, scenario, runs, args)
         files = "summary.csv, summary.json, runs.parquet, monthly.parquet, yearly.parquet, facilities.parquet, " \
                 "facility_monthly.parquet, villages.parquet, flows.parquet, " \
-                + ("plan.parquet, " if scenario.schedule else "") + "manifest.json"
+                + ("plan.parquet, " if not plan_of(scenario).empty else "") + "manifest.json"
         print(f"\nwrote {args.out}/ ({files}) in {wall:.1f} s", file=sys.stderr)
         return _figures_after(Path(args.out), args)
     summary, _, runs = _simulate(scenario, args, None)

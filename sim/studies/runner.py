@@ -20,6 +20,7 @@ import sim
 from models.communities import community_indicators
 from models.geography import County
 from models.kpis import ALL_KPI_INFO, BUDGET_KPIS, GROWTH_KPI, IN_COUNTY, PRIMARY, KpiCalculator
+from models.levers import chronic_centres, medicines, workforce
 from models.loading import county_of, plan_of, resolved_dict
 from models.scenario import Scenario
 from sim.core.files import write_json, write_parquet
@@ -63,6 +64,14 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     sim_spec = scenario.simulation
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     calc.capacity_log = mon.capacity_log
+    calc.rotations = workforce.rotation_months(model.plan)
+    variants = (scenario, *model.plan.variants)
+    calc.groups = {"workforce"} if calc.rotations is not None or any(s.salary.tiers for s in variants) else set()
+    if any(medicines.stock_outs(s.medicines) for s in variants):
+        calc.groups.add("medicines")
+    if any(chronic_centres.active(s) for s in variants):
+        calc.groups.add("chronic")
+        calc.chronic = chronic_centres.monthly(model.plan, scenario, model.county, mon.missed.arrays()["time"])
     logs = (visits, stays, episodes, transfers, mon.arrivals())
     sums = calc.sums(*logs, outside)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))

@@ -480,8 +480,8 @@ def prepare_load_by_month(res: Results, scenario: str | None = None) -> pd.DataF
     A row is one facility, except village clinics and mobile clinics, which are pooled per township
     (``facilities`` counts the pooled ones); a pooled row's value is the capacity-weighted mean of its
     facilities' values (utilisation weighted by doctors, occupancy by beds: total busy time ÷ total
-    capacity) in each replication.  ``value`` is the mean over replications.  Only facilities with
-    that capacity appear in a measure (outside hospitals with unlimited capacity, village clinics in
+    capacity, the month's own where the table has it) in each replication.  ``value`` is the mean over
+    replications.  Only facilities with that capacity appear in a measure (outside hospitals with unlimited capacity, village clinics in
     bed occupancy, do not).  Rows are ordered by tier, then by the facilities table's order."""
     what = "the facility-by-month load heatmap"
     fm = res.table("facility_monthly", what)
@@ -498,7 +498,8 @@ def prepare_load_by_month(res: Results, scenario: str | None = None) -> pd.DataF
     f = fm[fm["scenario"] == scenario]
     cap = fac[fac["scenario"] == scenario]
     cap = cap.assign(mobile=cap["mobile"].astype(bool) if "mobile" in cap else False)
-    cap = cap[["replication", "facility", "mobile", *LOAD_COLUMNS.values()]]
+    monthly = [c for c in LOAD_COLUMNS.values() if c in f.columns]  # the month's own capacity (newer results)
+    cap = cap[["replication", "facility", "mobile", *[c for c in LOAD_COLUMNS.values() if c not in monthly]]]
     f = f.merge(cap, on=["replication", "facility"], how="left", validate="many_to_one")
     f["mobile"] = f["mobile"].eq(True)
     f["row"] = [load_row(t, w, n, m) for t, w, n, m in zip(f["tier"], f["township"], f["facility"], f["mobile"])]
