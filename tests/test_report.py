@@ -16,7 +16,7 @@ from models.kpis import ALL_KPI_INFO
 from models.scenario import Scenario
 from sim.core.streams import PURPOSES
 from sim.outputs.cli import main
-from sim.outputs.report import config_changes, markdown_html, write_report
+from sim.outputs.report import SCREEN_DPI, config_changes, markdown_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_SECTIONS = ("1. Objectives", "2. Logic", "3. Data", "4. Experimentation", "5. Implementation", "6. Code access")
@@ -73,7 +73,7 @@ def test_experiment_report_is_self_contained_with_every_section(figure_studies):
         assert src.startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
             w, h = fig["size_px"]
-            assert im.width == min(w, 1500) and abs(im.height - h * im.width / w) <= 1  # same figure, screen size
+            assert abs(im.width - w * SCREEN_DPI / 300) <= 1 and abs(im.height - h * im.width / w) <= 1  # screen size
         assert fig["caption"] in text
     for heading in ("Replications and seeds", "master seed", "Model description (STRESS-DES)", *STRESS_SECTIONS):
         assert heading in text, heading

@@ -44,7 +44,7 @@ MAX_CHANGES = 60  # keys listed per scenario
 FOLDED_CHANGES = 8  # more keys than this fold into a <details>
 MAX_SCENARIOS = 60  # rows of the scenario table
 MAX_TABLE_SCENARIOS = 40  # scenarios in the KPI tables
-SCREEN_WIDTH = 1500  # px of an embedded figure: sharp at the page width, small enough to mail
+SCREEN_DPI = 150  # of an embedded figure: a page-wide figure fills the page's 1100 px; 2 MB for the report
 KINDS = {"run": "single scenario run", "experiment": "scenario experiment", "sensitivity": "sensitivity analysis",
          "calibration": "calibration"}
 DESIGNS = {"run": "one scenario", "experiment": "scenario comparison, paired by replication",
@@ -371,14 +371,16 @@ def _figures(res: Results, index: dict) -> dict:
 
 
 def _screen_png(path: Path) -> bytes:
-    """The figure for the page: at most SCREEN_WIDTH px wide (sharp on a high-density screen and in
-    print at the page's width), 256 colours, optimised; the 300-dpi original stays in figures/."""
+    """The figure for the page at SCREEN_DPI (a one-column figure half the width of a page-wide one, as
+    printed), 256 colours, optimised; the 300-dpi original and the SVG stay in figures/."""
     from PIL import Image
 
     with Image.open(path) as im:
+        dpi = float(im.info.get("dpi", (SCREEN_DPI,))[0])
         im = im.convert("RGB")
-        if im.width > SCREEN_WIDTH:
-            im = im.resize((SCREEN_WIDTH, round(im.height * SCREEN_WIDTH / im.width)), Image.Resampling.LANCZOS)
+        if dpi > SCREEN_DPI:
+            scale = SCREEN_DPI / dpi
+            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
         im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         out = io.BytesIO()
         im.save(out, format="PNG", optimize=True)

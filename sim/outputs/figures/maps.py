@@ -23,7 +23,7 @@ def village_map(villages: pd.DataFrame, sites: pd.DataFrame, out_dir: str | Path
     pop = villages["population"].astype(float)
     n = len(scenarios)
     with style.theme():
-        fig = style.new_figure(8.6, 3.3 * n + 2.2)
+        fig = style.new_figure(style.DOUBLE_COLUMN, 3.0 * n + 2.0)
         axes = fig.subplots(n, 2, squeeze=False)
         xlim, ylim = _square(pd.concat([villages[["x_km", "y_km"]], sites[["x_km", "y_km"]]]))
         for col_i, (col, label, cmap, share) in enumerate(MEASURES):

@@ -19,7 +19,7 @@ def morris(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRe
     ncols = 2 if len(kpis) > 1 else 1
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(5.4 * ncols, 4.0 * nrows + 1.8)
+        fig = style.new_figure(style.width(ncols), 3.0 * nrows + 1.6)
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi]
             for r in d.itertuples():
@@ -53,7 +53,7 @@ def sobol(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRes
     ncols = 2 if len(kpis) > 1 else 1
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(5.6 * ncols, (0.55 * len(params) + 1.6) * nrows + 1.4)
+        fig = style.new_figure(style.width(ncols), (0.45 * len(params) + 1.3) * nrows + 1.2)
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi].set_index("parameter").reindex(params)
             y = np.arange(len(params))

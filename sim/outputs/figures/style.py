@@ -15,7 +15,12 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from models.kpi_registry import KPIS, REGISTRY, SHARE_UNITS
 from sim.outputs.figures import fonts
 
-DPI = 300
+DPI = 300  # a journal's resolution for line art with text: figures are never drawn above it
+# Widths of a journal page (Elsevier, BMJ, PLOS and Lancet ask for 80-90 mm and 170-190 mm): every
+# figure is one of the two, so it prints at 100 % without rescaling its 7-10 pt text.
+MM = 1 / 25.4
+SINGLE_COLUMN = 89 * MM  # in
+DOUBLE_COLUMN = 180 * MM  # in
 FORMATS = ("png", "svg")
 PALETTE = "colorblind"  # seaborn's Okabe-Ito-like qualitative palette
 SEQUENTIAL = "cividis"  # perceptually uniform, readable with any colour vision
@@ -83,7 +88,7 @@ def tier_label(tier: str, two_lines: bool = False, short: bool = False) -> str:
 
 def format_axis(ax, kpi: str, axis: str = "x") -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
-    target.set_major_locator(MaxNLocator(nbins=5))
+    target.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 5, 10]))  # legible on a half-page panel
     if is_share(kpi):
         lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
         target.set_major_formatter(percent_formatter(abs(hi - lo)))
@@ -96,10 +101,10 @@ def palette(n: int) -> list:
 def rc() -> dict:
     out = {}
     out.update(sns.axes_style("whitegrid"))
-    out.update(sns.plotting_context("paper", font_scale=1.25))
+    out.update(sns.plotting_context("paper", font_scale=1.0))  # 8.8-9.6 pt at the figure's printed size
     out.update(fonts.rc())
     out.update({"svg.hashsalt": "countysim", "savefig.bbox": "standard", "figure.dpi": 100,
-                "axes.titleweight": "bold", "axes.titlesize": 11, "figure.titlesize": 13,
+                "axes.titleweight": "bold", "axes.titlesize": 9.5, "figure.titlesize": 11,
                 "legend.frameon": False, "axes.prop_cycle": matplotlib.cycler(color=palette(10))})
     return out
 
@@ -110,9 +115,16 @@ def theme():
         yield
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A figure not registered with pyplot (no GUI backend, freed when dropped)."""
-    return Figure(figsize=(width, height), layout="constrained")
+def width(panels_across: int) -> float:
+    """Figure width for panels side by side: one column for a single panel, else the page width."""
+    return SINGLE_COLUMN if panels_across <= 1 else DOUBLE_COLUMN
+
+
+def new_figure(width_in: float, height: float) -> Figure:
+    """A figure not registered with pyplot (no GUI backend, freed when dropped), at most a page wide."""
+    if width_in > DOUBLE_COLUMN + 1e-9:
+        raise ValueError(f"figure width {width_in:.2f} in is wider than a journal page ({DOUBLE_COLUMN:.2f} in)")
+    return Figure(figsize=(width_in, height), layout="constrained")
 
 
 def title(fig: Figure, text: str, subtitle: str = "") -> None:
@@ -161,7 +173,18 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
     w, h = fig.get_size_inches()
     note = getattr(fig, "countysim_note", "")
     caption = f"{caption} ({note})" if note else caption
-    return FigureResult(name, title_text, caption, files, data, (int(round(w * DPI)), int(round(h * DPI))), extra)
+    return FigureResult(name, title_text, caption, files, data, _pixels(files, w, h), extra)
+
+
+def _pixels(files: list[Path], w: float, h: float) -> tuple[int, int]:
+    """The raster's own size (Agg rounds inches × dpi to whole pixels its own way)."""
+    from PIL import Image
+
+    png = next((p for p in files if p.suffix == ".png"), None)
+    if png is None:
+        return int(round(w * DPI)), int(round(h * DPI))
+    with Image.open(png) as im:
+        return im.size
 
 
 def finite(x) -> bool:
