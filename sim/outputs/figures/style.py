@@ -111,7 +111,7 @@ def rc() -> dict:
 
 @contextlib.contextmanager
 def theme():
-    with matplotlib.rc_context(rc()):
+    with matplotlib.rc_context(rc()), fonts.cached_lookups():
         yield
 
 
@@ -169,7 +169,9 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
         fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta)
         tmp.replace(path)
         files.append(path)
-        fig.set_layout_engine("none")  # laid out once: the other formats reuse the positions
+        # laid out once: the other formats reuse the positions (None, unlike "none", also skips
+        # savefig's layout pass)
+        fig.set_layout_engine(None)
     w, h = fig.get_size_inches()
     note = getattr(fig, "countysim_note", "")
     caption = f"{caption} ({note})" if note else caption
