@@ -38,9 +38,10 @@ def flow_matrix(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fig
             if len(scenarios) > 1:  # a single run's one panel: its name is in the note below already
                 ax.set_title(scen)
         mappable = axes[0].collections[0]
-        cb = fig.colorbar(mappable, ax=axes, shrink=0.6, location="right")
+        # one column: the colour bar below leaves the cells the full width for their bilingual labels
+        cb = fig.colorbar(mappable, ax=axes, shrink=0.6, location="right" if ncols > 1 else "bottom", aspect=25)
         cb.set_label("share of completed episodes (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         title = "Patient flows: first contact → final tier"
         style.title(fig, title, f"{study}: share of completed episodes, per replication on average")

@@ -54,7 +54,7 @@ def facility_load(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
                 ax.axhline(n_tiers, color="white", lw=3)  # tier totals above, single facilities below
         cb = fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.7)
         cb.set_label("share of capacity in use (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         if over > 1:
             cb.ax.axhline(1.0, color="white", lw=1.5)
@@ -86,7 +86,7 @@ def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
     n_rows = sum(len(rows[m]) for m in panels)
     vmax = float(np.nanmax([data["value"].max(), 1.0]))
     with style.theme():
-        fig = style.new_figure(style.DOUBLE_COLUMN, min(24.0, 0.17 * n_rows + 0.9 * len(panels) + 1.3))
+        fig = style.new_figure(style.DOUBLE_COLUMN, min(24.0, 0.13 * n_rows + 0.9 * len(panels) + 1.3))
         axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
                             height_ratios=[max(len(rows[m]), 1) for m in panels])[:, 0]
         for ax, measure in zip(axes, panels):
@@ -103,7 +103,7 @@ def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
             ax.tick_params(axis="x", rotation=0)
         cb = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.6, aspect=30)
         cb.set_label("share of capacity in use (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         pooled = data.attrs.get("pooled") or {}
         pooled_text = " and ".join(k for k, v in pooled.items() if v)

@@ -15,7 +15,7 @@ def pareto_figure(search_dir: str | Path, cost_kpi: str, probability: float) -> 
     trials = pd.read_csv(folder / "trials.csv")
     front = pd.read_csv(folder / "pareto.csv").sort_values("cost")
     with style.theme():
-        fig = style.new_figure(style.SINGLE_COLUMN, 3.4)
+        fig = style.new_figure(style.DOUBLE_COLUMN, 3.8)
         ax = fig.add_subplot(111)
         ax.scatter(trials["cost"], 100 * trials["probability"], s=22, color="0.6", label="timetable tried")
         ax.plot(front["cost"], 100 * front["probability"], marker="o", ms=6, color=style.palette(1)[0],
@@ -24,7 +24,7 @@ def pareto_figure(search_dir: str | Path, cost_kpi: str, probability: float) -> 
         ax.set_xlabel(f"{style.english(cost_kpi)} ({style.unit(cost_kpi)})")
         ax.set_ylabel("replications meeting every target (%)")
         ax.set_ylim(-3, 103)
-        style.figure_legend(fig, max_cols=2)
+        style.figure_legend(fig, max_cols=3)
         title = "Plan search: cost against the chance of meeting the targets"
         style.title(fig, title, f"{len(trials)} timetables, each run on the same replications")
         caption = ("Each grey point is one timetable the search tried (mean cost over replications; share of "
