@@ -165,8 +165,10 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
         tmp = out_dir / f".{name}.tmp.{fmt}"
-        meta = {"Date": None} if fmt == "svg" else {}
-        fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta)
+        if fmt == "png":
+            _write_png(fig, tmp)
+        else:
+            fig.savefig(tmp, dpi=DPI, format=fmt, metadata={"Date": None} if fmt == "svg" else {})
         tmp.replace(path)
         files.append(path)
         # laid out once: the other formats reuse the positions (None, unlike "none", also skips
@@ -176,6 +178,20 @@ def save(fig: Figure, out_dir: str | Path, name: str, title_text: str, caption: 
     note = getattr(fig, "countysim_note", "")
     caption = f"{caption} ({note})" if note else caption
     return FigureResult(name, title_text, caption, files, data, _pixels(files, w, h), extra)
+
+
+def _write_png(fig: Figure, path: Path) -> None:
+    """The figure at DPI through Agg: one draw (it lays the figure out once; ``savefig`` lays out in a
+    dry-run draw and again in the real one), stored as RGB (the background is opaque) at zlib level 3.
+    Same pixels as ``savefig``; the PNG step takes about half the time, the file is about the same size."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
+    rgb.save(path, format="PNG", compress_level=3, dpi=(DPI, DPI))
 
 
 def _pixels(files: list[Path], w: float, h: float) -> tuple[int, int]:
