@@ -103,7 +103,7 @@ def build_report(res: Results, figure_index: dict) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("sim.outputs", "templates"), autoescape=True,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined, finalize=lambda x: "" if x is None else x)
     env.globals["kpi"] = kpi_label
     return env
 
