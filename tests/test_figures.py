@@ -72,8 +72,8 @@ def test_experiment_draws_every_scenario_figure_as_png_and_svg(figure_studies, e
 
 
 def test_every_figure_fits_a_journal_page_with_nothing_clipped(figure_studies):
-    """Each PNG is one column (89 mm) or the page width (180 mm) at 300 dpi at most, and nothing is drawn
-    into its outermost pixels: no legend, label or title cut off at an edge."""
+    """Each PNG is one column (89 mm) or the page width (180 mm) at 300 dpi at most, no taller than a page
+    (240 mm), and nothing is drawn into its outermost pixels: no legend, label or title cut off at an edge."""
     from sim.outputs.figures.style import DOUBLE_COLUMN
 
     pngs = [p for kind in ("experiment", "run") for p in (figure_studies["folders"][kind] / "figures").glob("*.png")]
@@ -84,6 +84,7 @@ def test_every_figure_fits_a_journal_page_with_nothing_clipped(figure_studies):
             grey = np.asarray(im.convert("L"))
         assert dpi <= 300.5 and grey.shape[1] <= DOUBLE_COLUMN * dpi, png.name
         assert grey.shape[1] in JOURNAL_WIDTHS_PX, png.name
+        assert grey.shape[0] <= 240 / 25.4 * dpi, f"{png.name}: taller than a journal page (240 mm)"
         edges = np.concatenate([grey[:4].ravel(), grey[-4:].ravel(), grey[:, :4].ravel(), grey[:, -4:].ravel()])
         assert edges.min() > 200, f"{png.name}: something drawn into the edge"
 
