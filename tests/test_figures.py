@@ -74,19 +74,23 @@ def test_experiment_draws_every_scenario_figure_as_png_and_svg(figure_studies, e
 def test_every_figure_fits_a_journal_page_with_nothing_clipped(figure_studies):
     """Each PNG is one column (89 mm) or the page width (180 mm) at 300 dpi at most, no taller than a page
     (240 mm), and nothing is drawn into its outermost pixels: no legend, label or title cut off at an edge."""
-    from sim.outputs.figures.style import DOUBLE_COLUMN
-
     pngs = [p for kind in ("experiment", "run") for p in (figure_studies["folders"][kind] / "figures").glob("*.png")]
     assert len(pngs) == len(EXPERIMENT_FIGURES) + len(RUN_FIGURES)
     for png in pngs:
-        with Image.open(png) as im:
-            dpi = im.info["dpi"][0]
-            grey = np.asarray(im.convert("L"))
-        assert dpi <= 300.5 and grey.shape[1] <= DOUBLE_COLUMN * dpi, png.name
-        assert grey.shape[1] in JOURNAL_WIDTHS_PX, png.name
-        assert grey.shape[0] <= 240 / 25.4 * dpi, f"{png.name}: taller than a journal page (240 mm)"
-        edges = np.concatenate([grey[:4].ravel(), grey[-4:].ravel(), grey[:, :4].ravel(), grey[:, -4:].ravel()])
-        assert edges.min() > 200, f"{png.name}: something drawn into the edge"
+        assert_fits_a_journal(png)
+
+
+def assert_fits_a_journal(png) -> None:
+    from sim.outputs.figures.style import DOUBLE_COLUMN
+
+    with Image.open(png) as im:
+        dpi = im.info["dpi"][0]
+        grey = np.asarray(im.convert("L"))
+    assert dpi <= 300.5 and grey.shape[1] <= DOUBLE_COLUMN * dpi, png.name
+    assert grey.shape[1] in JOURNAL_WIDTHS_PX, png.name
+    assert grey.shape[0] <= 240 / 25.4 * dpi, f"{png.name}: taller than a journal page (240 mm)"
+    edges = np.concatenate([grey[:4].ravel(), grey[-4:].ravel(), grey[:, :4].ravel(), grey[:, -4:].ravel()])
+    assert edges.min() > 200, f"{png.name}: something drawn into the edge"
 
 
 def test_run_out_folder_gets_figures_and_skips_comparisons_with_a_note(figure_studies):
@@ -109,6 +113,7 @@ def test_sensitivity_and_calibration_figures(figure_studies, tmp_path):
     cal = draw("08_calibration_fit", folders["calibration"], tmp_path)
     for fig in (morris, sobol, cal):
         assert_image(fig, tmp_path)
+        assert_fits_a_journal(fig.files[0])
     cols = ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]
     pd.testing.assert_frame_equal(morris.data[cols], pd.read_csv(folders["morris"] / "sensitivity.csv")[cols])
     cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
