@@ -31,6 +31,7 @@ EXPERIMENT_FIGURES = ["01_kpi_by_scenario", "02_paired_differences", "03_monthly
                       "06_sweep_response", "09_village_map"]
 RUN_FIGURES = [n for n in EXPERIMENT_FIGURES if n not in ("02_paired_differences", "06_sweep_response")]
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+JOURNAL_WIDTHS_PX = (1051, 2125)  # 89 mm and 180 mm at 300 dpi
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def assert_image(fig, folder) -> None:
         assert im.format == "PNG" and im.size == fig.size_px
         assert im.info.get("dpi", (300, 300))[0] == pytest.approx(300, abs=1)
     w, h = fig.size_px
-    assert 1200 <= w <= 4500 and 900 <= h <= 7500  # a printable figure at 300 dpi
+    assert w in JOURNAL_WIDTHS_PX and 600 <= h <= 7500  # one or two journal columns at 300 dpi
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
     assert float(root.get("width").removesuffix("pt")) == pytest.approx(w / 300 * 72, rel=1e-3)
@@ -69,6 +70,28 @@ def test_experiment_draws_every_scenario_figure_as_png_and_svg(figure_studies, e
     assert set(index["skipped"]) == {"03b_trajectory", "07a_morris", "07b_sobol", "08_calibration_fit",
                                      "11_province_targets"}  # one year, not a province
     assert not [w for w in figure_studies["warnings"] if "missing from font" in w], "a glyph drawn as a box"
+
+
+def test_every_figure_fits_a_journal_page_with_nothing_clipped(figure_studies):
+    """Each PNG is one column (89 mm) or the page width (180 mm) at 300 dpi at most, no taller than a page
+    (240 mm), and nothing is drawn into its outermost pixels: no legend, label or title cut off at an edge."""
+    pngs = [p for kind in ("experiment", "run") for p in (figure_studies["folders"][kind] / "figures").glob("*.png")]
+    assert len(pngs) == len(EXPERIMENT_FIGURES) + len(RUN_FIGURES)
+    for png in pngs:
+        assert_fits_a_journal(png)
+
+
+def assert_fits_a_journal(png) -> None:
+    from sim.outputs.figures.style import DOUBLE_COLUMN
+
+    with Image.open(png) as im:
+        dpi = im.info["dpi"][0]
+        grey = np.asarray(im.convert("L"))
+    assert dpi <= 300.5 and grey.shape[1] <= DOUBLE_COLUMN * dpi, png.name
+    assert grey.shape[1] in JOURNAL_WIDTHS_PX, png.name
+    assert grey.shape[0] <= 240 / 25.4 * dpi, f"{png.name}: taller than a journal page (240 mm)"
+    edges = np.concatenate([grey[:4].ravel(), grey[-4:].ravel(), grey[:, :4].ravel(), grey[:, -4:].ravel()])
+    assert edges.min() > 200, f"{png.name}: something drawn into the edge"
 
 
 def test_run_out_folder_gets_figures_and_skips_comparisons_with_a_note(figure_studies):
@@ -91,6 +114,7 @@ def test_sensitivity_and_calibration_figures(figure_studies, tmp_path):
     cal = draw("08_calibration_fit", folders["calibration"], tmp_path)
     for fig in (morris, sobol, cal):
         assert_image(fig, tmp_path)
+        assert_fits_a_journal(fig.files[0])
     cols = ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]
     pd.testing.assert_frame_equal(morris.data[cols], pd.read_csv(folders["morris"] / "sensitivity.csv")[cols])
     cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"]

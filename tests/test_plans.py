@@ -171,7 +171,7 @@ def test_targets_reach_summary_report_and_trajectory_figure(tmp_path):
 
     from sim.outputs.figures import draw
     from sim.outputs.figures.data import Results
-    from sim.outputs.report import _targets_table
+    from sim.outputs.report import plan_targets
 
     out = tmp_path / "run"
     args = ["run", str(SMALL), "--set", "simulation.years=2", "--set", "simulation.warmup_days=5",
@@ -183,8 +183,9 @@ def test_targets_reach_summary_report_and_trajectory_figure(tmp_path):
     assert set(summary["primary_care_share"]["by_year"]) == {"2024", "2025"}
     assert summary["primary_care_share"]["targets"]["2025"]["probability"] == 1.0
     assert summary["county_visit_rate"]["targets"]["2025"]["first_met"] is None  # 99.9 % is out of reach
-    html = _targets_table(Results(out), ["small_county"])
-    assert "not met by 2025" in html and "100 %" in html
+    targets = {r["kpi"]: r for r in plan_targets(Results(out), ["small_county"])["rows"]}
+    assert targets["county_visit_rate"]["first_met"] == "not met by 2025"
+    assert targets["primary_care_share"]["probability"] == "100 %"
     fig = draw("03b_trajectory", out)
     assert fig.data.attrs["targets"] and fig.data.attrs["changes"] == [("small_county", 2025,
                                                                          "family_doctor.coverage", 0.5)]

@@ -5,8 +5,9 @@ import base64
 import io
 import json
 import re
+import tomllib
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 from PIL import Image
@@ -15,7 +16,7 @@ from models.kpis import ALL_KPI_INFO
 from models.scenario import Scenario
 from sim.core.streams import PURPOSES
 from sim.outputs.cli import main
-from sim.outputs.report import config_changes, markdown_html, write_report
+from sim.outputs.report import SCREEN_DPI, config_changes, markdown_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_SECTIONS = ("1. Objectives", "2. Logic", "3. Data", "4. Experimentation", "5. Implementation", "6. Code access")
@@ -72,11 +73,26 @@ def test_experiment_report_is_self_contained_with_every_section(figure_studies):
         assert src.startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
             w, h = fig["size_px"]
-            assert im.width == min(w, 1500) and abs(im.height - h * im.width / w) <= 1  # same figure, screen size
+            assert abs(im.width - w * SCREEN_DPI / 300) <= 1 and abs(im.height - h * im.width / w) <= 1  # screen size
         assert fig["caption"] in text
     for heading in ("Replications and seeds", "master seed", "Model description (STRESS-DES)", *STRESS_SECTIONS):
         assert heading in text, heading
     assert "5 days, excluded from every KPI" in text or "5.0 days, excluded from every KPI" in text
+
+
+def test_experiment_report_stays_small_enough_to_mail(figure_studies):
+    """The report of an experiment with every figure stays within 2 MB (the worked example's budget)."""
+    path = write_report(figure_studies["folders"]["experiment"])
+    assert path.stat().st_size <= 2_000_000
+
+
+def test_report_templates_are_package_data():
+    """A non-editable install carries every template the report renders (pyproject package-data)."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["sim.outputs"]
+    folder = ROOT / "sim" / "outputs"
+    templates = [p.relative_to(folder).as_posix() for p in (folder / "templates").rglob("*") if p.is_file()]
+    assert "templates/sections.html.j2" in templates
+    assert not [t for t in templates if not any(PurePosixPath(t).match(g) for g in globs)]
 
 
 def test_run_and_calibration_reports(figure_studies, tmp_path):

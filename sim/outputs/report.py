@@ -6,18 +6,21 @@ intervals, every figure (embedded as PNG) with a one-line caption, the replicati
 details, and the model description following the STRESS-DES checklist (``docs/model.md`` plus
 this study's values).  No external file, script or font is referenced: the Chinese glyphs the page
 uses are embedded as a font subset, so it reads the same on a machine without Chinese fonts.
+
+This module gathers each section's values; the markup lives in jinja2 templates
+(``sim/outputs/templates/``, one per section), which escape every value they print.
 """
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import math
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 import markupsafe
@@ -35,10 +38,19 @@ from sim.outputs.figures.data import MissingResultsError, Results
 from sim.studies import kpi_text
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page and its stylesheet
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page, its sections and its stylesheet
 IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replications")
-MAX_CHANGES = 60
-SCREEN_WIDTH = 1500  # px of an embedded figure: sharp at the page width, small enough to mail
+MAX_CHANGES = 60  # keys listed per scenario
+FOLDED_CHANGES = 8  # more keys than this fold into a <details>
+MAX_SCENARIOS = 60  # rows of the scenario table
+MAX_TABLE_SCENARIOS = 40  # scenarios in the KPI tables
+SCREEN_DPI = 150  # of an embedded figure: a page-wide figure fills the page's 1100 px; 2 MB for the report
+KINDS = {"run": "single scenario run", "experiment": "scenario experiment", "sensitivity": "sensitivity analysis",
+         "calibration": "calibration"}
+DESIGNS = {"run": "one scenario", "experiment": "scenario comparison, paired by replication",
+           "sensitivity": "global sensitivity analysis", "calibration": "calibration to observed targets"}
+SECTIONS = (("question", "Question"), ("scenarios", "Scenarios"), ("results", "Results"), ("figures", "Figures"),
+            ("replication", "Replications and seeds"), ("model", "Model description (STRESS-DES)"))
 
 
 # ---------------------------------------------------------------------- entry point
@@ -71,11 +83,32 @@ def _figure_index(res: Results, refresh: bool) -> dict:
     return json.loads((fs.folder / "figures.json").read_text(encoding="utf-8"))
 
 
+def build_report(res: Results, figure_index: dict) -> str:
+    """The page: the sections (templates/sections.html.j2) inside the shell with its table of
+    contents, stylesheet and the font subset covering exactly the page's Chinese characters."""
+    env = _environment()
+    context = {"header": _header(res), "question": _question(res), "scenarios": _scenarios(res),
+               "results": _results(res), "figures": _figures(res, figure_index), "replication": _replication(res),
+               "model": _stress(res)}
+    body = env.get_template("sections.html.j2").render(**context)
+    title = f"{res.name} — countysim report"
+    css = env.get_template("report.css").render(cjk_family=cjk_font.FAMILY)
+    faces = cjk_font.font_face_css(title + body)  # the reader needs no CJK font of their own
+    return env.get_template("report.html.j2").render(title=title, sections=SECTIONS, css=markupsafe.Markup(css),
+                                                     font_faces=markupsafe.Markup(faces),
+                                                     body=markupsafe.Markup(body))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("sim.outputs", "templates"), autoescape=True,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined, finalize=lambda x: "" if x is None else x)
+    env.globals["kpi"] = kpi_label
+    return env
+
+
 # ---------------------------------------------------------------------- formatting
-def esc(x: Any) -> str:
-    return html.escape("" if x is None else str(x))
-
-
 def fmt_value(kpi: str, x: float) -> str:
     if x is None or not np.isfinite(x):
         return "–"
@@ -104,16 +137,17 @@ def fmt_diff(kpi: str, m: float, lo: float, hi: float, mean: float = float("nan"
     return f"{kpi_text.number(kpi, m, places, sign=True)}{ci}"
 
 
-def kpi_name(kpi: str) -> str:
+class KpiLabel(NamedTuple):
+    """A KPI as the tables name it: English, Chinese (中文名) and unit."""
+
+    en: str
+    zh: str
+    unit: str
+
+
+def kpi_label(kpi: str) -> KpiLabel:
     zh, unit = ALL_KPI_INFO.get(kpi, ("", ""))
-    return f"{esc(fstyle.english(kpi))} <span class=zh>{esc(zh)}</span> <span class=unit>({esc(unit)})</span>"
-
-
-def table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    """Cells are HTML already (escape values before)."""
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return KpiLabel(fstyle.english(kpi), zh, unit)
 
 
 # ---------------------------------------------------------------------- config differences
@@ -170,15 +204,11 @@ def markdown_html(text: str, shift: int = 1) -> str:
     return md.renderer.render(tokens, md.options, {})
 
 
-# ---------------------------------------------------------------------- sections
-def _header(res: Results) -> str:
-    kind = {"run": "single scenario run", "experiment": "scenario experiment", "sensitivity": "sensitivity analysis",
-            "calibration": "calibration"}.get(res.kind, res.kind)
-    nrep = _replications(res)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"<header><h1>{esc(res.name)}</h1><p class=meta>countysim {esc(kind)} · {len(res.scenarios)} "
-            f"scenario(s) × {nrep} replication(s) · report written {when} · countysim "
-            f"{esc(_version(res))}{' · git ' + esc(str(_commit(res))[:10]) if _commit(res) else ''}</p></header>")
+# ---------------------------------------------------------------------- section values
+def _header(res: Results) -> dict:
+    return {"name": res.name, "kind": KINDS.get(res.kind, res.kind), "scenarios": len(res.scenarios),
+            "replications": _replications(res), "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "version": _version(res), "commit": (_commit(res) or "")[:10]}
 
 
 def _replications(res: Results) -> int:
@@ -195,102 +225,87 @@ def _commit(res: Results) -> str | None:
     return res.manifest.get("git_commit")
 
 
-def _question(res: Results) -> str:
+def _software(res: Results) -> str:
+    versions = res.manifest.get("versions") or {"countysim": res.manifest.get("package_version")}
+    return ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+
+
+def _question(res: Results) -> dict:
     q = res.question or "(no question or description given in the study file: add `question:`)"
-    extra = ""
-    if res.kind == "experiment":
-        extra = (f"<p>Scenarios are compared with <strong>{esc(res.reference)}</strong> as the reference: every "
-                 f"difference is paired replication by replication (common random numbers).</p>")
     desc = res.study.get("description")
-    more = f"<p>{esc(desc)}</p>" if desc and desc.strip() != q else ""
-    return f"<section id=question><h2>Question</h2><p class=question>{esc(q)}</p>{more}{extra}</section>"
+    return {"text": q, "description": desc if desc and desc.strip() != q else "",
+            "reference": res.reference if res.kind == "experiment" else ""}
 
 
-def _scenarios(res: Results) -> str:
-    configs = res.configs
-    ref_cfg = configs.get(res.reference, {})
-    descs = res.descriptions
-    entries = {s["name"]: s for s in res.manifest.get("scenarios", [])}
+def _scenarios(res: Results) -> dict:
     names = res.scenarios
-    shown = names if len(names) <= 60 else names[:60]
+    entries = {s["name"]: s for s in res.manifest.get("scenarios", [])}
+    source = res.manifest.get("source") or res.manifest.get("base_config") or ""
     rows = []
-    for name in shown:
-        cfg = configs.get(name, {})
-        if name == res.reference and len(names) > 1:
-            change = "<em>reference</em>"
-        elif len(names) == 1:
-            src = res.manifest.get("source") or res.manifest.get("base_config") or ""
-            change = f"configuration {esc(src)}" if src else "as configured"
-        else:
-            diffs = config_changes(ref_cfg, cfg)
-            items = "".join(f"<li><code>{esc(k)}</code>: {esc(_short(a))} → <strong>{esc(_short(b))}</strong></li>"
-                            for k, a, b in diffs[:MAX_CHANGES])
-            if len(diffs) > MAX_CHANGES:
-                items += f"<li>… and {len(diffs) - MAX_CHANGES} more keys</li>"
-            body = f"<ul class=changes>{items}</ul>" if diffs else "no difference in the resolved configuration"
-            change = body if len(diffs) <= 8 else f"<details><summary>{len(diffs)} keys differ</summary>{body}</details>"
+    for name in names[:MAX_SCENARIOS]:
         e = entries.get(name, {})
-        cfg_file = Path(e.get("config_file") or "").name
-        over = "; ".join(e.get("overrides") or [])
-        how = esc(cfg_file) + (f"<br><code class=small>{esc(_short(over, 200))}</code>" if over else "")
-        rows.append([f"<strong>{esc(name)}</strong>", esc(descs.get(name, "")), how or "–", change])
-    note = f"<p>First 60 of {len(names)} scenarios shown.</p>" if len(names) > 60 else ""
-    heads = ["scenario", "description", "config file and overrides", f"what it changes (vs {esc(res.reference)})"]
-    return f"<section id=scenarios><h2>Scenarios</h2>{table(heads, rows, 'scenarios')}{note}</section>"
+        rows.append({"name": name, "description": res.descriptions.get(name, ""),
+                     "config_file": Path(e.get("config_file") or "").name,
+                     "overrides": _short("; ".join(e.get("overrides") or []), 200),
+                     "changes": _changes(res, name, len(names), source)})
+    return {"rows": rows, "total": len(names), "reference": res.reference}
 
 
-def _kpi_table(res: Results, summary: pd.DataFrame, kpis: list[str], scenarios: list[str]) -> str:
+def _changes(res: Results, name: str, n_scenarios: int, source: str) -> dict:
+    """What a scenario changes: the reference itself, a single run's configuration, or the resolved
+    keys that differ from the reference's."""
+    none = {"single": "", "reference": False, "keys": [], "total": 0, "folded": False}
+    if n_scenarios == 1:
+        return {**none, "single": f"configuration {source}" if source else "as configured"}
+    if name == res.reference:
+        return {**none, "reference": True}
+    diffs = config_changes(res.configs.get(res.reference, {}), res.configs.get(name, {}))
+    return {**none, "keys": [(k, _short(a), _short(b)) for k, a, b in diffs[:MAX_CHANGES]], "total": len(diffs),
+            "folded": len(diffs) > FOLDED_CHANGES}
+
+
+def _results(res: Results) -> dict:
+    out: dict[str, Any] = {"kind": res.kind, "sensitivity": None, "warn": "", "calibration": None}
+    if res.kind == "sensitivity":
+        out["sensitivity"] = _sensitivity(res)
+        return out
+    try:
+        summary = res.summary()
+    except MissingResultsError as e:
+        out["warn"] = str(e)
+        return out
+    scenarios = [s for s in res.scenarios if s in set(summary["scenario"])]
+    shown_scenarios = scenarios[:MAX_TABLE_SCENARIOS]
+    if res.kind == "calibration":
+        out["calibration"] = _calibration(res)
+    shown = res.shown_kpis()
+    rest = [k for k in ALL_KPI_INFO if k in set(summary["kpi"]) and k not in shown]
     paired = len(scenarios) > 1 and "diff_mean" in summary.columns
+    out.update(paired=paired, reference=res.reference, scenarios=len(scenarios),
+               shown=len(shown_scenarios), kpis=_kpi_rows(res, summary, shown, shown_scenarios, paired),
+               more_kpis=_kpi_rows(res, summary, rest, shown_scenarios, paired), all_kpis=len(rest) + len(shown),
+               targets=plan_targets(res, shown_scenarios))
+    return out
+
+
+def _kpi_rows(res: Results, summary: pd.DataFrame, kpis: list[str], scenarios: list[str], paired: bool) -> list[dict]:
+    """One row per (KPI, scenario); the KPI is named on its first row only."""
     rows = []
     for kpi in kpis:
         part = summary[summary["kpi"] == kpi].set_index("scenario")
         first = True
-        for scen in scenarios:
-            if scen not in part.index:
-                continue
+        for scen in (s for s in scenarios if s in part.index):
             r = part.loc[scen]
-            row = [kpi_name(kpi) if first else "", esc(scen), fmt_value(kpi, r["mean"]),
-                   fmt_ci(kpi, r["ci_low"], r["ci_high"], r["mean"]), str(int(r["n"]))]
-            if paired:
-                row.append("<em>reference</em>" if scen == res.reference else
-                           fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["mean"]))
-            rows.append(row)
+            diff = None
+            if paired and scen != res.reference:
+                diff = fmt_diff(kpi, r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], r["mean"])
+            rows.append({"kpi": kpi if first else "", "scenario": scen, "mean": fmt_value(kpi, r["mean"]),
+                         "ci": fmt_ci(kpi, r["ci_low"], r["ci_high"], r["mean"]), "n": int(r["n"]), "diff": diff})
             first = False
-    heads = ["KPI", "scenario", "mean", "95 % CI", "n"] + ([f"Δ vs {esc(res.reference)} [95 % CI, paired]"]
-                                                          if paired else [])
-    return table(heads, rows, "kpis")
+    return rows
 
 
-def _results_section(res: Results) -> str:
-    parts = ["<section id=results><h2>Results</h2>"]
-    if res.kind == "sensitivity":
-        parts.append(_sensitivity_tables(res))
-    else:
-        try:
-            summary = res.summary()
-        except MissingResultsError as e:
-            return f"<section id=results><h2>Results</h2><p class=warn>{esc(e)}</p></section>"
-        scenarios = [s for s in res.scenarios if s in set(summary["scenario"])]
-        if res.kind == "calibration":
-            parts.append(_calibration_tables(res))
-        parts.append("<h3>Key performance indicators</h3><p>Mean over replications with 95 % t confidence "
-                     "intervals" + ("; Δ is the paired difference from the reference (pp = percentage points)."
-                                    if len(scenarios) > 1 else ".") + "</p>")
-        shown = res.shown_kpis()
-        parts.append(_kpi_table(res, summary, shown, scenarios[:40]))
-        rest = [k for k in ALL_KPI_INFO if k in set(summary["kpi"]) and k not in shown]
-        if rest:
-            parts.append(f"<details><summary>All {len(rest) + len(shown)} KPIs</summary>"
-                         f"{_kpi_table(res, summary, rest, scenarios[:40])}</details>")
-        if len(scenarios) > 40:
-            parts.append(f"<p>The tables show the first 40 of {len(scenarios)} scenarios; "
-                         f"<code>summary.csv</code> has all.</p>")
-        parts.append(_targets_table(res, scenarios[:40]))
-    parts.append("</section>")
-    return "".join(parts)
-
-
-def _targets_table(res: Results, scenarios: list[str]) -> str:
+def plan_targets(res: Results, scenarios: list[str]) -> dict:
     """Each plan's targets: the year first met (by the mean over replications) and the share of
     replications meeting it in its year."""
     from sim.studies.runner import target_status
@@ -298,130 +313,107 @@ def _targets_table(res: Results, scenarios: list[str]) -> str:
     wanted = [(s, k, int(y), float(v)) for s in scenarios
               for k, row in (res.configs.get(s, {}).get("targets") or {}).items() for y, v in row.items()]
     if not wanted:
-        return ""
+        return {"rows": [], "warn": ""}
     try:
         yearly = res.table("yearly", "plan targets")
     except MissingResultsError as e:
-        return f"<p class=warn>{esc(e)}</p>"
+        return {"rows": [], "warn": str(e)}
+    last = int(yearly["year"].max())
     rows = []
     for scen, kpi, year, value in wanted:
         st = target_status(yearly[yearly["scenario"] == scen], kpi, year, value)
-        last = int(yearly["year"].max())
-        first = str(st["first_met"]) if st["first_met"] is not None else f"not met by {last}"
-        rows.append([esc(scen), kpi_name(kpi), f"≥ {fmt_value(kpi, value)} by {year}", esc(first),
-                     f"{100 * st['probability']:.0f} %"])
-    return ("<h3>Plan targets</h3><p>A target is met in a year when the KPI is at least its value; the first "
-            "year is judged by the mean over replications, the probability is the share of replications "
-            "meeting the target in its year.</p>"
-            + table(["scenario", "KPI", "target", "first met", "met in its year"], rows, "targets"))
+        rows.append({"scenario": scen, "kpi": kpi, "target": f"≥ {fmt_value(kpi, value)} by {year}",
+                     "first_met": str(st["first_met"]) if st["first_met"] is not None else f"not met by {last}",
+                     "probability": f"{100 * st['probability']:.0f} %"})
+    return {"rows": rows, "warn": ""}
 
 
-def _sensitivity_tables(res: Results) -> str:
-    path = res.root / "sensitivity.csv"
+def _sensitivity(res: Results) -> dict:
     settings = res.manifest.get("sensitivity", {})
-    intro = (f"<p>{esc(settings.get('method', '?'))} analysis with {esc(settings.get('samples', '?'))} "
-             f"{'trajectories' if settings.get('method') == 'morris' else 'base samples'} "
-             f"({len(res.scenarios)} sample points × {_replications(res)} replication(s)).</p>")
+    out = {"method": settings.get("method", "?"), "samples": settings.get("samples", "?"),
+           "points": len(res.scenarios), "replications": _replications(res), "columns": [], "rows": [], "missing": False}
+    path = res.root / "sensitivity.csv"
     if not path.exists():
-        return intro + "<p class=warn>sensitivity.csv is missing: the analysis did not finish.</p>"
+        return {**out, "missing": True}
     df = pd.read_csv(path)
-    cols = [c for c in df.columns if c not in ("kpi", "method")]
-    rows = [[kpi_name(r["kpi"]), esc(r["parameter"])] + [f"{r[c]:.4g}" for c in cols if c != "parameter"]
+    cols = [c for c in df.columns if c not in ("kpi", "method", "parameter")]
+    rows = [{"kpi": r["kpi"], "parameter": r["parameter"], "values": [f"{r[c]:.4g}" for c in cols]}
             for _, r in df.iterrows()]
-    return intro + table(["KPI", "parameter"] + [esc(c) for c in cols if c != "parameter"], rows, "kpis")
+    return {**out, "columns": cols, "rows": rows}
 
 
-def _calibration_tables(res: Results) -> str:
+def _calibration(res: Results) -> dict:
     cal = res.manifest.get("calibration", {})
-    params = cal.get("parameters", {})
-    out = [f"<h3>Calibration</h3><p>{esc(cal.get('method', ''))} search, {esc(cal.get('evaluations', '?'))} "
-           f"evaluations, χ² = {cal.get('chi2', float('nan')):.4g} at the optimum.</p>"]
-    if params:
-        out.append(table(["fitted parameter", "value"], [[f"<code>{esc(k)}</code>", esc(v)] for k, v in params.items()]))
+    out = {"method": cal.get("method", ""), "evaluations": cal.get("evaluations", "?"),
+           "chi2": f"{cal.get('chi2', float('nan')):.4g}", "parameters": list(cal.get("parameters", {}).items()),
+           "fit": []}
     path = res.root / "fit.csv"
     if path.exists():
-        fit = pd.read_csv(path)
-        rows = [[kpi_name(r.kpi), fmt_value(r.kpi, r.observed), fmt_value(r.kpi, r.sd),
-                 fmt_value(r.kpi, r.simulated_mean), fmt_ci(r.kpi, r.ci_low, r.ci_high), f"{r.z:+.2f}",
-                 esc(getattr(r, "source", "") if isinstance(getattr(r, "source", ""), str) else "")]
-                for r in fit.itertuples()]
-        out.append(table(["target", "observed", "sd", "simulated", "95 % CI", "z", "source"], rows, "kpis"))
-    return "".join(out)
+        out["fit"] = [{"kpi": r.kpi, "observed": fmt_value(r.kpi, r.observed), "sd": fmt_value(r.kpi, r.sd),
+                       "simulated": fmt_value(r.kpi, r.simulated_mean), "ci": fmt_ci(r.kpi, r.ci_low, r.ci_high),
+                       "z": f"{r.z:+.2f}", "source": getattr(r, "source", "")
+                       if isinstance(getattr(r, "source", ""), str) else ""}
+                      for r in pd.read_csv(path).itertuples()]
+    return out
 
 
-def _figures(res: Results, index: dict) -> str:
+def _figures(res: Results, index: dict) -> dict:
     folder = res.root / "figures"
-    out = ["<section id=figures><h2>Figures</h2>",
-           f"<p class=small>Also in <code>{esc(folder)}</code> as PNG (300 dpi) and SVG. "
-           f"{esc(index.get('font', ''))}.</p>"]
-    for i, fig in enumerate(index.get("figures", []), start=1):
+    shown = []
+    for fig in index.get("figures", []):
         png = next((f for f in fig["files"] if f.endswith(".png")), None)
-        if png is None:
-            continue
-        data = base64.b64encode(_screen_png(folder / png)).decode("ascii")
-        out.append(f"<figure id='{esc(fig['name'])}'><img alt='{esc(fig['title'])}' "
-                   f"src='data:image/png;base64,{data}'><figcaption><strong>Figure {i}. {esc(fig['title'])}.</strong> "
-                   f"{esc(fig['caption'])}</figcaption></figure>")
-    skipped = index.get("skipped", {})
-    if skipped:
-        items = "".join(f"<li><code>{esc(k)}</code>: {esc(str(v).replace(str(res.root) + ': ', ''))}</li>"
-                        for k, v in skipped.items())
-        out.append(f"<details><summary>{len(skipped)} figure(s) not drawn for this folder</summary>"
-                   f"<ul class=small>{items}</ul></details>")
-    out.append("</section>")
-    return "".join(out)
+        if png is not None:
+            data = base64.b64encode(_screen_png(folder / png)).decode("ascii")
+            shown.append({"name": fig["name"], "title": fig["title"], "caption": fig["caption"],
+                          "src": f"data:image/png;base64,{data}"})
+    skipped = [(k, str(v).replace(str(res.root) + ": ", "")) for k, v in index.get("skipped", {}).items()]
+    return {"folder": str(folder), "font": index.get("font", ""), "shown": shown, "skipped": skipped}
 
 
 def _screen_png(path: Path) -> bytes:
-    """The figure for the page: at most SCREEN_WIDTH px wide (sharp on a high-density screen and in
-    print at the page's width), 256 colours, optimised; the 300-dpi original stays in figures/."""
+    """The figure for the page at SCREEN_DPI (a one-column figure half the width of a page-wide one, as
+    printed), 256 colours, optimised; the 300-dpi original and the SVG stay in figures/."""
     from PIL import Image
 
     with Image.open(path) as im:
+        dpi = float(im.info.get("dpi", (SCREEN_DPI,))[0])
         im = im.convert("RGB")
-        if im.width > SCREEN_WIDTH:
-            im = im.resize((SCREEN_WIDTH, round(im.height * SCREEN_WIDTH / im.width)), Image.Resampling.LANCZOS)
+        if dpi > SCREEN_DPI:
+            scale = SCREEN_DPI / dpi
+            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
         im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         out = io.BytesIO()
         im.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
-def _replication(res: Results) -> str:
+def _replication(res: Results) -> dict:
+    """(label, value, shown as code) rows: period, hours, seeds, runs, software."""
     m = res.manifest
     sim_cfg = res.simulation()
-    rows = [["simulated period", f"{sim_cfg.get('years', '?')} year(s) of {sim_cfg.get('days_per_year', 365)} days "
-             f"after a warm-up of {sim_cfg.get('warmup_days', '?')} days (excluded from every KPI)"],
-            ["outpatient hours", _hours(sim_cfg)]]
+    rows = [("simulated period", f"{sim_cfg.get('years', '?')} year(s) of {sim_cfg.get('days_per_year', 365)} days "
+             f"after a warm-up of {sim_cfg.get('warmup_days', '?')} days (excluded from every KPI)", False),
+            ("outpatient hours", _hours(sim_cfg), False)]
     if res.is_batch:
-        seeds = m.get("seeds", {})
-        runs = m.get("runs", {})
-        timings = m.get("timings", {})
-        rows += [["master seed", esc(seeds.get("master_seed"))],
-                 ["replications per scenario", esc(seeds.get("replications"))],
-                 ["seed scheme", esc(seeds.get("scheme"))],
-                 ["runs", f"{runs.get('finished', '?')} of {runs.get('planned', '?')} finished, "
-                          f"{runs.get('failed', 0)} failed"],
-                 ["executor", esc(m.get("executor"))],
-                 ["computing time", f"{timings.get('run_seconds_total', 0):.1f} s in runs; "
-                                    f"started {esc(timings.get('started_utc'))}"],
-                 ["study file", f"<code>{esc(m.get('study_file'))}</code>"]]
+        seeds, runs, timings = m.get("seeds", {}), m.get("runs", {}), m.get("timings", {})
+        rows += [("master seed", seeds.get("master_seed"), False),
+                 ("replications per scenario", seeds.get("replications"), False),
+                 ("seed scheme", seeds.get("scheme"), False),
+                 ("runs", f"{runs.get('finished', '?')} of {runs.get('planned', '?')} finished, "
+                          f"{runs.get('failed', 0)} failed", False),
+                 ("executor", m.get("executor"), False),
+                 ("computing time", f"{timings.get('run_seconds_total', 0):.1f} s in runs; "
+                                    f"started {timings.get('started_utc')}", False),
+                 ("study file", m.get("study_file"), True)]
     else:
-        reps = m.get("replication_seeds", [])
-        rows += [["master seed", esc(m.get("master_seed"))],
-                 ["replications", str(len(reps))],
-                 ["seed scheme", "replication r: numpy SeedSequence(master seed, spawn_key=(r,)); streams "
-                                 f"{esc(', '.join(m.get('streams', [])))} spawn (r, i)"],
-                 ["computing time", f"{m.get('wall_seconds', 0):.1f} s"],
-                 ["scenario file", f"<code>{esc(m.get('source'))}</code>"]]
-    versions = m.get("versions") or {"countysim": m.get("package_version")}
-    rows += [["software", esc(", ".join(f"{k} {v}" for k, v in versions.items() if v))],
-             ["git commit", f"<code>{esc(_commit(res) or 'unknown')}</code>"]]
-    study_text = m.get("study_text")
-    extra = (f"<details><summary>Study file as run</summary><pre>{esc(study_text)}</pre></details>"
-             if study_text else "")
-    return (f"<section id=replication><h2>Replications and seeds</h2>{table(['', ''], rows, 'facts')}{extra}"
-            "</section>")
+        rows += [("master seed", m.get("master_seed"), False),
+                 ("replications", len(m.get("replication_seeds", [])), False),
+                 ("seed scheme", "replication r: numpy SeedSequence(master seed, spawn_key=(r,)); streams "
+                                 f"{', '.join(m.get('streams', []))} spawn (r, i)", False),
+                 ("computing time", f"{m.get('wall_seconds', 0):.1f} s", False),
+                 ("scenario file", m.get("source"), True)]
+    rows += [("software", _software(res), False), ("git commit", _commit(res) or "unknown", True)]
+    return {"rows": rows, "study_text": m.get("study_text") or ""}
 
 
 def _hours(sim_cfg: dict) -> str:
@@ -436,43 +428,25 @@ def _hours(sim_cfg: dict) -> str:
     return f"{length:g} h a day, {clock(start)}–{clock(start + length)}"
 
 
-def _stress(res: Results) -> str:
+def _stress(res: Results) -> dict:
+    """This study's STRESS-DES values and docs/model.md as HTML."""
     sim_cfg = res.simulation()
     ref_cfg = res.configs.get(res.reference, {})
     m = res.manifest
     seeds = m.get("seeds", {}) if res.is_batch else {"master_seed": m.get("master_seed"),
                                                      "replications": len(m.get("replication_seeds", []))}
-    versions = m.get("versions") or {"countysim": m.get("package_version")}
-    rows = [
-        ["1.1 Objective", esc(res.question or "–")],
-        ["1.2 Outputs shown", ", ".join(f"<code>{esc(k)}</code>" for k in res.shown_kpis())
-         + " (all KPIs in the tables)"],
-        ["1.3 Experimentation", esc({"run": "one scenario", "experiment": "scenario comparison, paired by replication",
-                                     "sensitivity": "global sensitivity analysis",
-                                     "calibration": "calibration to observed targets"}.get(res.kind, res.kind))
-         + (f"; sweep over {', '.join(res.sweep_params)}" if res.sweep_params else "")],
-        ["2.3 Scenario logic", f"{len(res.scenarios)} scenario(s); see <a href='#scenarios'>Scenarios</a>"],
-        ["3.1 Base configuration", esc(ref_cfg.get("name", "")) + ": " + esc((ref_cfg.get("description") or "").strip())],
-        ["3.3 County", _county_text(ref_cfg)],
-        ["4.1 Warm-up", f"{esc(sim_cfg.get('warmup_days'))} days, excluded from every KPI"],
-        ["4.2 Run length", f"{esc(sim_cfg.get('years'))} year(s) after the warm-up"],
-        ["4.3 Replications", f"{esc(seeds.get('replications'))} per scenario; 95 % t intervals; paired differences "
-                             "with common random numbers"],
-        ["5.2 Random numbers", f"master seed {esc(seeds.get('master_seed'))}; streams arrivals, choice, service, "
-                               "referral per replication"],
-        ["5.3 Execution", esc(m.get("executor") or "process pool (countysim run)")],
-        ["5.4 Software", esc(", ".join(f"{k} {v}" for k, v in versions.items() if v))],
-        ["6 Code access", f"countysim {esc(_version(res))}, git commit <code>{esc(_commit(res) or 'unknown')}</code>"],
-    ]
     if MODEL_DOC.exists():
-        text = MODEL_DOC.read_text(encoding="utf-8")
-        text = re.sub(r"^# .*\n", "", text, count=1)
-        doc = markdown_html(text, shift=1)
+        text = re.sub(r"^# .*\n", "", MODEL_DOC.read_text(encoding="utf-8"), count=1)
+        doc = markupsafe.Markup(markdown_html(text, shift=1))  # markdown-it escapes the document's raw HTML
     else:
-        doc = "<p class=warn>docs/model.md was not found next to the installed package.</p>"
-    return ("<section id=model><h2>Model description (STRESS-DES)</h2>"
-            "<h3>This study</h3>" + table(["STRESS-DES item", "value"], [[r[0], r[1]] for r in rows], "facts")
-            + "<details open><summary>Model documentation (docs/model.md)</summary>" + doc + "</details></section>")
+        doc = None
+    return {"objective": res.question or "–", "kpis": res.shown_kpis(), "design": DESIGNS.get(res.kind, res.kind),
+            "sweep": ", ".join(res.sweep_params), "scenarios": len(res.scenarios),
+            "base": f"{ref_cfg.get('name', '')}: {(ref_cfg.get('description') or '').strip()}",
+            "county": _county_text(ref_cfg), "warmup_days": sim_cfg.get("warmup_days"),
+            "years": sim_cfg.get("years"), "replications": seeds.get("replications"),
+            "master_seed": seeds.get("master_seed"), "executor": m.get("executor") or "process pool (countysim run)",
+            "software": _software(res), "version": _version(res), "commit": _commit(res) or "unknown", "doc": doc}
 
 
 def _county_text(cfg: dict) -> str:
@@ -480,28 +454,11 @@ def _county_text(cfg: dict) -> str:
     kind = geo.get("kind")
     if kind == "synthetic" and geo.get("synthetic"):
         s = geo["synthetic"]
-        return esc(f"synthetic: {s.get('population'):,} residents, {s.get('townships')} townships × "
-                   f"{s.get('villages_per_township')} villages, {len(s.get('county_hospitals', []))} county hospital(s)")
+        return (f"synthetic: {s.get('population'):,} residents, {s.get('townships')} townships × "
+                f"{s.get('villages_per_township')} villages, {len(s.get('county_hospitals', []))} county hospital(s)")
     if kind == "roster" and geo.get("roster"):
-        return esc(f"facility roster {Path(geo['roster'].get('facilities_csv', '')).name}")
-    return esc(kind or "")
+        return f"facility roster {Path(geo['roster'].get('facilities_csv', '')).name}"
+    return kind or ""
 
 
-SECTIONS = (("question", "Question"), ("scenarios", "Scenarios"), ("results", "Results"), ("figures", "Figures"),
-            ("replication", "Replications and seeds"), ("model", "Model description (STRESS-DES)"))
-
-
-def build_report(res: Results, figure_index: dict) -> str:
-    body = "".join([_header(res), _question(res), _scenarios(res), _results_section(res),
-                    _figures(res, figure_index), _replication(res), _stress(res)])
-    title = f"{res.name} — countysim report"
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True)
-    css = env.get_template("report.css").render(cjk_family=cjk_font.FAMILY)
-    # the embedded font holds exactly the Chinese characters of this page (the reader needs no CJK font)
-    faces = cjk_font.font_face_css(title + body)
-    return env.get_template("report.html.j2").render(title=title, sections=SECTIONS, css=markupsafe.Markup(css),
-                                                     font_faces=markupsafe.Markup(faces),
-                                                     body=markupsafe.Markup(body))
-
-
-__all__ = ["build_report", "config_changes", "markdown_html", "write_report"]
+__all__ = ["build_report", "config_changes", "markdown_html", "plan_targets", "write_report"]

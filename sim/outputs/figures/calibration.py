@@ -18,7 +18,7 @@ def calibration_fit(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
     ncols = min(3, len(kpis))
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(3.6 * ncols, 2.9 * nrows + 1.5)
+        fig = style.new_figure(style.width(ncols), 2.3 * nrows + 1.3)
         for ax, r in zip(grid(fig, len(kpis), ncols), data.itertuples()):
             ax.errorbar([0], [r.observed], yerr=[[r.sd], [r.sd]], fmt="s", color=pal[0], capsize=4, ms=6,
                         label="observed ± 1 sd")

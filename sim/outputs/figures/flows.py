@@ -22,25 +22,26 @@ def flow_matrix(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fig
     nrows = -(-len(scenarios) // ncols)
     vmax = float(data["share"].max()) if len(data) else 1.0
     with style.theme():
-        fig = style.new_figure(5.4 * ncols, 4.4 * nrows + 1.0)
+        fig = style.new_figure(style.width(ncols), 3.3 * nrows + 0.9)
         axes = grid(fig, len(scenarios), ncols)
         for ax, scen in zip(axes, scenarios):
             m = data[data["scenario"] == scen].pivot(index="first_tier", columns="final_tier", values="share") \
                 .reindex(index=list(TIERS), columns=list(TIERS))
             sns.heatmap(m, ax=ax, annot=True, fmt=".1%", cmap=style.SEQUENTIAL, vmin=0, vmax=vmax, cbar=False,
-                        linewidths=0.5, linecolor="white", annot_kws={"fontsize": 9}, square=True)
+                        linewidths=0.5, linecolor="white", annot_kws={"fontsize": 7}, square=True)
             ax.set_xticks(np.arange(len(TIERS)) + 0.5, [style.tier_label(t, True, short=True) for t in TIERS],
-                          rotation=0, fontsize=9)
+                          rotation=0, fontsize=7)
             ax.set_yticks(np.arange(len(TIERS)) + 0.5, [style.tier_label(t, True, short=True) for t in TIERS],
-                          rotation=0, fontsize=9)
+                          rotation=0, fontsize=7)
             ax.set_xlabel("final tier (where the episode ended)")
             ax.set_ylabel("first-contact tier")
             if len(scenarios) > 1:  # a single run's one panel: its name is in the note below already
                 ax.set_title(scen)
         mappable = axes[0].collections[0]
-        cb = fig.colorbar(mappable, ax=axes, shrink=0.6, location="right")
+        # one column: the colour bar below leaves the cells the full width for their bilingual labels
+        cb = fig.colorbar(mappable, ax=axes, shrink=0.6, location="right" if ncols > 1 else "bottom", aspect=25)
         cb.set_label("share of completed episodes (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         title = "Patient flows: first contact → final tier"
         style.title(fig, title, f"{study}: share of completed episodes, per replication on average")
@@ -63,7 +64,7 @@ def _ribbon(x0: float, x1: float, y0a: float, y0b: float, y1a: float, y1b: float
     return MplPath(verts, codes)
 
 
-def _sankey(ax, d: pd.DataFrame, colours: dict) -> None:
+def _sankey(ax, d: pd.DataFrame, colours: dict, two_lines: bool = False) -> None:
     gap, width, x0, x1 = 0.03, 0.05, 0.0, 1.0
     left = d.groupby("first_tier")["share"].sum().reindex(TIERS, fill_value=0.0)
     right = d.groupby("final_tier")["share"].sum().reindex(TIERS, fill_value=0.0)
@@ -94,14 +95,14 @@ def _sankey(ax, d: pd.DataFrame, colours: dict) -> None:
             if s <= 0:
                 continue
             ax.add_patch(Rectangle((x, top[t] - s), width, s, facecolor="0.25", edgecolor="none"))
-            ax.text(x + dx, top[t] - s / 2, f"{style.tier_label(t)}\n{s:.1%}", ha=ha, va="center", fontsize=8)
+            ax.text(x + dx, top[t] - s / 2, f"{style.tier_label(t, two_lines)}\n{s:.1%}", ha=ha, va="center",
+                    fontsize=7)
     ax.set_xlim(-0.55, 1.6)
-    ax.set_ylim(-0.02, 1.0 + gap * (len(TIERS) - 1) + 0.02)
+    top = 1.0 + gap * (len(TIERS) - 1)
+    ax.set_ylim(-0.02, top + 0.1)  # the column headings inside the axes, clear of the panel title
     ax.axis("off")
-    ax.text(x0 + width / 2, 1.0 + gap * 3 + 0.05, "first contact", ha="center", va="bottom", fontsize=9,
-            fontweight="bold")
-    ax.text(x1 + width / 2, 1.0 + gap * 3 + 0.05, "final tier", ha="center", va="bottom", fontsize=9,
-            fontweight="bold")
+    for x, heading in ((x0, "first contact"), (x1, "final tier")):
+        ax.text(x + width / 2, top + 0.03, heading, ha="center", va="bottom", fontsize=8, fontweight="bold")
 
 
 def referral_sankey(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
@@ -110,11 +111,11 @@ def referral_sankey(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
     nrows = -(-len(scenarios) // ncols)
     colours = _colours()
     with style.theme():
-        fig = style.new_figure(6.0 * ncols, 4.2 * nrows + 1.2)
+        fig = style.new_figure(style.DOUBLE_COLUMN, (3.2 if ncols > 1 else 3.8) * nrows + 1.0)
         for ax, scen in zip(grid(fig, len(scenarios), ncols), scenarios):
-            _sankey(ax, data[data["scenario"] == scen], colours)
+            _sankey(ax, data[data["scenario"] == scen], colours, two_lines=ncols > 1)
             if len(scenarios) > 1:
-                ax.set_title(scen, pad=14)
+                ax.set_title(scen)
         from matplotlib.patches import Patch
 
         present = [p for p in PATHS if (data["path"] == p).any()]

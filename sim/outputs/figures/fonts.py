@@ -7,6 +7,7 @@ covers the Chinese text to use that one, or to ``none`` for English-only labels.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from functools import lru_cache
@@ -57,6 +58,37 @@ def rc() -> dict:
     families = [LATIN] + ([cjk] if cjk else [])
     # an explicit family list: matplotlib falls back glyph by glyph only along such a list
     return {"font.family": families, "font.sans-serif": families, "axes.unicode_minus": True}
+
+
+@contextlib.contextmanager
+def cached_lookups():
+    """Answer each font query once while a figure is drawn: matplotlib resolves the font family list
+    again for every text it measures or draws (about 12,000 look-ups for the figures of one run),
+    each time re-reading eleven rcParams.  Valid only while the figure's rcParams are fixed (inside
+    ``style.theme()``); the manager's own method is back afterwards."""
+    manager = font_manager.fontManager
+    if "findfont" in vars(manager):  # nested: the outer context's cache serves
+        yield
+        return
+    lookup = manager.findfont
+    answers: dict = {}
+
+    def findfont(prop, fontext="ttf", directory=None, fallback_to_default=True, rebuild_if_missing=True):
+        if isinstance(prop, font_manager.FontProperties):  # mutable: key on its values, as its hash does
+            what = (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
+                    prop.get_stretch(), prop.get_size(), prop.get_file(), prop.get_math_fontfamily())
+        else:
+            what = prop
+        key = (what, fontext, directory, fallback_to_default, rebuild_if_missing)
+        if key not in answers:
+            answers[key] = lookup(prop, fontext, directory, fallback_to_default, rebuild_if_missing)
+        return answers[key]
+
+    manager.findfont = findfont
+    try:
+        yield
+    finally:
+        del manager.findfont
 
 
 def has_cjk() -> bool:

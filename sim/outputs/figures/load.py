@@ -33,11 +33,10 @@ def facility_load(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
     scenarios = data.attrs.get("scenarios") or list(dict.fromkeys(data["scenario"]))
     rows = data.attrs.get("rows") or list(dict.fromkeys(data["row"]))
     annotate = len(rows) * len(scenarios) <= 120
-    width = max(9.0, 4.0 + 2 * (0.7 * len(scenarios) + 0.6))
     over = float(np.nanmax([data["utilisation"].max(), data["bed_occupancy"].max(), 0.0]))
     labels = data.attrs.get("labels") or {}
     with style.theme():
-        fig = style.new_figure(width, 0.32 * len(rows) + 2.8)
+        fig = style.new_figure(style.DOUBLE_COLUMN, 0.25 * len(rows) + 2.3)
         axes = fig.subplots(1, 2, sharey=True)
         vmax = max(over, 1.0)
         for ax, col, label in ((axes[0], "utilisation", "Doctor utilisation"),
@@ -55,7 +54,7 @@ def facility_load(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
                 ax.axhline(n_tiers, color="white", lw=3)  # tier totals above, single facilities below
         cb = fig.colorbar(axes[0].collections[0], ax=axes, shrink=0.7)
         cb.set_label("share of capacity in use (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         if over > 1:
             cb.ax.axhline(1.0, color="white", lw=1.5)
@@ -87,8 +86,7 @@ def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
     n_rows = sum(len(rows[m]) for m in panels)
     vmax = float(np.nanmax([data["value"].max(), 1.0]))
     with style.theme():
-        fig = style.new_figure(min(14.0, max(8.0, 4.2 + 0.42 * len(months))),
-                               min(24.0, 0.2 * n_rows + 1.1 * len(panels) + 1.6))
+        fig = style.new_figure(style.DOUBLE_COLUMN, min(24.0, 0.13 * n_rows + 0.9 * len(panels) + 1.3))
         axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False,
                             height_ratios=[max(len(rows[m]), 1) for m in panels])[:, 0]
         for ax, measure in zip(axes, panels):
@@ -105,7 +103,7 @@ def load_by_month(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
             ax.tick_params(axis="x", rotation=0)
         cb = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.6, aspect=30)
         cb.set_label("share of capacity in use (%)")
-        cb.formatter = PercentFormatter(xmax=1)
+        cb.formatter = PercentFormatter(xmax=1, decimals=0)
         cb.update_ticks()
         pooled = data.attrs.get("pooled") or {}
         pooled_text = " and ".join(k for k, v in pooled.items() if v)
@@ -134,7 +132,7 @@ def waiting_times(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> F
     bed_order = [style.tier_label(t, True) for t in ("township", "county") if (data["tier"] == t).any()]
     pal = dict(zip(scenarios, style.palette(len(scenarios))))
     with style.theme():
-        fig = style.new_figure(10.5, 4.8)
+        fig = style.new_figure(style.DOUBLE_COLUMN, 3.9)
         axes = fig.subplots(1, 2, width_ratios=[3, 2])
         for ax, col, tiers, ylabel, ttl in (
                 (axes[0], "mean_wait_min", order, "mean wait for a doctor (minutes)", "Outpatient waits"),

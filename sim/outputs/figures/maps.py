@@ -10,11 +10,12 @@ from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
-from sim.outputs.figures import style
+from sim.outputs.figures import fonts, style
 from sim.outputs.figures.style import FigureResult
 
-MEASURES = (("primary_care_share", "Primary-care share of visits (%)", "cividis", True),
-            ("oop_per_episode", "Out-of-pocket per episode (CNY)", "viridis", False))
+# (column, colour-bar label, its short form beside a row of small panels, colour map, a share)
+MEASURES = (("primary_care_share", "Primary-care share of visits (%)", "Primary-care share (%)", "cividis", True),
+            ("oop_per_episode", "Out-of-pocket per episode (CNY)", "Out-of-pocket (CNY)", "viridis", False))
 
 
 def village_map(villages: pd.DataFrame, sites: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureResult:
@@ -22,27 +23,32 @@ def village_map(villages: pd.DataFrame, sites: pd.DataFrame, out_dir: str | Path
     labels = villages.attrs.get("labels") or {}
     pop = villages["population"].astype(float)
     n = len(scenarios)
+    across = n > 1  # scenarios side by side, one row per measure: four scenarios still fit one page
+    nrows, ncols = (len(MEASURES), n) if across else (1, len(MEASURES))
     with style.theme():
-        fig = style.new_figure(8.6, 3.3 * n + 2.2)
-        axes = fig.subplots(n, 2, squeeze=False)
+        # square panels, narrowed by the axis labels and colour bars
+        fig = style.new_figure(style.DOUBLE_COLUMN, nrows * 0.9 * style.DOUBLE_COLUMN / ncols + 1.6)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
         xlim, ylim = _square(pd.concat([villages[["x_km", "y_km"]], sites[["x_km", "y_km"]]]))
-        for col_i, (col, label, cmap, share) in enumerate(MEASURES):
+        for m, (col, label, short, cmap, share) in enumerate(MEASURES):
             norm = Normalize(float(villages[col].min()), float(villages[col].max()))
-            for i, scen in enumerate(scenarios):
-                ax = axes[i, col_i]
+            row = list(axes[m]) if across else [axes[0, m]]
+            for i, (ax, scen) in enumerate(zip(row, scenarios)):
                 v = villages[villages["scenario"] == scen]
                 sizes = 8 + 70 * np.sqrt(v["population"].astype(float) / max(pop.max(), 1.0))
-                sc = ax.scatter(v["x_km"], v["y_km"], c=v[col], s=sizes, cmap=cmap, norm=norm, edgecolors="0.25",
-                                linewidths=0.3, zorder=2)
-                _sites(ax, sites)
+                sc = ax.scatter(v["x_km"], v["y_km"], c=v[col], s=sizes * (2 / ncols if across else 1), cmap=cmap,
+                                norm=norm, edgecolors="0.25", linewidths=0.3, zorder=2)
+                _sites(ax, sites, 2 / ncols if across else 1)
                 ax.set(xlim=xlim, ylim=ylim, aspect="equal")  # one square extent: panels compare place by place
-                ax.set_xlabel("east–west (km)" if i == n - 1 else "")
-                ax.set_ylabel(f"{labels.get(scen, scen)}\nnorth–south (km)" if col_i == 0 and n > 1
-                              else "north–south (km)" if col_i == 0 else "")
-                if i == 0:
+                ax.set_xlabel("east–west (km)" if m == nrows - 1 or not across else "")
+                ax.set_ylabel("north–south (km)" if (i == 0 if across else m == 0) else "")
+                if not across:
                     ax.set_title(style.kpi_title(col))
-            cb = fig.colorbar(sc, ax=list(axes[:, col_i]), shrink=0.85, location="bottom", pad=0.02, aspect=30)
-            cb.set_label(label)
+                elif m == 0:  # column heading: the scenario, a sweep's values on a second line
+                    ax.set_title(labels.get(scen, scen).replace(" (", "\n").removesuffix(")"), fontsize=7,
+                                 fontweight="normal")
+            cb = fig.colorbar(sc, ax=row, shrink=0.85, location="right" if across else "bottom", pad=0.02, aspect=30)
+            cb.set_label(fonts.with_zh(short, style.zh(col), "\n") if across else label)
             if share:
                 cb.formatter = PercentFormatter(xmax=1, decimals=0)
                 cb.update_ticks()
@@ -54,11 +60,12 @@ def village_map(villages: pd.DataFrame, sites: pd.DataFrame, out_dir: str | Path
         title = "Equity across villages"
         omitted = villages.attrs.get("omitted") or 0
         style.title(fig, title, (f"{study}: " if n > 1 else f"{style.which(study, scenarios[0])}: ")
-                    + "mean over replications; one colour scale per column"
+                    + "mean over replications; one colour scale per measure"
                     + (f"; {omitted} more scenarios not shown" if omitted else ""))
-        caption = ("Villages at their coordinates, one row per scenario, coloured by the share of their residents' "
-                   "visits made in primary care (left) and by out-of-pocket cost per episode (right), on one colour "
-                   "scale per column; triangles mark township centres, stars county hospitals.")
+        caption = ("Villages at their coordinates, coloured by the share of their residents' visits made in primary "
+                   "care and by out-of-pocket cost per episode"
+                   + (" (one row per measure, one column per scenario)" if across else " (left and right)")
+                   + ", on one colour scale per measure; triangles mark township centres, stars county hospitals.")
         data = villages.copy()
         data.attrs = dict(villages.attrs)
         return style.save(fig, out_dir, "09_village_map", title, caption, data, sites=sites)
@@ -72,10 +79,11 @@ def _square(xy: pd.DataFrame, pad: float = 0.06) -> tuple[tuple[float, float], t
     return (cx - half, cx + half), (cy - half, cy + half)
 
 
-def _sites(ax, sites: pd.DataFrame) -> None:
+def _sites(ax, sites: pd.DataFrame, scale: float = 1.0) -> None:
+    """Township centres (triangles) and county hospitals (stars); ``scale`` shrinks them on small panels."""
     town = sites[sites["tier"] == "township"]
     county = sites[sites["tier"] == "county"]
-    ax.scatter(town["x_km"], town["y_km"], marker="^", s=50, facecolors="white", edgecolors="black",
+    ax.scatter(town["x_km"], town["y_km"], marker="^", s=50 * scale, facecolors="white", edgecolors="black",
                linewidths=1.0, zorder=3)
-    ax.scatter(county["x_km"], county["y_km"], marker="*", s=200, facecolors="black", edgecolors="white",
+    ax.scatter(county["x_km"], county["y_km"], marker="*", s=200 * scale, facecolors="black", edgecolors="white",
                linewidths=0.8, zorder=4)

@@ -15,7 +15,7 @@ def pareto_figure(search_dir: str | Path, cost_kpi: str, probability: float) -> 
     trials = pd.read_csv(folder / "trials.csv")
     front = pd.read_csv(folder / "pareto.csv").sort_values("cost")
     with style.theme():
-        fig = style.new_figure(6.4, 4.6)
+        fig = style.new_figure(style.DOUBLE_COLUMN, 3.8)
         ax = fig.add_subplot(111)
         ax.scatter(trials["cost"], 100 * trials["probability"], s=22, color="0.6", label="timetable tried")
         ax.plot(front["cost"], 100 * front["probability"], marker="o", ms=6, color=style.palette(1)[0],

@@ -11,10 +11,12 @@ from sim.outputs.figures import style
 from sim.outputs.figures.style import FigureResult
 
 
-def grid(fig, n: int, ncols: int):
+def grid(fig, n: int, ncols: int, sharey: bool = False):
+    """``n`` panels in rows of ``ncols``; ``sharey``: panels with the same rows (scenarios) label them
+    once, on the left, leaving the width to the data."""
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -67,14 +69,14 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
     reference = data.attrs.get("reference")
     ncols = 2 if len(kpis) > 1 else 1
     nrows = math.ceil(len(kpis) / ncols)
-    height = nrows * (0.32 * len(scenarios) + 1.5) + 1.0
+    height = nrows * (0.25 * len(scenarios) + 1.2) + 0.8
     with style.theme():
-        fig = style.new_figure(5.2 * ncols, min(height, 24))
+        fig = style.new_figure(style.width(ncols), min(height, 24))
         # rows are labelled, so colour only marks the reference
         colour, ref_colour = style.palette(1)[0], "0.15"
         limits = shared_limits(data, kpis, "ci_low", "ci_high", "mean")
         labels = data.attrs.get("labels") or {}
-        for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
+        for ax, kpi in zip(grid(fig, len(kpis), ncols, sharey=True), kpis):
             d = data[data["kpi"] == kpi].set_index("scenario").reindex(scenarios)
             for i, (name, r) in enumerate(d.iterrows()):
                 ax.errorbar(r["mean"], i, xerr=_err(pd.Series([r["mean"]]), pd.Series([r["ci_low"]]),
@@ -89,7 +91,7 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
                 value, label = style.TARGETS[kpi]
                 ax.axvline(value, color="0.2", ls="--", lw=1.2, label="policy target")
                 ax.annotate(label.removeprefix("target "), (value, 1.0), xycoords=("data", "axes fraction"),
-                            xytext=(3, -3), textcoords="offset points", ha="left", va="top", fontsize=8,
+                            xytext=(-3, -3), textcoords="offset points", ha="right", va="top", fontsize=7,
                             color="0.2")
             ax.set_xlim(*limits[kpi])
             ax.set_title(style.kpi_title(kpi))
@@ -113,16 +115,16 @@ def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "")
     reference = data.attrs.get("reference", "reference")
     ncols = 2 if len(kpis) > 1 else 1
     nrows = math.ceil(len(kpis) / ncols)
-    height = nrows * (0.32 * len(scenarios) + 1.5) + 1.2
+    height = nrows * (0.25 * len(scenarios) + 1.2) + 1.0
     pal = style.palette(3)
     kinds = {"up": (pal[0], "increase (95 % CI excludes 0)"), "down": (pal[1], "decrease (95 % CI excludes 0)"),
              "ns": ("0.55", "95 % CI includes 0")}
     used = set()
     with style.theme():
-        fig = style.new_figure(5.2 * ncols, min(height, 24))
+        fig = style.new_figure(style.width(ncols), min(height, 24))
         limits = shared_limits(data, kpis, "diff_ci_low", "diff_ci_high", "diff_mean", zero=True, bounded=False)
         labels = data.attrs.get("labels") or {}
-        for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
+        for ax, kpi in zip(grid(fig, len(kpis), ncols, sharey=True), kpis):
             d = data[data["kpi"] == kpi].set_index("scenario").reindex(scenarios)
             for i, (_name, r) in enumerate(d.iterrows()):
                 kind = "up" if r["diff_ci_low"] > 0 else "down" if r["diff_ci_high"] < 0 else "ns"
@@ -133,10 +135,10 @@ def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "")
             ax.axvline(0, color="0.2", lw=1)
             ax.set_yticks(range(len(scenarios)), [labels.get(s, s) for s in scenarios])
             ax.set_xlim(*limits[kpi])
-            ax.invert_yaxis()
+            ax.set_ylim(len(scenarios) - 0.5, -0.5)  # first scenario on top (the panels share this axis)
             ax.set_title(style.kpi_title(kpi))
-            ax.set_xlabel(f"Δ vs {reference} ({style.unit_label(kpi).replace('%', 'percentage points')})"
-                          if style.is_share(kpi) else f"Δ vs {reference} ({style.unit_label(kpi)})")
+            ax.set_xlabel(f"Δ ({style.unit_label(kpi).replace('%', 'percentage points')})"
+                          if style.is_share(kpi) else f"Δ ({style.unit_label(kpi)})")  # the title names the reference
             style.format_axis(ax, kpi, "x")
         from matplotlib.lines import Line2D
 

@@ -19,7 +19,7 @@ def morris(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRe
     ncols = 2 if len(kpis) > 1 else 1
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(5.4 * ncols, 4.0 * nrows + 1.8)
+        fig = style.new_figure(style.width(ncols), 3.0 * nrows + 1.6)
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi]
             for r in d.itertuples():
@@ -32,8 +32,8 @@ def morris(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRe
             ax.set_xlim(0, top * 1.08)
             ax.set_ylim(0, top * 1.08)
             ax.set_title(style.kpi_title(kpi))
-            ax.set_xlabel(f"μ*: mean |elementary effect| ({style.delta_unit(kpi)})")
-            ax.set_ylabel(f"σ of elementary effects ({style.delta_unit(kpi)})")
+            ax.set_xlabel(f"μ*: mean |elementary effect|\n({style.delta_unit(kpi)})")
+            ax.set_ylabel(f"σ of elementary effects\n({style.delta_unit(kpi)})")
             style.format_axis(ax, kpi, "x")
             style.format_axis(ax, kpi, "y")
         style.figure_legend(fig, max_cols=2, rename=lambda x: style.short_param(x, 40), fontsize="small")
@@ -53,7 +53,7 @@ def sobol(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRes
     ncols = 2 if len(kpis) > 1 else 1
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(5.6 * ncols, (0.55 * len(params) + 1.6) * nrows + 1.4)
+        fig = style.new_figure(style.width(ncols), (0.45 * len(params) + 1.3) * nrows + 1.2)
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             d = data[data["kpi"] == kpi].set_index("parameter").reindex(params)
             y = np.arange(len(params))

@@ -23,7 +23,7 @@ def sweep_response(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> 
         if method == "grid":
             ncols = 2 if len(kpis) > 1 else 1
             nrows = -(-len(kpis) // ncols)
-            fig = style.new_figure(5.2 * ncols, 3.0 * nrows + 1.6)
+            fig = style.new_figure(style.width(ncols), 2.4 * nrows + 1.3)
             axes = grid(fig, len(kpis), ncols)
             groups = [()] if not others else list(dict.fromkeys(
                 tuple(r) for r in data[others].itertuples(index=False, name=None)))
@@ -40,7 +40,7 @@ def sweep_response(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> 
                     ax.fill_between(d[x][ok], d["ci_low"][ok], d["ci_high"][ok], color=colour, alpha=0.2, lw=0)
                 _decorate(ax, kpi, x, ref_means, reference)
         else:  # Latin hypercube: one panel per KPI and parameter, each point with its CI
-            fig = style.new_figure(4.2 * len(params), 2.8 * len(kpis) + 1.6)
+            fig = style.new_figure(style.width(len(params)), 2.2 * len(kpis) + 1.3)
             axes = fig.subplots(len(kpis), len(params), squeeze=False)
             for i, kpi in enumerate(kpis):
                 d = data[data["kpi"] == kpi]

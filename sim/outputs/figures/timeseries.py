@@ -17,7 +17,7 @@ def monthly_kpis(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Fi
     ncols = 2 if len(kpis) > 1 else 1
     nrows = -(-len(kpis) // ncols)
     with style.theme():
-        fig = style.new_figure(5.2 * ncols, 2.9 * nrows + 1.4)
+        fig = style.new_figure(style.width(ncols), 2.3 * nrows + 1.2)
         colours = dict(zip(scenarios, style.palette(len(scenarios))))
         for ax, kpi in zip(grid(fig, len(kpis), ncols), kpis):
             if warmup > 0:

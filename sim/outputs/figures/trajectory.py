@@ -18,7 +18,7 @@ def trajectory(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> Figu
     nrows = -(-len(kpis) // ncols)
     years = sorted(data["year"].unique())
     with style.theme():
-        fig = style.new_figure(5.4 * ncols, 3.1 * nrows + 1.6)
+        fig = style.new_figure(style.width(ncols), 2.5 * nrows + 1.4)
         colours = dict(zip(scenarios, style.palette(len(scenarios))))
         change_years = sorted({y for _, y, _, _ in changes})
         for i, (ax, kpi) in enumerate(zip(grid(fig, len(kpis), ncols), kpis)):
