@@ -12,6 +12,9 @@ refitted so that levels stay where the baseline is calibrated:
 - asc_self_treatment per severity: self-treatment 28/14/4 % (NHSS 2008 rural two-week
   self-treatment 25.3 %, experiments/validation_effects.csv); the rest is forgone care.
 
+The return-visit decision (复诊) uses the choice model's price and travel coefficients; its
+constant per tier keeps 85 % of patients asked back coming at baseline prices (assumed).
+
 The admission decision has its own price coefficient, set so that the elasticity of accepting a
 bed to the stay's out-of-pocket is the published admission elasticity (-0.372), with a constant
 per condition and severity that keeps 21.5 % of advised admissions declined in every case (NHSS
@@ -42,6 +45,7 @@ FORMAL_BY_SEVERITY = np.array([0.62, 0.80, 0.92])
 SELF_BY_SEVERITY = np.array([0.28, 0.14, 0.04])
 TARGET_ELASTICITY = -0.519
 TARGET_ADMISSION_ELASTICITY = -0.372
+RETURNING = 0.85  # share of patients asked back who come, at baseline prices (assumed)
 DECLINED = 0.215  # NHSS 2018 perceived unmet need for admission, applied to every case (assumed)
 # first-contact shares by tier (village, township, county, outside) of the baseline as calibrated to
 # national statistics before facility choice carried the care-seeking price term (commit 2da9245,
@@ -203,6 +207,28 @@ def fit_admission(care: Care) -> tuple[float, dict[str, list[float]]]:
     return beta, by_name
 
 
+def fit_returns(care: Care) -> dict[str, float]:
+    """Return-visit constant per tier: on average RETURNING of first-contact patients asked back
+    at that tier's facilities come, given the visit's out-of-pocket and their travel time."""
+    ch, county, spec = care.choice, care.county, care.scenario.choice
+    fac = np.maximum(ch.choice_set, 0)
+    tier = county.fac_tier[fac]  # (V, K)
+    hours = county.travel_hours[np.arange(county.n_villages)[:, None], fac]
+    visit = np.stack([care.pay.expected_oop(t, care.costs.visit[t], care.costs.visit[t], np.zeros_like(care.costs.visit[t]),
+                                            referred=False) for t in range(len(TIERS))])  # (T, C, S)
+    weight = (_weights(care) * care.seeking.prob[..., 0])[:, None] * ch.prob.transpose(0, 3, 1, 2)  # (V, K, C, S)
+    weight = np.where(ch.valid[:, :, None, None], weight, 0.0)
+    price = spec.beta_log_oop * np.log1p(visit[tier] / spec.oop_scale_cny)  # (V, K, C, S)
+    rest = price + spec.beta_travel_per_hour * hours[:, :, None, None]
+    out = {}
+    for t, name in enumerate(TIERS):
+        w, r = weight[tier == t], rest[tier == t]
+        if w.sum() > 0:
+            out[name] = round(float(brentq(lambda a: float((w / (1 + np.exp(-(a + r)))).sum() / w.sum()) - RETURNING,
+                                           -30, 30)), 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", default=[], dest="sets")
@@ -222,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     print("first-contact tier shares kept:", np.round(shares, 3), "->", np.round(tier_shares(care), 3))
     print("implied elasticity:", round(implied_elasticity(args.sets + setting.sets()), 3))
     print("\n".join(setting.sets()))
+    print(f"care_seeking.return_asc={fit_returns(care)}")
     beta_admission, admission_asc = fit_admission(care)
     print(f"care_seeking.admission_beta_log_oop={beta_admission!r}")
     print("\n".join(f"care_seeking.admission_asc.{c}={v}" for c, v in admission_asc.items()))

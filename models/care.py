@@ -252,9 +252,17 @@ class Care:
         return gain > 0 and ep.decision_draw(column) < share * probability(gain, kappa)
 
     def asks_back(self, ep: Episode, fac: int) -> float | None:
-        """Days until a return visit (复诊) the doctor asks for after a resolved outpatient
-        consultation, or None; one return visit per episode."""
-        if ep.returned or not self.provider.asks_back(self.fac_tier[fac], ep.decision_draw(D.return_visit)):
+        """Days until a return visit (复诊) after a resolved outpatient consultation, or None: the
+        doctor asks with the tier's probability and the patient comes if the visit's out-of-pocket
+        and travel are worth it (models/seeking.py); one return visit per episode."""
+        tier = self.fac_tier[fac]
+        u = ep.decision_draw(D.return_visit)
+        if ep.returned or not self.provider.asks_back(tier, u):
+            return None
+        cost = self.visit_cost[tier][ep.case]
+        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept[ep.cond])
+        hours = self.travel_days[ep.village][fac] * HOURS_PER_DAY
+        if not self.seeking.comes_back(tier, oop, hours, u / self.provider.return_prob[tier]):
             return None
         ep.returned = True
         return self.provider.return_days

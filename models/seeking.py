@@ -18,6 +18,13 @@ The elasticity of P(formal) to all out-of-pocket prices is
 ``(1 − P(formal)) · nest_scale · Σ_j P(j) · beta_log_oop · E_j / (scale + E_j)``; it is what is
 calibrated against docs/sources/data/elasticities.csv.  Emergencies always seek formal care.
 
+A patient asked back for a return visit (复诊, models/provider_demand.py) comes with a logit in
+its out-of-pocket and travel time, with the choice model's coefficients, so how often an illness
+becomes visits also responds to price and distance:
+    come back         return_asc[tier] + beta_log_oop · ln(1 + visit out-of-pocket / oop_scale_cny)
+                                + beta_travel_per_hour · travel hours
+    not               0.
+
 A patient told they need a bed may decline the admission (unmet need for hospital admission,
 应住院未住院) with a logit in the expected out-of-pocket of the stay:
     accept            admission_asc[c][s] + admission_beta_log_oop · ln(1 + E[stay out-of-pocket] / 1000 CNY)
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, field_validator
 
+from models.tiers import TIERS, Tier
 from sim.core.config_files import Strict
 
 if TYPE_CHECKING:
@@ -62,6 +70,10 @@ class CareSeekingSpec(Strict):
                                           "no closer substitutes for each other than for the outside options)")
     self_treatment_cost_cny: float = Field(25.0, ge=0, description="retail pharmacy spending, all out-of-pocket")
     self_treatment_hours: float = Field(0.3, ge=0, description="time to reach a pharmacy")
+    return_asc: dict[Tier, float] = Field(default_factory=dict,
+                                          description="constant of coming back when the doctor asks for a return "
+                                                      "visit (复诊), by tier (missing tier: 5); priced with the "
+                                                      "choice model's coefficients")
     admission_asc: dict[str, list[float]] = Field(default_factory=dict,
                                                   description="constant of accepting an admission by condition and "
                                                               "severity (missing condition: 5)")
@@ -92,6 +104,8 @@ class CareSeeking:
         self.asc_formal = np.array([spec.asc_formal.get(n, [0.0, 0.0, 0.0]) for n in condition_names])  # (C, S)
         self.self_util = np.asarray(spec.asc_self_treatment) + choice.beta_log_oop * np.log1p(
             spec.self_treatment_cost_cny / choice.oop_scale_cny) + choice.beta_travel_per_hour * spec.self_treatment_hours
+        self.return_asc = [spec.return_asc.get(t, 5.0) for t in TIERS]
+        self.return_terms = (choice.beta_log_oop, choice.oop_scale_cny, choice.beta_travel_per_hour)
         self.adm_asc = np.array([spec.admission_asc.get(n, [5.0, 5.0, 5.0]) for n in condition_names])  # (C, S)
         self.cum = None
 
@@ -115,6 +129,14 @@ class CareSeeking:
             return np.zeros(len(village), dtype=np.int8)
         cum = self.cum[village, condition, severity]
         return np.minimum((u[:, None] >= cum[:, :2]).sum(axis=1), 2).astype(np.int8)
+
+    def comes_back(self, tier: int, oop: float, hours: float, u: float) -> bool:
+        """Whether a patient asked back for a return visit comes (always when the model is off)."""
+        if not self.enabled:
+            return True
+        beta, scale, beta_hours = self.return_terms
+        util = self.return_asc[tier] + beta * math.log1p(oop / scale) + beta_hours * hours
+        return u * (1.0 + math.exp(-util)) < 1.0  # u < logistic(util)
 
     def accepts_admission(self, condition: int, severity: int, stay_oop: float, u: float) -> bool:
         """Whether a patient told they need a bed takes it (always when the model is off, and

@@ -54,6 +54,19 @@ def test_worse_formal_care_lowers_care_seeking_and_emergencies_always_seek():
     assert seek.accepts_admission(1, 0, 1e9, 0.999)  # emergencies take the bed
 
 
+def test_return_visit_is_the_logit_written_out_and_dearer_visits_bring_fewer_back():
+    spec = CareSeekingSpec(enabled=True, return_asc={"township": 3.0})
+    choice = ChoiceSpec(beta_log_oop=-2.0, oop_scale_cny=10.0, beta_travel_per_hour=-1.0)
+    seek = CareSeeking(spec, choice, ["ill"], np.array([False]))
+    township = TIERS.index("township")
+    p = 1 / (1 + math.exp(-(3.0 - 2.0 * math.log(1 + 30 / 10) - 1.0 * 0.5)))
+    assert seek.comes_back(township, 30.0, 0.5, p - 1e-9) and not seek.comes_back(township, 30.0, 0.5, p + 1e-9)
+    share = [np.mean([seek.comes_back(township, oop, 0.5, u) for u in np.linspace(0, 1, 1001)]) for oop in (10, 30, 90)]
+    assert share[0] > share[1] > share[2]
+    off = CareSeeking(CareSeekingSpec(), choice, ["ill"], np.array([False]))
+    assert off.comes_back(township, 1e9, 99.0, 0.999)
+
+
 def test_gatekeeping_costs_care_seeking_no_more_than_losing_the_county_hospitals():
     """Unreferred county care gets dearer, so the inclusive value of formal care falls — but never
     below what remains without the county hospitals: a patient who can go to a township centre
