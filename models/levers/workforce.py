@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
+from models.cadres import CadresSpec
 from models.plan import MONTH_PATTERN, month_index, outside_run, run_months
 from models.tiers import SEVERITY_LEVELS, TIERS
 from sim.core.config_files import KeyPathError, Strict
@@ -71,6 +72,7 @@ class WorkforceSpec(Strict):
     """Workforce — models/levers/workforce.py."""
 
     rotation: RotationSpec = Field(default_factory=RotationSpec)
+    cadres: CadresSpec = Field(default_factory=CadresSpec)
 
 
 KEY = "workforce"

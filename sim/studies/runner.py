@@ -72,6 +72,9 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     if any(chronic_centres.active(s) for s in variants):
         calc.groups.add("chronic")
         calc.chronic = chronic_centres.monthly(model.plan, scenario, model.county, mon.missed.arrays()["time"])
+    if scenario.workforce.cadres.report:
+        calc.groups.add("cadres")
+        calc.cadres = scenario.workforce.cadres
     logs = (visits, stays, episodes, transfers, mon.arrivals())
     sums = calc.sums(*logs, outside)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))
