@@ -66,7 +66,8 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     calc.capacity_log = mon.capacity_log
     calc.rotations = workforce.rotation_months(model.plan)
     variants = (scenario, *model.plan.variants)
-    calc.groups = {"workforce"} if calc.rotations is not None or any(s.salary.tiers for s in variants) else set()
+    moved = calc.rotations is not None or any(s.salary.tiers or s.workforce.pooling.enabled for s in variants)
+    calc.groups = {"workforce"} if moved else set()
     if any(medicines.stock_outs(s.medicines) for s in variants):
         calc.groups.add("medicines")
     if any(chronic_centres.active(s) for s in variants):
