@@ -26,7 +26,7 @@ from models.episode import DECISION_DRAWS as D
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.incentives import ProviderResponse, probability
-from models.levers import county_under_levers, information, medicines, sinking
+from models.levers import county_under_levers, information, medicines, salary, sinking
 from models.levers.chronic_centres import ChronicCentres
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
@@ -106,7 +106,8 @@ class Care:
         self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
-        self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
+        self.consult_days = [scenario.tier(TIERS[t]).service_minutes * salary.consultation_factor(scenario, TIERS[t])
+                             / MINUTES_PER_DAY for t in self.fac_tier]
         # per-case tables, indexed [facility][case] and [village][tier][case]
         n_cases = len(scenario.conditions) * SEVERITY_LEVELS * 2
         self.can = self.referral.can.reshape(county.n_facilities, n_cases).tolist()
