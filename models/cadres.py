@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from models.tiers import TIERS
-from sim.core.config_files import Strict
+from sim.core.config_files import KeyPathError, Strict
 
 CADRES = ("village_doctor", "township_gp", "county_specialist", "nurse")
 DOCTOR_CADRE = {"village": "village_doctor", "township": "township_gp", "county": "county_specialist"}
@@ -65,6 +65,23 @@ class CadresSpec(Strict):
     nurse_minutes_per_bed_day: dict[CountyTier, float] = Field(
         default_factory=lambda: {"village": 0.0, "township": 90.0, "county": 120.0},
         description="nurse minutes per occupied bed-day (assumed)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "CadresSpec":
+        """Every cadre and tier given, no negative minutes or ratios (a partial block is a clear error)."""
+        tables = {"minutes_per_day": CADRES, **{k: tuple(DOCTOR_CADRE) for k in (
+            "nurses_per_doctor", "nurses_per_bed", "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day",
+            "nurse_minutes_per_bed_day")}}
+        for name, keys in tables.items():
+            values = getattr(self, name)
+            missing = [k for k in keys if k not in values]
+            if missing:
+                raise KeyPathError(f"workforce.cadres.{name}", values, f"give a value for each of {list(keys)}; "
+                                                                       f"missing {missing}")
+            bad = {k: v for k, v in values.items() if not v >= 0}
+            if bad:
+                raise KeyPathError(f"workforce.cadres.{name}", bad, "values must be 0 or more")
+        return self
 
 
 def minutes(spec: CadresSpec, fac_tier: np.ndarray, consultations: np.ndarray, consult_days: np.ndarray,

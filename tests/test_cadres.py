@@ -16,6 +16,7 @@ from models.kpis import KpiCalculator
 from models.loading import county_of
 from models.records import Monitor
 from models.tiers import TIERS
+from sim.core.config_files import ConfigError
 from sim.studies.runner import single_run
 
 DAY_MIN = 1440.0
@@ -130,3 +131,16 @@ def test_reporting_changes_no_result_and_is_absent_when_off():
     assert not any(k.startswith("cadre_") for k in off.kpis)
     assert {k: v for k, v in on.kpis.items() if not k.startswith("cadre_")} == pytest.approx(off.kpis, nan_ok=True)
     assert on.kpis["cadre_load_nurse"] > 0
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("workforce.cadres.minutes_per_day={nurse: 300}", ["workforce.cadres.minutes_per_day", "missing",
+                                                       "village_doctor"]),
+    ("workforce.cadres.nurses_per_bed={village: 0, township: -1, county: 0.4}", ["workforce.cadres.nurses_per_bed",
+                                                                                  "0 or more"]),
+])
+def test_an_incomplete_or_negative_cadre_table_is_a_clear_error(setting, words):
+    with pytest.raises(ConfigError) as e:
+        small_county("workforce.cadres.report=true", setting)
+    for w in words:
+        assert w in str(e.value), str(e.value)
