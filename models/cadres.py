@@ -4,10 +4,11 @@ Thanzi La Onse (the open whole-health-system model of Malawi) expresses the work
 clinical minutes each cadre has per day at each facility, and every appointment as the minutes
 it takes of each cadre.  Here, per facility and month:
 
-- staff: the doctors of the run (time-weighted where rotations, pooling or turnover move them)
-  are the facility tier's doctor cadre (village doctor 乡村医生, township general practitioner
-  全科医生, county specialist 专科医生); nurses (护士) are ``nurses_per_doctor`` × doctors +
-  ``nurses_per_bed`` × beds of the tier;
+- staff: a simulated "doctor" is a consulting post open every opening hour (time-weighted where
+  rotations, pooling or turnover move them).  The facility tier's doctor cadre (village doctor
+  乡村医生, township general practitioner 全科医生, county specialist 专科医生) counts
+  ``doctors_per_post`` × posts + ``doctors_per_bed`` × beds, nurses (护士) ``nurses_per_post`` ×
+  posts + ``nurses_per_bed`` × beds, ratios by tier;
 - available: staff × ``minutes_per_day`` of the cadre × working days in the month
   (``working_days_per_year`` spread over the simulated year);
 - used: a consultation takes its simulated consultation time of the doctor cadre plus
@@ -49,13 +50,21 @@ class CadresSpec(Strict):
                     "public-health and paperwork; village doctors part-time)")
     working_days_per_year: float = Field(250.0, gt=0, le=366, description="working days per year (assumed: 365 "
                                                                           "less 104 weekend days and 11 holidays)")
-    nurses_per_doctor: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 0.3, "county": 0.5},
-        description="nurses per doctor for outpatient work (assumed)")
+    doctors_per_post: dict[CountyTier, float] = Field(
+        default_factory=lambda: {"village": 1.0, "township": 2.0, "county": 2.0},
+        description="doctors per simulated doctor (a consulting post open every opening hour of the year; "
+                    "assumed: 365 ÷ 250 working days, plus leave and rota); village doctors are the clinic's posts")
+    doctors_per_bed: dict[CountyTier, float] = Field(
+        default_factory=lambda: {"village": 0.0, "township": 0.1, "county": 0.3},
+        description="ward doctors per bed (assumed)")
+    nurses_per_post: dict[CountyTier, float] = Field(
+        default_factory=lambda: {"village": 0.0, "township": 0.5, "county": 1.0},
+        description="outpatient nurses per simulated doctor (assumed)")
     nurses_per_bed: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 0.2, "county": 0.4},
-        description="nurses per bed (assumed; of the order of the 48 staff per 45-bed township centre, "
-                    "national_statistics.csv)")
+        default_factory=lambda: {"village": 0.0, "township": 0.3, "county": 0.5},
+        description="ward nurses per bed (assumed; with the defaults a township centre of 8 posts and 45 beds has "
+                    "about 20 doctors and 18 nurses of the 48 staff of an average centre, national_statistics.csv "
+                    "— a check, not a calibration)")
     nurse_minutes_per_consultation: dict[CountyTier, float] = Field(
         default_factory=lambda: {"village": 0.0, "township": 5.0, "county": 8.0},
         description="nurse minutes per consultation (triage, injections; assumed)")
@@ -70,7 +79,7 @@ class CadresSpec(Strict):
     def _complete(self) -> "CadresSpec":
         """Every cadre and tier given, no negative minutes or ratios (a partial block is a clear error)."""
         tables = {"minutes_per_day": CADRES, **{k: tuple(DOCTOR_CADRE) for k in (
-            "nurses_per_doctor", "nurses_per_bed", "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day",
+            "doctors_per_post", "doctors_per_bed", "nurses_per_post", "nurses_per_bed", "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day",
             "nurse_minutes_per_bed_day")}}
         for name, keys in tables.items():
             values = getattr(self, name)
@@ -104,8 +113,9 @@ def minutes(spec: CadresSpec, fac_tier: np.ndarray, consultations: np.ndarray, c
         doc_used = consult_days[:, fac] * MINUTES_PER_DAY + spec.doctor_minutes_per_bed_day[t] * bed_days[:, fac]
         nurse_used = (spec.nurse_minutes_per_consultation[t] * consultations[:, fac]
                       + spec.nurse_minutes_per_bed_day[t] * bed_days[:, fac])
-        doc_avail = doctors[:, fac] * spec.minutes_per_day[cadre] * working
-        nurses = spec.nurses_per_doctor[t] * doctors[:, fac] + spec.nurses_per_bed[t] * beds[:, fac]
+        staff = spec.doctors_per_post[t] * doctors[:, fac] + spec.doctors_per_bed[t] * beds[:, fac]
+        doc_avail = staff * spec.minutes_per_day[cadre] * working
+        nurses = spec.nurses_per_post[t] * doctors[:, fac] + spec.nurses_per_bed[t] * beds[:, fac]
         nurse_avail = nurses * spec.minutes_per_day["nurse"] * working
         for c, used, avail in ((cadre, doc_used, doc_avail), ("nurse", nurse_used, nurse_avail)):
             out[f"cadre_used_{c}"] += used.sum(axis=1)

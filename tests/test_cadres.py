@@ -42,7 +42,9 @@ def _sums(county, spec: CadresSpec, visits, stays):
 
 def _spec(**changes) -> CadresSpec:
     base = dict(report=True, minutes_per_day={c: 100.0 for c in cadres.CADRES}, working_days_per_year=360,
-                nurses_per_doctor={"village": 0.0, "township": 0.5, "county": 0.0},
+                doctors_per_post={"village": 1.0, "township": 1.0, "county": 2.0},
+                doctors_per_bed={"village": 0.0, "township": 0.0, "county": 0.05},
+                nurses_per_post={"village": 0.0, "township": 0.5, "county": 0.0},
                 nurses_per_bed={"village": 0.0, "township": 0.1, "county": 0.1},
                 nurse_minutes_per_consultation={"village": 0.0, "township": 6.0, "county": 0.0},
                 doctor_minutes_per_bed_day={"village": 0.0, "township": 10.0, "county": 30.0},
@@ -67,7 +69,7 @@ def test_hand_computed_minutes_used_and_available():
     assert s["cadre_used_village_doctor"] == pytest.approx(8)
     assert s["cadre_available_village_doctor"] == pytest.approx(village_doctors * month)
     assert s["cadre_used_county_specialist"] == pytest.approx(30 * 2)
-    assert s["cadre_available_county_specialist"] == pytest.approx(3 * month)
+    assert s["cadre_available_county_specialist"] == pytest.approx((2 * 3 + 0.05 * 120) * month)
     assert s["cadre_used_nurse"] == pytest.approx(2 * 6 + 60 * 3 + 100 * 2)
     nurses = 3 * (0.5 * 2 + 0.1 * 10) + 0.1 * 120
     assert s["cadre_available_nurse"] == pytest.approx(nurses * month)
@@ -99,14 +101,15 @@ def test_overtime_is_counted_facility_by_facility(data):
 
 
 def test_doctor_load_follows_utilisation_and_overtime_only_where_doctors_are_busier_than_their_minutes():
-    """Doctors give half the opening hours (270 of 540 minutes a day, every day), no nurses, no ward
-    time: the doctor cadres' load is twice the doctors' utilisation KPI, and overtime is the
+    """One doctor per post giving half the opening hours (270 of 540 minutes a day, every day), no
+    nurses, no ward doctors or time: the doctor cadres' load is twice the doctors' utilisation KPI, and overtime is the
     consultation time beyond 270 minutes a doctor-day at exactly the facility-months whose
     utilisation is above one half."""
     run = ("simulation.years=0.25", "simulation.days_per_year=360", "simulation.warmup_days=10")
     zero = [f"workforce.cadres.{k}={{village: 0, township: 0, county: 0}}" for k in (
-        "nurses_per_doctor", "nurses_per_bed", "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day",
-        "nurse_minutes_per_bed_day")]
+        "doctors_per_bed", "nurses_per_post", "nurses_per_bed", "nurse_minutes_per_consultation",
+        "doctor_minutes_per_bed_day", "nurse_minutes_per_bed_day")]
+    zero.append("workforce.cadres.doctors_per_post={village: 1, township: 1, county: 1}")
     s = small_county(*run, "workforce.cadres.report=true", "workforce.cadres.working_days_per_year=360",
                      "workforce.cadres.minutes_per_day={village_doctor: 270, township_gp: 270, "
                      "county_specialist: 270, nurse: 270}", *zero)
