@@ -36,6 +36,14 @@ CADRE_ZH = {"village_doctor": "乡村医生", "township_gp": "乡镇全科医生
 Cadre = Literal["village_doctor", "township_gp", "county_specialist", "nurse"]
 CountyTier = Literal["village", "township", "county"]
 MINUTES_PER_DAY = 1440.0
+TIER_TABLES = ("doctors_per_post", "doctors_per_bed", "nurses_per_post", "nurses_per_bed",
+               "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day", "nurse_minutes_per_bed_day")
+
+
+def by_tier(village: float, township: float, county: float, description: str):
+    """A value per county tier, with its defaults and what it means."""
+    return Field(default_factory=lambda: {"village": village, "township": township, "county": county},
+                 description=description)
 
 
 class CadresSpec(Strict):
@@ -50,37 +58,26 @@ class CadresSpec(Strict):
                     "public-health and paperwork; village doctors part-time)")
     working_days_per_year: float = Field(250.0, gt=0, le=366, description="working days per year (assumed: 365 "
                                                                           "less 104 weekend days and 11 holidays)")
-    doctors_per_post: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 1.0, "township": 2.0, "county": 2.0},
-        description="doctors per simulated doctor (a consulting post open every opening hour of the year; "
-                    "assumed: 365 ÷ 250 working days, plus leave and rota); village doctors are the clinic's posts")
-    doctors_per_bed: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 0.1, "county": 0.3},
-        description="ward doctors per bed (assumed)")
-    nurses_per_post: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 0.5, "county": 1.0},
-        description="outpatient nurses per simulated doctor (assumed)")
-    nurses_per_bed: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 0.3, "county": 0.5},
-        description="ward nurses per bed (assumed; with the defaults a township centre of 8 posts and 45 beds has "
-                    "about 20 doctors and 18 nurses of the 48 staff of an average centre, national_statistics.csv "
-                    "— a check, not a calibration)")
-    nurse_minutes_per_consultation: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 5.0, "county": 8.0},
-        description="nurse minutes per consultation (triage, injections; assumed)")
-    doctor_minutes_per_bed_day: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 15.0, "county": 20.0},
-        description="doctor minutes per occupied bed-day (ward round, notes; assumed)")
-    nurse_minutes_per_bed_day: dict[CountyTier, float] = Field(
-        default_factory=lambda: {"village": 0.0, "township": 90.0, "county": 120.0},
-        description="nurse minutes per occupied bed-day (assumed)")
-
+    doctors_per_post: dict[CountyTier, float] = by_tier(
+        1.0, 2.0, 2.0, "doctors per simulated doctor (a consulting post open every opening hour of the year; "
+                       "assumed: 365 ÷ 250 working days, plus leave and rota); village doctors are the clinic's posts")
+    doctors_per_bed: dict[CountyTier, float] = by_tier(0.0, 0.1, 0.3, "ward doctors per bed (assumed)")
+    nurses_per_post: dict[CountyTier, float] = by_tier(0.0, 0.5, 1.0, "outpatient nurses per simulated doctor "
+                                                                      "(assumed)")
+    nurses_per_bed: dict[CountyTier, float] = by_tier(
+        0.0, 0.3, 0.5, "ward nurses per bed (assumed; with the defaults a township centre of 8 posts and 45 beds has "
+                       "about 20 doctors and 18 nurses of the 48 staff of an average centre, national_statistics.csv "
+                       "— a check, not a calibration)")
+    nurse_minutes_per_consultation: dict[CountyTier, float] = by_tier(
+        0.0, 5.0, 8.0, "nurse minutes per consultation (triage, injections; assumed)")
+    doctor_minutes_per_bed_day: dict[CountyTier, float] = by_tier(
+        0.0, 15.0, 20.0, "doctor minutes per occupied bed-day (ward round, notes; assumed)")
+    nurse_minutes_per_bed_day: dict[CountyTier, float] = by_tier(
+        0.0, 90.0, 120.0, "nurse minutes per occupied bed-day (assumed)")
     @model_validator(mode="after")
     def _complete(self) -> "CadresSpec":
         """Every cadre and tier given, no negative minutes or ratios (a partial block is a clear error)."""
-        tables = {"minutes_per_day": CADRES, **{k: tuple(DOCTOR_CADRE) for k in (
-            "doctors_per_post", "doctors_per_bed", "nurses_per_post", "nurses_per_bed", "nurse_minutes_per_consultation", "doctor_minutes_per_bed_day",
-            "nurse_minutes_per_bed_day")}}
+        tables = {"minutes_per_day": CADRES, **{k: tuple(DOCTOR_CADRE) for k in TIER_TABLES}}
         for name, keys in tables.items():
             values = getattr(self, name)
             missing = [k for k in keys if k not in values]
