@@ -173,6 +173,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("primary_senior_doctor_days", "基层上级医生服务天数", "Senior-doctor days at primary level", "doctor-days",
         "days served by county doctors posted to township centres (县管乡用)", lambda c, x: c["senior_primary_days"],
         group="workforce"),
+    Kpi("doctors_pooled", "人员统筹调配人次", "Doctors moved by pooling", "doctor-moves",
+        "township doctors the community moved between its centres (人员统筹), in the month they moved",
+        lambda c, x: c["doctors_pooled"], group="workforce"),
     *(Kpi(f"stockout_share_{t}", f"{TIER_ZH[t]}缺药转诊比例", f"Stock-outs, {TIER_EN[t]}", "share of visits",
           f"consultations at {TIER_EN[t]} that could not complete because the chronic patient's medicine was out of "
           f"stock (patient sent up) ÷ consultations there", _r(f"stockouts_{t}", f"visits_{t}"), group="medicines")

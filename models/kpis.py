@@ -72,6 +72,7 @@ class KpiCalculator:
         self.groups: set[str] = set()  # optional KPI groups this run reports (kpi_registry.OPTIONAL_GROUPS)
         self.chronic: dict[str, np.ndarray] = {}  # per month: enrolled and prevalent patients, missed follow-up times
         self.cadres: cadres.CadresSpec | None = None  # staff minutes by cadre (group "cadres")
+        self.pool_moves: list[tuple[int, int]] = []  # (day, doctors moved) by the community's pooling
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -190,6 +191,9 @@ class KpiCalculator:
             rotations = self.rotations or {"serving": np.zeros(n), "completing": np.zeros(n)}
             out["senior_primary_days"] = np.asarray(rotations["serving"][:n], float) * out["days"]
             out["rotations_completed"] = np.asarray(rotations["completing"][:n], float)
+            moves = np.array(self.pool_moves, float).reshape(-1, 2)  # (day, doctors)
+            t = moves[:, 0]
+            out["doctors_pooled"] = _sum(self._month(t), n, moves[:, 1], (t >= self.warmup) & (t < self.end))
         if "cadres" in self.groups:
             out.update(self._cadre_minutes(visits, stays, n, out["days"], docs, beds))
         return pd.DataFrame(out)

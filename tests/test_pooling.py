@@ -42,8 +42,12 @@ def _centre_doctors(run) -> pd.DataFrame:
 def test_moves_stay_inside_a_community_conserve_doctors_and_keep_the_minimum():
     """In one community the busy T01 gains doctors from the quieter centres; alone in its own
     community it gets none, and the other community's centres keep their six doctors."""
-    one = _centre_doctors(single_run(small_county(*BUSY, POOL), 0))
+    run = single_run(small_county(*BUSY, POOL), 0)
+    one = _centre_doctors(run)
     assert one["T01 health centre"].max() > 3 and one["T02 health centre"].min() < 3
+    moves = run.monthly["doctors_pooled"].to_numpy()
+    np.testing.assert_allclose(moves.sum(), run.kpis["doctors_pooled"])
+    assert moves.sum() >= one["T01 health centre"].max() - 3  # every doctor T01 gained was a recorded move
     np.testing.assert_allclose(one.sum(axis=1), 9.0)
     assert one.to_numpy().min() >= 1
     two = _centre_doctors(single_run(small_county(

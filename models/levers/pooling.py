@@ -57,6 +57,7 @@ class StaffPool:
         self.next_day = self.month
         self.spec = PoolingSpec()
         self.open_share = 1.0
+        self.log: list[tuple[int, int]] = []  # (day, doctors moved that day)
 
     @property
     def active(self) -> bool:
@@ -99,6 +100,7 @@ class StaffPool:
             if after[give] < now[take]:
                 self.moved[members[give]] -= k
                 self.moved[members[take]] += k
+                self.log.append((day, k))
                 moved = True
         return moved
 

@@ -65,6 +65,7 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     calc.capacity_log = mon.capacity_log
     calc.rotations = workforce.rotation_months(model.plan)
+    calc.pool_moves = model.care.pool.log
     variants = (scenario, *model.plan.variants)
     moved = calc.rotations is not None or any(s.salary.tiers or s.workforce.pooling.enabled for s in variants)
     calc.groups = {"workforce"} if moved else set()
