@@ -8,8 +8,9 @@ centre whose predicted wait would stay shortest without them, provided that cent
 ``minimum_doctors`` and its wait would stay below the receiving centre's.  Waits are predicted
 from the month just ended: its consultations × consultation time ÷ opening time is the offered
 load, and the M/M/c (Erlang C) mean wait for the centre's doctors follows.  Each move lowers the
-longest predicted wait, so under steady demand doctors do not shuttle back and forth; Erlang C,
-not consultations per doctor, keeps a community from leaving a busy centre with one doctor.  The
+longest predicted wait, so under steady demand doctors do not shuttle back and forth.  Erlang C
+rather than consultations per doctor: at the same load per doctor a centre cut to one or two
+doctors queues far longer, and a move that would only shift the queue is not made.  The
 stations change size that day, as for a rotation or a phased plan; moves add up month after
 month and outlast a plan's changes (a centre pushed below the minimum by another lever gives
 its community's moves back).  Patients respond through waits and facility size in choice.
@@ -35,8 +36,8 @@ TOWNSHIP = TIERS.index("township")
 class PoolingSpec(Strict):
     """Township doctors pooled and moved monthly by the community (人员统筹)."""
 
-    enabled: bool = Field(False, description="move township doctors monthly from the least- to the most-loaded "
-                                             "centre of each community")
+    enabled: bool = Field(False, description="move township doctors monthly, inside each community, to the centre "
+                                             "with the longest predicted wait")
     doctors_per_move: int = Field(1, ge=1, le=20, description="doctors moved per community per month (assumed)")
     minimum_doctors: int = Field(1, ge=1, le=50, description="doctors a centre always keeps (assumed)")
 
