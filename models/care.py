@@ -26,11 +26,12 @@ from models.episode import DECISION_DRAWS as D
 from models.episode import SERVICE_DRAWS, Episode, case_key
 from models.geography import County
 from models.incentives import ProviderResponse, probability
-from models.levers import county_under_levers, information, medicines, sinking
+from models.levers import county_under_levers, information, medicines, salary, sinking
 from models.levers.chronic_centres import ChronicCentres
 from models.levers.day_surgery import DaySurgery
 from models.levers.family_doctor import PRIMARY, FamilyDoctor, contracted
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM, CasePayment
+from models.levers.pooling import StaffPool
 from models.levers.tcm import Tcm, tcm_probability
 from models.loading import county_of
 from models.provider_demand import ProviderDemand
@@ -62,6 +63,7 @@ class Care:
         # what residents carry through the run (and across a plan's changes): habits and perceptions
         self.habits = Habits(scenario.adaptation, county.population)
         self.perceptions: Perceptions | None = None
+        self.pool = StaffPool(county, sim.days_per_year)  # township doctors moved by the community (人员统筹)
         self._build(scenario)
         self.ledger = CommunityLedger(self.county)
         self._wait_sum = [0.0] * self.county.n_facilities
@@ -77,6 +79,7 @@ class Care:
     def _build(self, scenario: Scenario) -> None:
         """Models and levers for ``scenario``: everything that holds no state of the run."""
         county = county_under_levers(scenario, self.base_county)
+        self.pool.settle(scenario, county)
         self.scenario, self.county = scenario, county
         self.demand = DemandModel(scenario, county)
         self.costs = CostModel(scenario, price_raise_scale(scenario, county))
@@ -103,7 +106,8 @@ class Care:
         self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
-        self.consult_days = [scenario.tier(TIERS[t]).service_minutes / MINUTES_PER_DAY for t in self.fac_tier]
+        self.consult_days = [scenario.tier(TIERS[t]).service_minutes * salary.consultation_factor(scenario, TIERS[t])
+                             / MINUTES_PER_DAY for t in self.fac_tier]
         # per-case tables, indexed [facility][case] and [village][tier][case]
         n_cases = len(scenario.conditions) * SEVERITY_LEVELS * 2
         self.can = self.referral.can.reshape(county.n_facilities, n_cases).tolist()
@@ -427,6 +431,14 @@ class Care:
         """The run ends: the last budget year is settled."""
         return self._close_year(end)
 
+    def pool_staff(self, day: int) -> bool:
+        """On a month's first day, the community's pooled township doctors move (人员统筹); True
+        when they did (the county is rebuilt with the moves, as for a plan's change)."""
+        if not self.pool.month_end(day, self.county, self.consult_days):
+            return False
+        self.adopt(self.scenario, day)
+        return True
+
     def community_table(self) -> list[dict]:
         return self.community.table()
 
@@ -434,6 +446,8 @@ class Care:
         """Perceived waits (smoothed daily) and touring mobile clinics update choice; annual caps
         restart each insurance year; the community's stake follows its projected balance."""
         n = np.array(self._wait_n, dtype=float)
+        if self.pool.active:
+            self.pool.count(n)
         closed = sinking.unavailable_today(self.scenario, self.county, day)
         if n.any() or len(closed):
             alpha = self.smoothing

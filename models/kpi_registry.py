@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from models.cadres import CADRE_ZH, CADRES
 from models.tiers import TIERS
 
 MINUTES_PER_DAY = 1440.0
@@ -37,7 +38,7 @@ class Kpi:
     target: Target | None = None
     group: str = "core"  # core: every run; budget: global budget or DIP on (by budget year); growth: multi-year;
     # workforce: rotations of county doctors or doctors' turnover (salary) configured; medicines: primary
-    # stock-outs configured; chronic: chronic-disease management centres
+    # stock-outs configured; chronic: chronic-disease management centres; cadres: workforce.cadres.report
 
     @property
     def is_share(self) -> bool:
@@ -172,6 +173,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("primary_senior_doctor_days", "基层上级医生服务天数", "Senior-doctor days at primary level", "doctor-days",
         "days served by county doctors posted to township centres (县管乡用)", lambda c, x: c["senior_primary_days"],
         group="workforce"),
+    Kpi("doctors_pooled", "人员统筹调配人次", "Doctors moved by pooling", "doctor-moves",
+        "township doctors the community moved between its centres (人员统筹), in the month they moved",
+        lambda c, x: c["doctors_pooled"], group="workforce"),
     *(Kpi(f"stockout_share_{t}", f"{TIER_ZH[t]}缺药转诊比例", f"Stock-outs, {TIER_EN[t]}", "share of visits",
           f"consultations at {TIER_EN[t]} that could not complete because the chronic patient's medicine was out of "
           f"stock (patient sent up) ÷ consultations there", _r(f"stockouts_{t}", f"visits_{t}"), group="medicines")
@@ -182,6 +186,13 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("followup_completion", "慢病随访完成率", "Chronic follow-ups completed", "share",
         "scheduled chronic-centre follow-ups completed at the centre (the patient came, was not sent up and did not "
         "leave the queue) ÷ follow-ups scheduled", _r("followups_completed", "followups_scheduled"), group="chronic"),
+    *(Kpi(f"cadre_load_{c}", f"{CADRE_ZH[c]}工时使用率", f"Minutes used vs available, {c.replace('_', ' ')}",
+          "share", f"clinical minutes used by {c.replace('_', ' ')}s (consultations, bed-days) ÷ their minutes "
+          "available (staff × minutes per working day × working days; above 1: overtime)",
+          _r(f"cadre_used_{c}", f"cadre_available_{c}"), group="cadres") for c in CADRES),
+    Kpi("cadre_overtime_share", "超时工作占比", "Overtime share of staff minutes", "share",
+        "minutes used beyond those available, facility by facility and month by month, all cadres ÷ minutes used",
+        lambda c, x: ratio(c["cadre_overtime"], sum(c[f"cadre_used_{k}"] for k in CADRES)), group="cadres"),
     Kpi("fund_budget", "医保基金总额预算", "Global budget", "CNY per year",
         "the year's global budget to the county medical community", group="budget"),
     Kpi("budget_spent", "医保基金支出(预算口径)", "Fund spending against the budget", "CNY per year",
@@ -216,7 +227,7 @@ HEADLINE = ["county_visit_rate", "primary_care_share", "in_county_inpatient_shar
             "cost_per_resident", "fund_per_resident", "oop_per_episode"]  # trajectory tables and figures
 CORE = [k.name for k in KPIS if k.group == "core"]
 BUDGET = [k.name for k in KPIS if k.group == "budget"]
-OPTIONAL_GROUPS = ("workforce", "medicines", "chronic")  # reported only when their lever is configured
+OPTIONAL_GROUPS = ("workforce", "medicines", "chronic", "cadres")  # reported only when their lever is configured
 GROWTH = "cost_growth"
 
 

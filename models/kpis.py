@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models import cadres
 from models.geography import County
 from models.kpi_registry import GROWTH, KPIS, REGISTRY
 from models.kpi_registry import ratio as _ratio
@@ -70,6 +71,8 @@ class KpiCalculator:
         self.rotations: dict[str, list] | None = None  # per month: posted doctors serving, completing (plan columns)
         self.groups: set[str] = set()  # optional KPI groups this run reports (kpi_registry.OPTIONAL_GROUPS)
         self.chronic: dict[str, np.ndarray] = {}  # per month: enrolled and prevalent patients, missed follow-up times
+        self.cadres: cadres.CadresSpec | None = None  # staff minutes by cadre (group "cadres")
+        self.pool_moves: list[tuple[int, int]] = []  # (day, doctors moved) by the community's pooling
 
     def _month(self, t: np.ndarray) -> np.ndarray:
         """Month after the warm-up (negative during it): months are days_per_year / 12 long."""
@@ -188,7 +191,21 @@ class KpiCalculator:
             rotations = self.rotations or {"serving": np.zeros(n), "completing": np.zeros(n)}
             out["senior_primary_days"] = np.asarray(rotations["serving"][:n], float) * out["days"]
             out["rotations_completed"] = np.asarray(rotations["completing"][:n], float)
+            moves = np.array(self.pool_moves, float).reshape(-1, 2)  # (day, doctors)
+            t = moves[:, 0]
+            out["doctors_pooled"] = _sum(self._month(t), n, moves[:, 1], (t >= self.warmup) & (t < self.end))
+        if "cadres" in self.groups:
+            out.update(self._cadre_minutes(visits, stays, n, out["days"], docs, beds))
         return pd.DataFrame(out)
+
+    def _cadre_minutes(self, visits: dict, stays: dict, n: int, days: np.ndarray, docs: np.ndarray,
+                       beds: np.ndarray) -> dict[str, np.ndarray]:
+        """Minutes used and available by cadre per month, from consultations and bed-days by facility."""
+        F, length = self.county.n_facilities, self.days_per_year / 12.0
+        consultations, consult_days = self._cell_sums(visits, ("service",), F, n, length)
+        bed_days = self._bed_days_monthly(stays, F, n, length)
+        return cadres.minutes(self.cadres, self.county.fac_tier, consultations, consult_days, bed_days, docs, beds,
+                              days, self.days_per_year)
 
     def aggregate(self, sums: pd.DataFrame, by: str) -> pd.DataFrame:
         """Monthly sums added up per year (12 months) or over the whole run."""

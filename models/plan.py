@@ -32,6 +32,7 @@ FIXED = {
     "ramp": "the ramp applies to the whole plan",
     "targets": "targets are not levers",
     "adaptation": "residents' habits and perceptions are set up once for a run",
+    "workforce.cadres": "staff minutes by cadre are a reporting block, set for the whole run",
     "sinking.mobile_clinic.village_share": "mobile clinics add facilities, and the facility list is fixed for a run",
 }
 RAMPS = ("step", "linear")

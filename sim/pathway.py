@@ -176,6 +176,8 @@ class CountyModel:
         while True:
             while self.changes and self.changes[0][0] <= day:
                 self._adopt(self.plan.variants[self.changes.pop(0)[1]], day)
+            if care.pool_staff(day):
+                self._resize()
             for fac, when, amount in care.start_of_day(env.now):
                 self.write_transfer(fac=fac, time=when, fund=amount)
             yield Timeout(env, 1.0)
@@ -187,6 +189,10 @@ class CountyModel:
     def _adopt(self, scenario: Scenario, day: int) -> None:
         """A phased plan's next parameters: the county's rules change and stations are resized."""
         self.care.adopt(scenario, day)
+        self._resize()
+
+    def _resize(self) -> None:
+        """Stations take the county's current doctors and beds (a plan's change, pooled staff moved)."""
         now, county, reserved = self.env.now, self.care.county, self.care.family_doctor.reserved_servers
         for stations, sizes in ((self.doctors, county.fac_doctors), (self.beds, county.fac_beds)):
             for station, size, tier in zip(stations, sizes, county.fac_tier):

@@ -116,6 +116,7 @@ OFF = (
     "medicines={unified_drug_list: false, long_prescription_weeks: 4, drug_price_cut: 0}",
     "prices={service_price_change: 0, test_price_change: 0, same_county_same_price: false}",
     "day_surgery={share: 0}", "reimbursement.continuous_deductible=false",
+    "workforce.pooling.enabled=false", "salary.performance_pay_share=0",
 )
 
 

@@ -72,3 +72,31 @@ def test_salary_reform_keeps_township_doctors_and_shortens_their_waits_paired_ci
     d = np.array([b.kpis["wait_township_min"] - a.kpis["wait_township_min"] for a, b in zip(base, reform)])
     half = t_halfwidth(float(d.std(ddof=1)), n)
     assert d.mean() + half < 0, f"township wait {d.mean():.3f} ± {half:.3f} min"
+
+
+PERFORMANCE = "salary.performance_pay_share=0.5"  # 1 − 0.3 × 0.5: primary consultations take 85 %
+
+
+def _mean_consultation_minutes(run, tier: str) -> float:
+    y = run.year_sums
+    return float(y[f"service_{tier}"].sum() / y[f"visits_{tier}"].sum() * 1440)
+
+
+def test_performance_pay_shortens_primary_consultations_by_the_stated_factor():
+    run = ("simulation.years=0.25", "simulation.warmup_days=10")
+    off, on = single_run(small_county(*run), 0), single_run(small_county(*run, PERFORMANCE), 0)
+    for tier in ("village", "township"):
+        ratio = _mean_consultation_minutes(on, tier) / _mean_consultation_minutes(off, tier)
+        assert ratio == pytest.approx(0.85, rel=0.01), tier
+    assert _mean_consultation_minutes(on, "county") == pytest.approx(_mean_consultation_minutes(off, "county"),
+                                                                     rel=0.03)
+
+
+def test_performance_pay_shortens_primary_waits_and_raises_the_primary_share_paired_ci():
+    n, run = 5, ("simulation.years=0.25", "simulation.warmup_days=10")
+    base = multiple_replications(small_county(*run), n)
+    paid = multiple_replications(small_county(*run, PERFORMANCE), n)
+    for kpi, sign in (("wait_township_min", -1), ("wait_village_min", -1), ("primary_care_share", 1)):
+        d = sign * np.array([b.kpis[kpi] - a.kpis[kpi] for a, b in zip(base, paid)])
+        half = t_halfwidth(float(d.std(ddof=1)), n)
+        assert d.mean() - half > 0, f"{kpi}: paired effect {sign * d.mean():.5f} ± {half:.5f} has the wrong sign"

@@ -10,6 +10,13 @@ is shared over the tier's facilities in proportion to their starting doctors (la
 at least one each) and the stations change size on the first day of a month, as for a phased
 plan (the calendar resolves with the plan).  All rates and the elasticity are assumed; with
 leaving equal to recruitment and no reform, headcounts stay as they are.
+
+Performance pay (绩效工资): with ``performance_pay_share`` of primary doctors' pay tied to the
+work they do, their consultations at the ``performance_pay_tiers`` take
+1 − ``minutes_per_share`` × share of the tier's ``service_minutes`` (at least
+``MIN_MINUTES_FACTOR``): more patients per doctor-hour, so shorter queues and waits that
+patients respond to in choice.  The semi-elasticity is assumed; schedule the share (e.g.
+``schedule: {2026: {salary.performance_pay_share: 0.4}}``) to phase a reform in.
 """
 from __future__ import annotations
 
@@ -41,6 +48,13 @@ class SalarySpec(Strict):
                                                                          "(薪酬总量 raised); null: no reform")
     reform_start: str | None = Field(None, pattern=MONTH_PATTERN, description="first month of the reform, YYYY-MM")
     leaving_elasticity: float = Field(1.0, ge=0, le=10, description="leaving ∝ pay ratio^(−elasticity) (assumed)")
+    performance_pay_share: float = Field(0.0, ge=0, le=1, description="share of primary doctors' pay that is "
+                                                                       "performance pay (绩效工资); 0: off")
+    performance_pay_tiers: list[Literal["village", "township"]] = Field(
+        default_factory=lambda: ["village", "township"], description="tiers whose doctors are paid for performance")
+    minutes_per_share: float = Field(0.3, ge=0, le=2, description="consultation time saved per unit of "
+                                                                  "performance-pay share (assumed: a 10-point "
+                                                                  "larger share shortens consultations 3 %)")
     _factors: tuple[float, ...] = PrivateAttr(default=())  # this month's headcount ÷ starting, per listed tier
 
     @model_validator(mode="after")
@@ -51,8 +65,9 @@ class SalarySpec(Strict):
         return self
 
 
+MIN_MINUTES_FACTOR = 0.5  # performance pay never halves a consultation further (assumed floor)
 KEY = "salary"
-TITLE = "薪酬制度改革 Salary reform and retention"
+TITLE = "薪酬制度改革 Salary reform, retention and performance pay (绩效工资)"
 Spec = SalarySpec
 
 
@@ -108,6 +123,14 @@ def adjust_county(scenario: Scenario, county: County) -> None:
         if facs.size and factor != 1.0:
             base = county.fac_doctors[facs]
             county.fac_doctors[facs] = share_out(base, int(round(base.sum() * factor)))
+
+
+def consultation_factor(scenario: Scenario, tier: str) -> float:
+    """Consultation time ÷ the tier's service_minutes under performance pay (1: none)."""
+    spec: SalarySpec = scenario.salary
+    if spec.performance_pay_share == 0 or tier not in spec.performance_pay_tiers:
+        return 1.0
+    return max(1.0 - spec.minutes_per_share * spec.performance_pay_share, MIN_MINUTES_FACTOR)
 
 
 def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]:

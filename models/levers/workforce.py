@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
+from models.cadres import CadresSpec
+from models.levers.pooling import PoolingSpec
+from models.levers.pooling import county_problems as pooling_problems
 from models.plan import MONTH_PATTERN, month_index, outside_run, run_months
 from models.tiers import SEVERITY_LEVELS, TIERS
 from sim.core.config_files import KeyPathError, Strict
@@ -71,10 +74,12 @@ class WorkforceSpec(Strict):
     """Workforce — models/levers/workforce.py."""
 
     rotation: RotationSpec = Field(default_factory=RotationSpec)
+    cadres: CadresSpec = Field(default_factory=CadresSpec)
+    pooling: PoolingSpec = Field(default_factory=PoolingSpec)
 
 
 KEY = "workforce"
-TITLE = "人力资源 Workforce (县管乡用 rotation)"
+TITLE = "人力资源 Workforce (县管乡用 rotation, 人员统筹 pooling)"
 Spec = WorkforceSpec
 
 TOWNSHIP, COUNTY = TIERS.index("township"), TIERS.index("county")
@@ -167,8 +172,8 @@ def county_problems(scenario: Scenario, county: County) -> list[tuple[str, str]]
     """Postings naming unknown facilities, starting outside the run, or emptying a hospital."""
     rotation = scenario.workforce.rotation
     if not rotation.postings:
-        return []
-    problems: list[tuple[str, str]] = []
+        return pooling_problems(scenario, county)
+    problems: list[tuple[str, str]] = pooling_problems(scenario, county)
     centres = [county.fac_names[f] for f in np.flatnonzero((county.fac_tier == TOWNSHIP) & ~county.fac_mobile)]
     hospitals = [county.fac_names[f] for f in np.flatnonzero((county.fac_tier == COUNTY) & (county.fac_doctors > 0))]
     sim = scenario.simulation

@@ -65,13 +65,18 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     calc = KpiCalculator(model.county, model.warmup, model.end, sim_spec.days_per_year, sim_spec.open_hours)
     calc.capacity_log = mon.capacity_log
     calc.rotations = workforce.rotation_months(model.plan)
+    calc.pool_moves = model.care.pool.log
     variants = (scenario, *model.plan.variants)
-    calc.groups = {"workforce"} if calc.rotations is not None or any(s.salary.tiers for s in variants) else set()
+    moved = calc.rotations is not None or any(s.salary.tiers or s.workforce.pooling.enabled for s in variants)
+    calc.groups = {"workforce"} if moved else set()
     if any(medicines.stock_outs(s.medicines) for s in variants):
         calc.groups.add("medicines")
     if any(chronic_centres.active(s) for s in variants):
         calc.groups.add("chronic")
         calc.chronic = chronic_centres.monthly(model.plan, scenario, model.county, mon.missed.arrays()["time"])
+    if scenario.workforce.cadres.report:
+        calc.groups.add("cadres")
+        calc.cadres = scenario.workforce.cadres
     logs = (visits, stays, episodes, transfers, mon.arrivals())
     sums = calc.sums(*logs, outside)  # monthly; years and the whole run add these up
     annual = calc.kpis(calc.aggregate(sums, "all"))
