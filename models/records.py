@@ -50,6 +50,11 @@ class Monitor:
     def capacity_changed(self, time: float, doctors: np.ndarray, beds: np.ndarray) -> None:
         self.capacity_log.append((time, doctors.copy(), beds.copy()))
 
+    def commit(self) -> None:
+        """Store the rows buffered since the last commit (once a simulated day)."""
+        for table in (self.visits, self.stays, self.episodes, self.transfers, self.outside, self.missed):
+            table.commit()
+
     @property
     def arrived(self) -> int:
         return len(self._arrivals)

@@ -60,17 +60,21 @@ class CountyModel:
         self.service_times = inverse_cdf_sampler(scenario.service.distribution, scenario.service.cv)
         self.balk = scenario.service.balk_queue_length
         self.sample_dt = sim.sample_interval_days
-        self.write_visit = self.monitor.visits.writer()
-        self.write_stay = self.monitor.stays.writer()
-        self.write_episode = self.monitor.episodes.writer()
+        self.write_visit = self.monitor.visits.row_writer(
+            ("fac", "village", "time", "wait", "service", "cost", "fund", "oop", "service_revenue", "referred_out",
+             "referred_in", "family_doctor", "tcm", "telemedicine", "contracted", "stockout"))
+        self.write_stay = self.monitor.stays.row_writer(
+            ("fac", "time", "wait", "los", "cost", "fund", "oop", "service_revenue", "down", "referred", "contracted",
+             "family_doctor", "payment"))
+        self.write_episode = self.monitor.episodes.row_writer(
+            ("time", "village", "condition", "severity", "first", "final", "ups", "downs", "stays", "cost", "fund",
+             "oop", "contracted", "finish", "status", "scheduled"))
         self.write_transfer = self.monitor.transfers.writer()
-        self.write_outside = self.monitor.outside.writer()
         self.seek_draws = streams.extra("care_seeking")
         self.later_decision_draws = streams.extra("later_decisions")
         self.followup_draws = streams.extra("followups")
         self.stock_draws = streams.extra("medicine_stock")
         self.chronic_draws = streams.extra("chronic_centres")
-        self.write_missed = self.monitor.missed.writer()
         care.settle(streams.extra("habits"))
 
     # ------------------------------------------------------------------ processes
@@ -114,8 +118,7 @@ class CountyModel:
         if len(fu):
             arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
         came, centre, missed = care.centre_followups(self.chronic_draws, day)
-        for t, v in zip(missed.time.tolist(), missed.village.tolist()):
-            self.write_missed(time=t, village=v)
+        self.monitor.missed.add_block(time=missed.time, village=missed.village)
         if len(came):
             arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
         return arrivals
@@ -137,9 +140,8 @@ class CountyModel:
 
     def _outside(self, b, option: np.ndarray) -> None:
         """Illnesses self-treated or left untreated (after the warm-up they count in the KPIs)."""
-        write = self.write_outside
-        for i in np.flatnonzero((option != FORMAL) & (b.time < self.end)).tolist():
-            write(time=float(b.time[i]), village=int(b.village[i]), option=int(option[i]))
+        i = np.flatnonzero((option != FORMAL) & (b.time < self.end))
+        self.monitor.outside.add_block(time=b.time[i], village=b.village[i], option=option[i])
 
     def _arrivals(self):
         """One day of arrivals at a time: what is known at arrival (first contact, first
@@ -181,6 +183,7 @@ class CountyModel:
             yield Timeout(env, 1.0)
             day += 1
             care.end_of_day(day, env.now)
+            self.monitor.commit()
             if self.log:
                 self.log.flush()
 
@@ -228,9 +231,8 @@ class CountyModel:
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
         cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
-        self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
-                         service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
-                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted, stockout=stockout)
+        self.write_visit((fac, ep.village, now, wait, svc, cost, fund, oop, revenue, target != TREAT_HERE, referred_in,
+                          ep.fd, tcm, tele, ep.contracted, stockout))
         done = wait + svc
         if target != TREAT_HERE:
             self.care.referred_up(ep, fac)
@@ -280,11 +282,9 @@ class CountyModel:
         wait = self.beds[fac].serve(now, los, ep.fd)
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
-        self.write_stay(fac=fac, time=now, wait=wait, los=los, cost=cost, fund=fund, oop=oop, service_revenue=revenue,
-                        down=down, referred=referred, contracted=ep.contracted, family_doctor=ep.fd, payment=payment)
+        self.write_stay((fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted, ep.fd, payment))
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
-        self.write_episode(time=ep.time, village=ep.village, condition=ep.cond, severity=ep.sev, first=ep.first,
-                           final=fac, ups=ep.ups, downs=ep.downs, stays=ep.stays, cost=ep.cost, fund=ep.fund,
-                           oop=ep.oop, contracted=ep.contracted, finish=when, status=status, scheduled=ep.scheduled)
+        self.write_episode((ep.time, ep.village, ep.cond, ep.sev, ep.first, fac, ep.ups, ep.downs, ep.stays, ep.cost,
+                            ep.fund, ep.oop, ep.contracted, when, status, ep.scheduled))
