@@ -35,7 +35,8 @@ class Episode:
                  "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid",
                  "step_down", "returned", "scheduled")
 
-    def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
+    def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted,
+                 scheduled=False):
         self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
         self.case, self.resident, self.first, self.row = case, resident, first, row
         self.u_svc, self.u_ref = u_svc, u_ref
@@ -43,7 +44,7 @@ class Episode:
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
         self.fd = self.returned = False
-        self.scheduled = False  # a chronic-centre follow-up (慢病管理中心随访)
+        self.scheduled = scheduled  # a chronic-centre follow-up (慢病管理中心随访)
         self.step_down = 0.0  # bed-days moved from a county stay to the township (early step-down)
 
     def service_draw(self, column: int) -> float:

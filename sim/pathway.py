@@ -60,13 +60,13 @@ class CountyModel:
         self.service_times = inverse_cdf_sampler(scenario.service.distribution, scenario.service.cv)
         self.balk = scenario.service.balk_queue_length
         self.sample_dt = sim.sample_interval_days
-        self.write_visit = self.monitor.visits.row_writer(
+        self.pack_visit, self.add_visit = self.monitor.visits.row_writer(
             ("fac", "village", "time", "wait", "service", "cost", "fund", "oop", "service_revenue", "referred_out",
              "referred_in", "family_doctor", "tcm", "telemedicine", "contracted", "stockout"))
-        self.write_stay = self.monitor.stays.row_writer(
+        self.pack_stay, self.add_stay = self.monitor.stays.row_writer(
             ("fac", "time", "wait", "los", "cost", "fund", "oop", "service_revenue", "down", "referred", "contracted",
              "family_doctor", "payment"))
-        self.write_episode = self.monitor.episodes.row_writer(
+        self.pack_episode, self.add_episode = self.monitor.episodes.row_writer(
             ("time", "village", "condition", "severity", "first", "final", "ups", "downs", "stays", "cost", "fund",
              "oop", "contracted", "finish", "status", "scheduled"))
         self.write_transfer = self.monitor.transfers.writer()
@@ -156,20 +156,17 @@ class CountyModel:
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
             cases = care.case_keys(b)
             tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
+            late = np.flatnonzero(b.time >= end)
+            mon.arrival_times(b.time[:late[0] if len(late) else n])
             rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
                        b.admit.tolist(), cases.tolist(), b.resident.tolist(), first.tolist(),
-                       is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n))
-            flagged = set(np.flatnonzero(scheduled).tolist())
-            for t, v, c, sv, a, case, r, f, k, svc, tcm, j in rows:
+                       is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n), scheduled.tolist())
+            for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
                 if t >= end:
                     return
                 if t > env.now and not env.fast_forward(t):
                     yield Timeout(env, t - env.now)
-                mon.arrival_times(t)
-                ep = Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k)
-                if j in flagged:
-                    ep.scheduled = True
-                visit(ep, f, svc, tcm)
+                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched), f, svc, tcm)
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
@@ -231,8 +228,8 @@ class CountyModel:
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
         cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
-        self.write_visit((fac, ep.village, now, wait, svc, cost, fund, oop, revenue, target != TREAT_HERE, referred_in,
-                          ep.fd, tcm, tele, ep.contracted, stockout))
+        self.add_visit(self.pack_visit(fac, ep.village, now, wait, svc, cost, fund, oop, revenue, target != TREAT_HERE,
+                                       referred_in, ep.fd, tcm, tele, ep.contracted, stockout))
         done = wait + svc
         if target != TREAT_HERE:
             self.care.referred_up(ep, fac)
@@ -282,9 +279,11 @@ class CountyModel:
         wait = self.beds[fac].serve(now, los, ep.fd)
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
-        self.write_stay((fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted, ep.fd, payment))
+        self.add_stay(self.pack_stay(fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted, ep.fd,
+                                     payment))
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
-        self.write_episode((ep.time, ep.village, ep.cond, ep.sev, ep.first, fac, ep.ups, ep.downs, ep.stays, ep.cost,
-                            ep.fund, ep.oop, ep.contracted, when, status, ep.scheduled))
+        self.add_episode(self.pack_episode(ep.time, ep.village, ep.cond, ep.sev, ep.first, fac, ep.ups, ep.downs,
+                                           ep.stays, ep.cost, ep.fund, ep.oop, ep.contracted, when, status,
+                                           ep.scheduled))
