@@ -32,7 +32,7 @@ from models.scenario import Scenario
 from models.seeking import FORMAL
 from sim.core.clock import Clock
 from sim.core.station import Station
-from sim.core.streams import Streams, inverse_cdf_sampler
+from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
 from sim.core.tables import EventLog
 
 NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # why a stay happens where it does (stays.down)
@@ -58,6 +58,7 @@ class CountyModel:
         self.beds = [Station(None if b < 0 else int(b), reserved(b, t), track)
                      for b, t in zip(self.county.fac_beds, self.county.fac_tier)]
         self.service_times = inverse_cdf_sampler(scenario.service.distribution, scenario.service.cv)
+        self.unit_times = unit_sampler(scenario.service.distribution, scenario.service.cv)
         self.balk = scenario.service.balk_queue_length
         self.sample_dt = sim.sample_interval_days
         self.pack_visit, self.add_visit = self.monitor.visits.row_writer(
@@ -154,6 +155,7 @@ class CountyModel:
             b, first, is_contracted, u_svc, u_ref, scheduled = self._day(day)
             n = len(b)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
+            later = self.unit_times(u_svc[:, SERVICE_DRAWS.consultation + 1:SERVICE_DRAWS.consultation + MAX_VISITS])
             cases = care.case_keys(b)
             tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
             late = np.flatnonzero(b.time >= end)
@@ -166,7 +168,7 @@ class CountyModel:
                     return
                 if t > env.now and not env.fast_forward(t):
                     yield Timeout(env, t - env.now)
-                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched), f, svc, tcm)
+                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
@@ -214,8 +216,7 @@ class CountyModel:
     def _next_visit(self, ep: Episode, fac: int) -> None:
         """A later consultation (after a referral): its draws come from the episode's row."""
         k = ep.visits
-        svc = float(self.service_times(self.care.consult_days[fac], ep.service_draw(SERVICE_DRAWS.consultation + k)))
-        self._visit(ep, fac, svc, self.care.is_tcm(ep, fac, k))
+        self._visit(ep, fac, self.care.consult_days[fac] * ep.later_consultation(k), self.care.is_tcm(ep, fac, k))
 
     def _visit(self, ep: Episode, fac: int, svc: float, tcm: bool) -> None:
         now = self.env.now
