@@ -148,7 +148,7 @@ class CountyModel:
         """One day of arrivals at a time: what is known at arrival (first contact, first
         consultation time, TCM attribute) is drawn for the whole day with numpy."""
         env, mon = self.env, self.monitor
-        visit, end = self._visit, self.end
+        visit, end, fast_forward = self._visit, self.end, self.env.fast_forward
         for day in range(int(math.ceil(self.end))):
             care = self.care  # a phased plan may have replaced it
             consult_days = np.array(care.consult_days)
@@ -166,7 +166,7 @@ class CountyModel:
             for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
                 if t >= end:
                     return
-                if t > env.now and not env.fast_forward(t):
+                if t > env.now and not fast_forward(t):
                     yield Timeout(env, t - env.now)
                 visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
 
@@ -228,20 +228,22 @@ class CountyModel:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
-        self.add_visit(self.pack_visit(fac, ep.village, now, wait, svc, cost, fund, oop, revenue, target != TREAT_HERE,
+        care = self.care
+        cost, fund, oop, revenue, target, tele, stockout = care.consult(ep, fac, wait, tcm)
+        referred_out = target != TREAT_HERE
+        self.add_visit(self.pack_visit(fac, ep.village, now, wait, svc, cost, fund, oop, revenue, referred_out,
                                        referred_in, ep.fd, tcm, tele, ep.contracted, stockout))
         done = wait + svc
-        if target != TREAT_HERE:
-            self.care.referred_up(ep, fac)
-            self._later(done + self.care.travel_days[ep.village][target], self._next_visit, ep, target)
+        if referred_out:
+            care.referred_up(ep, fac)
+            self._later(done + care.travel_days[ep.village][target], self._next_visit, ep, target)
         elif ep.admit:
-            if self.care.accepts_admission(ep, fac):
+            if care.accepts_admission(ep, fac):
                 self._later(done, self._admit, ep, fac)
             else:
                 self._finish(ep, fac, now + done, DECLINED)
         else:
-            back = self.care.asks_back(ep, fac)
+            back = care.asks_back(ep, fac)
             if back is None:
                 self._finish(ep, fac, now + done, COMPLETED)
             else:
