@@ -1,10 +1,10 @@
-"""Typed column tables: rows packed as bytes, stored as numpy blocks once a day.
+"""Typed column tables: rows packed as bytes, copied into numpy columns once a day.
 
 No pandas or dicts per event: a county-year logs a few million rows.  A row is packed by one
 ``struct`` call into the bytes of a numpy record and appended to a list; ``commit`` — called
-once a simulated day — reads the day's bytes as records and keeps one typed block per column
-(1, 4 or 8 bytes a value).  Packing stores exactly what a typed array would (same C casts), at
-a fraction of the cost of converting Python objects later.
+once a simulated day — reads the day's bytes as records and copies them into one typed column
+each (1, 4 or 8 bytes a value, grown in large steps).  Packing stores exactly what a typed array
+would (same C casts), at a fraction of the cost of converting Python objects later.
 """
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ DTYPES = {"i": "i4", "d": "f8", "f": "f4", "b": "i1"}  # struct / array type cod
 class Table:
     """Column store with row writers bound once for the hot path."""
 
+    MIN_ROOM = 4096  # rows a column holds when it first grows
+
     def __init__(self, columns: dict[str, str]):
         self.names = tuple(columns)
         self.dtypes = tuple(np.dtype(DTYPES[code]) for code in columns.values())
         self._packer = struct.Struct("<" + "".join(columns.values()))  # little-endian, standard sizes, no padding
         self._record = np.dtype([(k, "<" + DTYPES[code]) for k, code in columns.items()])
         self._rows: list[bytes] = []  # packed rows since the last commit
-        self._blocks: list[list[np.ndarray]] = [[] for _ in self.names]  # committed blocks per column
+        self._columns = [np.empty(0, dt) for dt in self.dtypes]  # committed rows, then unused room
         self._stored = 0
 
     def row_writer(self, names: tuple[str, ...]) -> tuple[Callable[..., bytes], Callable[[bytes], None]]:
@@ -48,37 +50,30 @@ class Table:
     def add_block(self, **columns: np.ndarray) -> None:
         """Append many rows at once, one array per column (every column required)."""
         self.commit()
-        arrays = [np.asarray(columns[k]).astype(dt) for k, dt in zip(self.names, self.dtypes)]
-        if len(arrays[0]):
-            self._store(arrays)
+        self._store([np.asarray(columns[k]) for k in self.names])
 
     def commit(self) -> None:
-        """Turn the buffered rows into one typed block per column."""
+        """Copy the buffered rows into the columns."""
         if not self._rows:
             return
         records = np.frombuffer(b"".join(self._rows), dtype=self._record)
         self._rows.clear()
-        self._store([records[k].astype(dt) for k, dt in zip(self.names, self.dtypes)])
+        self._store([records[k] for k in self.names])
 
     def _store(self, arrays: list[np.ndarray]) -> None:
-        for blocks, a in zip(self._blocks, arrays):
-            blocks.append(a)
-        self._stored += len(arrays[0])
+        start = self._stored
+        stop = start + len(arrays[0])
+        if stop > len(self._columns[0]):  # grow by a quarter: few copies, little unused room
+            room = max(stop, len(self._columns[0]) * 5 // 4, self.MIN_ROOM)
+            self._columns = [np.concatenate([c[:start], np.empty(room - start, c.dtype)]) for c in self._columns]
+        for column, a in zip(self._columns, arrays):
+            column[start:stop] = a
+        self._stored = stop
 
     def arrays(self, start: int = 0) -> dict[str, np.ndarray]:
-        """The columns as numpy arrays, from row ``start`` on (all rows: joined once and kept)."""
+        """The columns as numpy arrays (views), from row ``start`` on."""
         self.commit()
-        out = {}
-        for name, dt, blocks in zip(self.names, self.dtypes, self._blocks):
-            if start == 0 and len(blocks) > 1:
-                blocks[:] = [np.concatenate(blocks)]
-            pieces, offset = [], 0
-            for b in blocks:
-                if offset + len(b) > start:
-                    pieces.append(b[max(start - offset, 0):])
-                offset += len(b)
-            out[name] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces) if pieces else np.zeros(0, dt)
-        return out
+        return {name: c[start:self._stored] for name, c in zip(self.names, self._columns)}
 
     def __len__(self) -> int:
         return self._stored + len(self._rows)
