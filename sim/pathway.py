@@ -159,16 +159,18 @@ class CountyModel:
             cases = care.case_keys(b)
             tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
             late = np.flatnonzero(b.time >= end)
-            mon.arrival_times(b.time[:late[0] if len(late) else n])
-            rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
-                       b.admit.tolist(), cases.tolist(), b.resident.tolist(), first.tolist(),
-                       is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n), scheduled.tolist())
+            m = late[0] if len(late) else n  # arrivals before the end of the run
+            mon.arrival_times(b.time[:m])
+            rows = zip(b.time[:m].tolist(), b.village[:m].tolist(), b.condition[:m].tolist(),
+                       b.severity[:m].tolist(), b.admit[:m].tolist(), cases[:m].tolist(), b.resident[:m].tolist(),
+                       first[:m].tolist(), is_contracted[:m].tolist(), svc0[:m].tolist(), tcm0[:m].tolist(), range(m),
+                       scheduled[:m].tolist())
             for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
-                if t >= end:
-                    return
                 if t > env.now and not fast_forward(t):
                     yield Timeout(env, t - env.now)
                 visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
+            if m < n:
+                return
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
