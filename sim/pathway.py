@@ -284,8 +284,8 @@ class CountyModel:
         wait = self.beds[fac].serve(now, los, ep.fd)
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
-        self.add_stay(self.pack_stay(fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted, ep.fd,
-                                     payment))
+        self.add_stay(self.pack_stay(fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted,
+                                     ep.fd, payment))
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
