@@ -45,7 +45,7 @@ class Perceptions:
         self.resolved = resolved0.astype(float).copy()
         self.boost, self.target_boost = boost0.astype(float).copy(), boost.astype(float)
         n = len(resolved0)
-        self._seen, self._solved = np.zeros(n), np.zeros(n)
+        self._seen, self._solved = [0] * n, [0] * n  # plain counts: one add per consultation
 
     def observe(self, fac: int, resolved: bool) -> None:
         """A first-contact consultation at ``fac`` and whether it ended there."""
@@ -55,11 +55,12 @@ class Perceptions:
 
     def month_end(self) -> None:
         a = self.alpha
-        seen = self._seen > 0
-        share = np.divide(self._solved, self._seen, out=np.zeros_like(self._seen), where=seen)
+        counts, solved = np.array(self._seen, dtype=float), np.array(self._solved, dtype=float)
+        seen = counts > 0
+        share = np.divide(solved, counts, out=np.zeros_like(counts), where=seen)
         self.resolved = np.where(seen, (1 - a) * self.resolved + a * share, self.resolved)
         self.boost = (1 - a) * self.boost + a * self.target_boost
-        self._seen[:], self._solved[:] = 0, 0
+        self._seen, self._solved = [0] * len(self._seen), [0] * len(self._solved)
 
     def utility(self, beta_quality: float) -> np.ndarray:
         """Per facility: what word of mouth adds to the static utility (the static part already

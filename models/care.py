@@ -94,6 +94,7 @@ class Care:
         self.day_surgery = DaySurgery(scenario)
         self.information = scenario.information
         self.family_doctor = FamilyDoctor(scenario, county)
+        self.fee_waived_tiers = frozenset(t for t in range(len(TIERS)) if self.family_doctor.fee_waived(t, True))
         self.response = ProviderResponse(scenario.payment.response, self.costs, self.pay, self.case_payment,
                                          self.community, self.family_doctor.referral_risk_share,
                                          self.family_doctor.capitation > 0)
@@ -224,11 +225,12 @@ class Care:
         self._wait_sum[fac] += wait
         self._wait_n[fac] += 1
         tier = self.fac_tier[fac]
+        case, cond = ep.case, ep.cond
         referred_in = ep.ups > 0
-        base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][ep.case]
+        base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
-        gatekept = self.gatekept[ep.cond]
-        if self.family_doctor.fee_waived(tier, ep.contracted):  # capitation already paid: no fee, cap untouched
+        gatekept = self.gatekept[cond]
+        if ep.contracted and tier in self.fee_waived_tiers:  # capitation already paid: no fee, cap untouched
             fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in, gatekept)
         else:
             fund = self.pay.outpatient(tier, cost, ep.resident, referred_in, gatekept)
@@ -237,19 +239,19 @@ class Care:
             oop = cost - fund
         self.spend(ep, cost, fund, oop)
         target, tele, stockout = TREAT_HERE, False, False
-        if not self.can[fac][ep.case]:
-            target = self.target[ep.village][tier][ep.case]
+        if not self.can[fac][case]:
+            target = self.target[ep.village][tier][case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
-        elif self.in_stock is not None and ep.decision_draw(D.stock + ep.visits - 1) >= self.in_stock[fac][ep.cond]:
-            target = self.target[ep.village][tier][ep.case]
+        elif self.in_stock is not None and ep.decision_draw(D.stock + ep.visits - 1) >= self.in_stock[fac][cond]:
+            target = self.target[ep.village][tier][case]
             stockout = target != TREAT_HERE
-        elif tier == COUNTY and ep.sev == 0 and not self.emergency[ep.cond]:
+        elif tier == COUNTY and ep.sev == 0 and not self.emergency[cond]:
             self._marginal_admission(ep, fac)
         self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
-        return cost, fund, oop, base * self.visit_service[tier][ep.cond], target, tele, stockout
+        return cost, fund, oop, base * self.visit_service[tier][cond], target, tele, stockout
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""

@@ -25,14 +25,16 @@ class CommunityLedger:
         self.facility = county.fac_community.tolist()
         pop = np.bincount(county.village_community, weights=county.village_pop, minlength=len(self.names))
         self.population_share = pop / pop.sum()
-        self.years: list[tuple[int, np.ndarray]] = []
+        self.years: list[tuple[int, list[float]]] = []  # plain floats: one add per visit, no numpy scalar
+        self._spent: list[float] | None = None  # this year's spending by community
 
     def start_year(self, year: int) -> None:
-        self.years.append((year, np.zeros(len(self.names))))
+        self._spent = [0.0] * len(self.names)
+        self.years.append((year, self._spent))
 
     def resident_spend(self, village: int, amount: float) -> None:
-        if self.years:
-            self.years[-1][1][self.village[village]] += amount
+        if self._spent is not None:
+            self._spent[self.village[village]] += amount
 
     def facility_spend(self, fac: int, amount: float) -> None:
         """A lump sum to a facility; one outside every community is shared pro rata to residents."""
@@ -41,7 +43,9 @@ class CommunityLedger:
             if com >= 0:
                 self.years[-1][1][com] += amount
             else:
-                self.years[-1][1] += amount * self.population_share
+                spent = self.years[-1][1]
+                for c, share in enumerate(self.population_share.tolist()):
+                    spent[c] += amount * share
 
     def table(self, budget: list[dict]) -> pd.DataFrame:
         """One row per (budget year, community): budget, fund spent and balance; the budget columns

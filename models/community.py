@@ -127,8 +127,8 @@ class Community:
 
     def count_visit(self, in_county: bool, primary: bool, referred_up: bool) -> None:
         """Tallies behind the assessment indicators (same definitions as the KPIs)."""
-        y = self.current
-        if y is not None:
+        if self.years:
+            y = self.years[-1]
             y.visits += 1
             y.visits_in_county += in_county
             y.visits_primary += primary

@@ -33,9 +33,10 @@ class Episode:
 
     __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
                  "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid",
-                 "step_down", "returned", "scheduled")
+                 "step_down", "returned", "scheduled", "later_times")
 
-    def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted):
+    def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted,
+                 scheduled=False, later_times=None):
         self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
         self.case, self.resident, self.first, self.row = case, resident, first, row
         self.u_svc, self.u_ref = u_svc, u_ref
@@ -43,8 +44,13 @@ class Episode:
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
         self.fd = self.returned = False
-        self.scheduled = False  # a chronic-centre follow-up (慢病管理中心随访)
+        self.scheduled = scheduled  # a chronic-centre follow-up (慢病管理中心随访)
+        self.later_times = later_times  # the day's unit-mean times of consultations 2.. (rows, MAX_VISITS - 1)
         self.step_down = 0.0  # bed-days moved from a county stay to the township (early step-down)
+
+    def later_consultation(self, visit: int) -> float:
+        """Unit-mean duration of consultation ``visit`` (1 = the second), drawn with the day."""
+        return float(self.later_times[self.row, visit - 1])
 
     def service_draw(self, column: int) -> float:
         return self.u_svc[self.row, column]

@@ -41,7 +41,6 @@ class Monitor:
         self.budget: list[dict] = []
         self.community_budget = None  # pandas table by (budget year, community), set at the end of a run
         self._arrivals = array("d")
-        self.arrival_times = self._arrivals.append  # bound once: one call per episode
         self.samples = 0
         self.in_system_doctors = np.zeros(n_facilities)
         self.in_system_beds = np.zeros(n_facilities)
@@ -49,6 +48,15 @@ class Monitor:
 
     def capacity_changed(self, time: float, doctors: np.ndarray, beds: np.ndarray) -> None:
         self.capacity_log.append((time, doctors.copy(), beds.copy()))
+
+    def arrival_times(self, times: np.ndarray) -> None:
+        """Episodes that arrived: a day's arrival times at once."""
+        self._arrivals.frombytes(np.ascontiguousarray(times, dtype="f8").tobytes())
+
+    def commit(self) -> None:
+        """Store the rows buffered since the last commit (once a simulated day)."""
+        for table in (self.visits, self.stays, self.episodes, self.transfers, self.outside, self.missed):
+            table.commit()
 
     @property
     def arrived(self) -> int:

@@ -52,13 +52,14 @@ class Reimbursement:
 
     def outpatient(self, tier: int, cost: float, resident: int, referred: bool, gatekept: bool = False) -> float:
         """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
-        return self._capped(self.outpatient_fee(tier, cost, referred, gatekept), resident, self._used_out,
-                            self.cap_out)
+        fee = self.outpatient_fee(tier, cost, referred, gatekept)
+        return fee if self._used_out is None else self._capped(fee, resident, self._used_out, self.cap_out)
 
     def outpatient_fee(self, tier: int, cost: float, referred: bool, gatekept: bool = False) -> float:
         """The fund's fee-for-service share of a visit, before any annual cap."""
-        r = self._row(tier, referred, gatekept)
-        return max(cost - self.out_ded[r], 0.0) * self.out_rate[r]
+        r = tier if referred else self._row(tier, referred, gatekept)
+        fee = cost - self.out_ded[r]
+        return (0.0 if 0.0 > fee else fee) * self.out_rate[r]  # max(fee, 0.0) without the call
 
     def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
                   case_payment: float | None = None, gatekept: bool = False) -> tuple[float, float, float]:

@@ -32,7 +32,7 @@ from models.scenario import Scenario
 from models.seeking import FORMAL
 from sim.core.clock import Clock
 from sim.core.station import Station
-from sim.core.streams import Streams, inverse_cdf_sampler
+from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
 from sim.core.tables import EventLog
 
 NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # why a stay happens where it does (stays.down)
@@ -58,19 +58,24 @@ class CountyModel:
         self.beds = [Station(None if b < 0 else int(b), reserved(b, t), track)
                      for b, t in zip(self.county.fac_beds, self.county.fac_tier)]
         self.service_times = inverse_cdf_sampler(scenario.service.distribution, scenario.service.cv)
+        self.unit_times = unit_sampler(scenario.service.distribution, scenario.service.cv)
         self.balk = scenario.service.balk_queue_length
         self.sample_dt = sim.sample_interval_days
-        self.write_visit = self.monitor.visits.writer()
-        self.write_stay = self.monitor.stays.writer()
-        self.write_episode = self.monitor.episodes.writer()
+        self.pack_visit, self.add_visit = self.monitor.visits.row_writer(
+            ("fac", "village", "time", "wait", "service", "cost", "fund", "oop", "service_revenue", "referred_out",
+             "referred_in", "family_doctor", "tcm", "telemedicine", "contracted", "stockout"))
+        self.pack_stay, self.add_stay = self.monitor.stays.row_writer(
+            ("fac", "time", "wait", "los", "cost", "fund", "oop", "service_revenue", "down", "referred", "contracted",
+             "family_doctor", "payment"))
+        self.pack_episode, self.add_episode = self.monitor.episodes.row_writer(
+            ("time", "village", "condition", "severity", "first", "final", "ups", "downs", "stays", "cost", "fund",
+             "oop", "contracted", "finish", "status", "scheduled"))
         self.write_transfer = self.monitor.transfers.writer()
-        self.write_outside = self.monitor.outside.writer()
         self.seek_draws = streams.extra("care_seeking")
         self.later_decision_draws = streams.extra("later_decisions")
         self.followup_draws = streams.extra("followups")
         self.stock_draws = streams.extra("medicine_stock")
         self.chronic_draws = streams.extra("chronic_centres")
-        self.write_missed = self.monitor.missed.writer()
         care.settle(streams.extra("habits"))
 
     # ------------------------------------------------------------------ processes
@@ -114,8 +119,7 @@ class CountyModel:
         if len(fu):
             arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
         came, centre, missed = care.centre_followups(self.chronic_draws, day)
-        for t, v in zip(missed.time.tolist(), missed.village.tolist()):
-            self.write_missed(time=t, village=v)
+        self.monitor.missed.add_block(time=missed.time, village=missed.village)
         if len(came):
             arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
         return arrivals
@@ -137,37 +141,36 @@ class CountyModel:
 
     def _outside(self, b, option: np.ndarray) -> None:
         """Illnesses self-treated or left untreated (after the warm-up they count in the KPIs)."""
-        write = self.write_outside
-        for i in np.flatnonzero((option != FORMAL) & (b.time < self.end)).tolist():
-            write(time=float(b.time[i]), village=int(b.village[i]), option=int(option[i]))
+        i = np.flatnonzero((option != FORMAL) & (b.time < self.end))
+        self.monitor.outside.add_block(time=b.time[i], village=b.village[i], option=option[i])
 
     def _arrivals(self):
         """One day of arrivals at a time: what is known at arrival (first contact, first
         consultation time, TCM attribute) is drawn for the whole day with numpy."""
         env, mon = self.env, self.monitor
-        visit, end = self._visit, self.end
+        visit, end, fast_forward = self._visit, self.end, self.env.fast_forward
         for day in range(int(math.ceil(self.end))):
             care = self.care  # a phased plan may have replaced it
             consult_days = np.array(care.consult_days)
             b, first, is_contracted, u_svc, u_ref, scheduled = self._day(day)
             n = len(b)
             svc0 = self.service_times(consult_days[first], u_svc[:, SERVICE_DRAWS.consultation])
+            later = self.unit_times(u_svc[:, SERVICE_DRAWS.consultation + 1:SERVICE_DRAWS.consultation + MAX_VISITS])
             cases = care.case_keys(b)
             tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
-            rows = zip(b.time.tolist(), b.village.tolist(), b.condition.tolist(), b.severity.tolist(),
-                       b.admit.tolist(), cases.tolist(), b.resident.tolist(), first.tolist(),
-                       is_contracted.tolist(), svc0.tolist(), tcm0.tolist(), range(n))
-            flagged = set(np.flatnonzero(scheduled).tolist())
-            for t, v, c, sv, a, case, r, f, k, svc, tcm, j in rows:
-                if t >= end:
-                    return
-                if t > env.now and not env.fast_forward(t):
+            late = np.flatnonzero(b.time >= end)
+            m = late[0] if len(late) else n  # arrivals before the end of the run
+            mon.arrival_times(b.time[:m])
+            rows = zip(b.time[:m].tolist(), b.village[:m].tolist(), b.condition[:m].tolist(),
+                       b.severity[:m].tolist(), b.admit[:m].tolist(), cases[:m].tolist(), b.resident[:m].tolist(),
+                       first[:m].tolist(), is_contracted[:m].tolist(), svc0[:m].tolist(), tcm0[:m].tolist(), range(m),
+                       scheduled[:m].tolist())
+            for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
+                if t > env.now and not fast_forward(t):
                     yield Timeout(env, t - env.now)
-                mon.arrival_times(t)
-                ep = Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k)
-                if j in flagged:
-                    ep.scheduled = True
-                visit(ep, f, svc, tcm)
+                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
+            if m < n:
+                return
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""
@@ -183,6 +186,7 @@ class CountyModel:
             yield Timeout(env, 1.0)
             day += 1
             care.end_of_day(day, env.now)
+            self.monitor.commit()
             if self.log:
                 self.log.flush()
 
@@ -220,8 +224,7 @@ class CountyModel:
     def _next_visit(self, ep: Episode, fac: int) -> None:
         """A later consultation (after a referral): its draws come from the episode's row."""
         k = ep.visits
-        svc = float(self.service_times(self.care.consult_days[fac], ep.service_draw(SERVICE_DRAWS.consultation + k)))
-        self._visit(ep, fac, svc, self.care.is_tcm(ep, fac, k))
+        self._visit(ep, fac, self.care.consult_days[fac] * ep.later_consultation(k), self.care.is_tcm(ep, fac, k))
 
     def _visit(self, ep: Episode, fac: int, svc: float, tcm: bool) -> None:
         now = self.env.now
@@ -233,21 +236,22 @@ class CountyModel:
             ep.visits += 1
         wait = station.serve(now, svc, ep.fd)
         referred_in = ep.ups > 0
-        cost, fund, oop, revenue, target, tele, stockout = self.care.consult(ep, fac, wait, tcm)
-        self.write_visit(fac=fac, village=ep.village, time=now, wait=wait, service=svc, cost=cost, fund=fund, oop=oop,
-                         service_revenue=revenue, referred_out=target != TREAT_HERE, referred_in=referred_in,
-                         family_doctor=ep.fd, tcm=tcm, telemedicine=tele, contracted=ep.contracted, stockout=stockout)
+        care = self.care
+        cost, fund, oop, revenue, target, tele, stockout = care.consult(ep, fac, wait, tcm)
+        referred_out = target != TREAT_HERE
+        self.add_visit(self.pack_visit(fac, ep.village, now, wait, svc, cost, fund, oop, revenue, referred_out,
+                                       referred_in, ep.fd, tcm, tele, ep.contracted, stockout))
         done = wait + svc
-        if target != TREAT_HERE:
-            self.care.referred_up(ep, fac)
-            self._later(done + self.care.travel_days[ep.village][target], self._next_visit, ep, target)
+        if referred_out:
+            care.referred_up(ep, fac)
+            self._later(done + care.travel_days[ep.village][target], self._next_visit, ep, target)
         elif ep.admit:
-            if self.care.accepts_admission(ep, fac):
+            if care.accepts_admission(ep, fac):
                 self._later(done, self._admit, ep, fac)
             else:
                 self._finish(ep, fac, now + done, DECLINED)
         else:
-            back = self.care.asks_back(ep, fac)
+            back = care.asks_back(ep, fac)
             if back is None:
                 self._finish(ep, fac, now + done, COMPLETED)
             else:
@@ -286,11 +290,11 @@ class CountyModel:
         wait = self.beds[fac].serve(now, los, ep.fd)
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
-        self.write_stay(fac=fac, time=now, wait=wait, los=los, cost=cost, fund=fund, oop=oop, service_revenue=revenue,
-                        down=down, referred=referred, contracted=ep.contracted, family_doctor=ep.fd, payment=payment)
+        self.add_stay(self.pack_stay(fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted,
+                                     ep.fd, payment))
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:
-        self.write_episode(time=ep.time, village=ep.village, condition=ep.cond, severity=ep.sev, first=ep.first,
-                           final=fac, ups=ep.ups, downs=ep.downs, stays=ep.stays, cost=ep.cost, fund=ep.fund,
-                           oop=ep.oop, contracted=ep.contracted, finish=when, status=status, scheduled=ep.scheduled)
+        self.add_episode(self.pack_episode(ep.time, ep.village, ep.cond, ep.sev, ep.first, fac, ep.ups, ep.downs,
+                                           ep.stays, ep.cost, ep.fund, ep.oop, ep.contracted, when, status,
+                                           ep.scheduled))

@@ -61,10 +61,17 @@ class DrawColumns:
 
 def inverse_cdf_sampler(distribution: str, cv: float):
     """Map (mean, uniform) → a positive time, for numpy arrays or scalars alike; inverse-CDF so
-    each draw keeps its own uniform whatever else changes."""
+    each draw keeps its own uniform whatever else changes.  A time is ``mean`` times a unit-mean
+    time (``unit_sampler``), so unit times drawn ahead for a whole day give the same numbers."""
+    unit = unit_sampler(distribution, cv)
+    return lambda mean, u: mean * unit(u)
+
+
+def unit_sampler(distribution: str, cv: float):
+    """Map uniforms → times of mean 1 (arrays or scalars)."""
     if distribution == "exponential":
-        return lambda mean, u: -mean * np.log1p(-u)
+        return lambda u: -np.log1p(-u)
     if distribution == "deterministic":
-        return lambda mean, u: mean + 0.0 * u
+        return lambda u: 1.0 + 0.0 * u
     sigma = math.sqrt(math.log1p(cv * cv))
-    return lambda mean, u: mean * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - 0.5 * sigma * sigma)
+    return lambda u: np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - 0.5 * sigma * sigma)
