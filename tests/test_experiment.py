@@ -116,7 +116,9 @@ def test_common_random_numbers_make_paired_ci_narrower(tmp_path):
     assert {s.scenario.simulation.seed for s in plan.scenarios} == {5}
     row = summary[(summary.scenario == "lever") & (summary.kpi == "primary_care_share")].iloc[0]
     assert row.n_pairs == 6 and row.diff_mean > 0
-    assert row.diff_halfwidth < 0.5 * row.unpaired_halfwidth
+    # common random numbers narrow the interval (0.75 of the unpaired one with the price-responsive
+    # choice of issue 17, where a reimbursement lever changes many patients' decisions)
+    assert row.diff_halfwidth < 0.9 * row.unpaired_halfwidth
     # the paired interval is the t interval of the per-replication differences
     runs = result.tables["runs"].set_index(["scenario", "replication"])["primary_care_share"]
     d = (runs["lever"] - runs["baseline"]).to_numpy()

@@ -28,7 +28,7 @@ def province_targets(data: pd.DataFrame, out_dir: str | Path, study: str = "") -
     hi_y = max(float(np.nanmax(data[y])), style.TARGETS[y][0]) + 0.03
     size = 600.0 / max(float(counties["population"].max()), 1.0)
     with style.theme():
-        fig = style.new_figure(max(4.6 * len(years), 8.0), 5.2)
+        fig = style.new_figure(style.width(len(years)), 3.6 if len(years) > 1 else 3.4)
         axes = fig.subplots(1, len(years), squeeze=False)[0]
         colours = dict(zip((0, 1, 2), style.palette(3)))
         for ax, year in zip(axes, years):

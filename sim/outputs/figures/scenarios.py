@@ -84,8 +84,8 @@ def kpi_by_scenario(data: pd.DataFrame, out_dir: str | Path, study: str = "") ->
                             fmt="D" if name == reference else "o", color=ref_colour if name == reference else colour,
                             capsize=3, ms=5, lw=1.5)
             ax.set_yticks(range(len(scenarios)),
-                          [f"{labels.get(s, s)} (reference)" if s == reference and len(scenarios) > 1
-                           else labels.get(s, s) for s in scenarios])
+                          [style.wrap(f"{labels.get(s, s)} (reference)" if s == reference and len(scenarios) > 1
+                                      else labels.get(s, s)) for s in scenarios])
             ax.set_ylim(len(scenarios) - 0.5, -0.5)
             if kpi in style.TARGETS:
                 value, label = style.TARGETS[kpi]
@@ -133,7 +133,7 @@ def paired_differences(data: pd.DataFrame, out_dir: str | Path, study: str = "")
                                                          pd.Series([r["diff_ci_high"]])),
                             fmt="s" if kind != "ns" else "o", color=kinds[kind][0], capsize=3, ms=5, lw=1.5)
             ax.axvline(0, color="0.2", lw=1)
-            ax.set_yticks(range(len(scenarios)), [labels.get(s, s) for s in scenarios])
+            ax.set_yticks(range(len(scenarios)), [style.wrap(labels.get(s, s)) for s in scenarios])
             ax.set_xlim(*limits[kpi])
             ax.set_ylim(len(scenarios) - 0.5, -0.5)  # first scenario on top (the panels share this axis)
             ax.set_title(style.kpi_title(kpi))

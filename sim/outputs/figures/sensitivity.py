@@ -68,7 +68,7 @@ def sobol(data: pd.DataFrame, out_dir: str | Path, study: str = "") -> FigureRes
             vals = vals[np.isfinite(vals)]
             ax.set_xlim(min(-0.05, vals.min() - 0.05) if vals.size else -0.05,
                         max(1.05, vals.max() + 0.05) if vals.size else 1.05)
-            ax.set_yticks(y, [style.short_param(p) for p in params], fontsize=8)
+            ax.set_yticks(y, [style.wrap(style.short_param(p), 16, at_dots=True) for p in params], fontsize=8)
             ax.invert_yaxis()
             ax.set_title(style.kpi_title(kpi))
             ax.set_xlabel("Sobol index (share of output variance)")

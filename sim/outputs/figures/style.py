@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +114,15 @@ def rc() -> dict:
 def theme():
     with matplotlib.rc_context(rc()), fonts.cached_lookups():
         yield
+
+
+def wrap(label: str, chars: int = 22, at_dots: bool = False) -> str:
+    """A row label on lines of about ``chars`` characters (long sweep or parameter labels would
+    otherwise squeeze the panels of a page-wide figure); ``at_dots``: a dotted config key may
+    also break after a dot."""
+    text = str(label).replace(".", ". ") if at_dots else str(label)
+    text = textwrap.fill(text, chars, break_long_words=False, break_on_hyphens=False)
+    return text.replace(". ", ".") if at_dots else text
 
 
 def width(panels_across: int) -> float:
