@@ -30,9 +30,9 @@ def _sums(county, spec: CadresSpec, visits, stays):
     """The run's sums for one 30-day month (360-day year) from hand-written visits and stays."""
     mon = Monitor(county.n_facilities)
     for fac, minutes in visits:
-        _write(mon.visits.writer(), mon.visits.columns, fac=fac, time=1.0, service=minutes / DAY_MIN)
+        _write(mon.visits.writer(), mon.visits.names, fac=fac, time=1.0, service=minutes / DAY_MIN)
     for fac, start, los in stays:
-        _write(mon.stays.writer(), mon.stays.columns, fac=fac, time=start, los=los)
+        _write(mon.stays.writer(), mon.stays.names, fac=fac, time=start, los=los)
     calc = KpiCalculator(county, 0.0, 30.0, 360, 9.0)
     calc.groups, calc.cadres = {"cadres"}, spec
     e = Monitor(county.n_facilities)
