@@ -36,9 +36,10 @@ from benchmarks import bench  # noqa: E402
 
 SECTIONS = ("engine", "county-year", "scaling", "batch", "figures", "province")
 TARGETS = {
-    "ratio_simpy": 0.5,        # county episodes/s ≥ 0.5 × bare SimPy M/M/c customers/s
+    "ratio_simpy": 5.0,        # issue 15: county episodes/s ≥ 5 × bare SimPy M/M/c customers/s, per CPU s
     "ratio_ciw": 2.0,          # county episodes/s ≥ 2 × ciw customers/s
     "county_year_seconds": 40.0,
+    "county_year_cpu_seconds": 6.0,  # issue 15: a county-year in ≤ 6 s CPU
     "county_year_rss_mib": 1024.0,
     "exponent": (0.95, 1.05),
     "speedup": 1.8,
@@ -156,7 +157,8 @@ def do_county_year(t: Table, p: dict) -> dict:
     label = f"{_pop(r['population'])} residents, {r['years']:g} y" if r["population"] else f"{r['years']:g} y"
     t.add("county-year", f"process wall, s ({label}; start-up + load + run)", f"{r['process_seconds']:.1f}",
           f"<= {TARGETS['county_year_seconds']:g}", r["process_seconds"] <= TARGETS["county_year_seconds"])
-    t.add("county-year", "single_run wall, s (CPU s)", f"{r['seconds']:.1f} ({r['cpu_seconds']:.1f})")
+    t.add("county-year", "single_run wall, s (CPU s; the CPU s is judged)", f"{r['seconds']:.1f} ({r['cpu_seconds']:.1f})",
+          f"<= {TARGETS['county_year_cpu_seconds']:g} CPU s", r["cpu_seconds"] <= TARGETS["county_year_cpu_seconds"])
     t.add("county-year", "episodes", _n(r["episodes"]))
     t.add("county-year", "episodes/s", _n(r["rate"]))
     exact = "" if r["rss_exact"] else f"; own {r['child_rss_mib']:.0f}"
