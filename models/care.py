@@ -158,7 +158,7 @@ class Care:
     def first_contacts(self, b: DayBatch, u_choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First facility of each of a day's episodes and whether its resident is contracted:
         logit choice with each resident's habit and family-doctor contract, emergencies by rule."""
-        is_contracted = contracted(b.resident, self.family_doctor.coverage)
+        is_contracted = self.is_contracted(b)
         options = self.choice.choice_set[b.village]
         extra = self.habits.utility(options, b.resident) if self.habits.enabled else None
         if self.family_doctor.active:
