@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.yaml"
 BASELINE_POPULATION = 500_000
+FULL_MECHANISMS = ROOT / "benchmarks" / "configs" / "full_mechanisms_2024_2027.yaml"  # issue 15: every mechanism on
 SINGLE_THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                       "NUMEXPR_NUM_THREADS")}
 
