@@ -73,6 +73,13 @@ def test_a_yearly_deductible_still_due_turns_patients_from_that_level_of_care():
     assert (hospital_gap[primary] == 0).all() and (hospital_gap[~primary & care.choice.valid] < 0).all()
 
 
+def test_huairou_primary_share_stays_at_its_beijing_calibration():
+    """experiments/calibrate_huairou.yaml fits one constant to Beijing's primary-care share; a model
+    change that moves Huairou off it by more than 1.5 target sd must recalibrate (or say why)."""
+    target = pd.read_csv(ROOT / "experiments" / "huairou_targets.csv").set_index("kpi").loc["primary_care_share"]
+    assert abs(huairou_half_year().kpis["primary_care_share"] - target.value) <= 1.5 * target.sd
+
+
 def test_specialty_hospitals_treat_only_their_lines():
     r = huairou_half_year()
     county = county_of(load_scenario(HUAIROU))
