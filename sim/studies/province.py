@@ -163,6 +163,11 @@ class Province:
                           for year, p in zip(self.years[1:], parts[1:])]
         return tuple(items)
 
+    def run_cost(self, task) -> float:
+        """A county run's expected cost: its residents (every county runs the same days), so the
+        largest counties are submitted first and the round ends on small ones."""
+        return float(self.population[task.scenario_name])
+
     def population_shares(self) -> np.ndarray:
         """Round 1's shares of the outside hospitals, (county, year): by population."""
         shares = _shares([self.population[d.name] for d in self.defs])
@@ -300,7 +305,8 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
                 plan = province.plan(alloc["doctors"], alloc["beds"])
                 sub = ResultsStore(store.root / "iterations" / f"{k:02d}")
                 with sub.claimed(plan.kind, plan.name, plan.source):
-                    batch = run_batch(plan, sub, executor, resume=resume, progress=progress)
+                    batch = run_batch(plan, sub, executor, resume=resume, progress=progress,
+                                      cost=province.run_cost)
                 last_round, previous = sub.root, alloc
                 if batch.failures or batch.tables["year_sums"].empty:
                     break
