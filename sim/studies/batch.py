@@ -92,12 +92,14 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
         pending.sort(key=cost, reverse=True)  # stable: equal costs keep plan order
     skipped = len(done)
     failed = 0
+    fresh: dict[str, dict[str, pd.DataFrame]] = {}  # this invocation's runs: consolidated without re-reading
     bar = _bar(plan.name, len(tasks), skipped, progress)
     try:
         for task, out in executor.imap(execute, pending):
             if isinstance(out, dict):
                 store.write_run(task, out)
                 done.add(task.key)
+                fresh[task.key] = out
             else:
                 failed += 1
                 err = out if isinstance(out, RunFailure) else RunFailure(
@@ -108,7 +110,7 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
             bar.set_postfix(failed=failed, refresh=False)
     finally:
         bar.close()
-    tables = store.consolidate(plan, done)
+    tables = store.consolidate(plan, done, fresh)
     failures = store.failures(tasks, done)
     wall = time.perf_counter() - t0
     manifest = build_manifest(plan, executor, tables.pop("timings"), failures, started, wall,
