@@ -56,6 +56,19 @@ def test_dask_local_cluster_equals_in_process(study):
     assert "LocalCluster" in json.loads((out / "manifest.json").read_text())["executor"]
 
 
+def test_dask_prepare_workers_loads_the_run_code_in_every_worker():
+    """A fresh worker has not loaded the run code; prepare_workers has it loaded before any run."""
+    executor = Dask(local_workers=1)
+    try:
+        loaded = lambda: "sim.studies.batch" in sys.modules  # noqa: E731 - shipped by value to the worker
+        assert list(executor._client.run(loaded).values()) == [False]
+        executor.prepare_workers()
+        executor._client.gather(executor._warming)
+        assert list(executor._client.run(loaded).values()) == [True]
+    finally:
+        executor.close()
+
+
 @pytest.fixture
 def external_cluster(tmp_path):
     """`dask scheduler` and `dask worker` as separate processes on 127.0.0.1."""

@@ -3,7 +3,8 @@
 Every executor has one method, ``imap(fn, items)``, yielding ``(item, result | exception)`` in
 completion order.  Results do not depend on the executor because each run owns its seeds; the
 coordinator (not the workers) writes results, so remote Dask workers need no shared disk, only
-the same countysim version installed.
+the same countysim version installed.  A Dask executor also has ``prepare_workers()``: its
+workers start loading the run code at once, while the coordinator still reads the study.
 """
 from __future__ import annotations
 
@@ -79,6 +80,13 @@ class Dask:
         yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
                             max(32, 4 * self.workers))  # workers may join later
 
+    def prepare_workers(self) -> None:
+        """Have every worker import the run code now (returns at once): a fresh worker process
+        otherwise spends its first half second importing it when its first run arrives."""
+        workers = list(self._client.nthreads())
+        self._warming = [self._client.submit(_import_run_code, pure=False, workers=[w], allow_other_workers=False)
+                         for w in workers]  # kept: Dask cancels a task whose future is dropped
+
     def worker_cpu_seconds(self) -> float:
         """CPU seconds the cluster's worker processes have used so far (benchmarks: cores obtained)."""
         return float(sum(self._client.run(_process_cpu_seconds).values()))
@@ -87,6 +95,10 @@ class Dask:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _import_run_code() -> None:
+    import sim.studies.batch  # noqa: F401 - what every run needs (models, the pathway, pandas)
 
 
 def _process_cpu_seconds() -> float:

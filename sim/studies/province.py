@@ -287,6 +287,9 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
     from sim.studies.province_outputs import write_outputs
     from sim.studies.store import ResultsStore
 
+    prepare = getattr(executor, "prepare_workers", None)
+    if prepare is not None:  # workers load the run code while the counties are read and resolved
+        prepare()
     province = load_province(path, extra_overrides, replications)
     spec = province.spec
     store = ResultsStore(out or Path("results") / spec.name, overwrite)
