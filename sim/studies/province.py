@@ -47,6 +47,7 @@ from models.loading import county_of
 from models.scenario import run_years
 from sim.core.config_files import ConfigError
 from sim.studies.experiment import ScenarioEntry
+from sim.studies.province_outputs import write_outputs  # the coordinator's summaries load with the module
 from sim.studies.province_tables import PROVINCE, outside_demand, pooled_waits
 from sim.studies.study import (
     NAME_PATTERN,
@@ -284,7 +285,6 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
     """Run the coupling rounds (each a batch under ``OUT/iterations/NN``, resumable), then write the
     province's tables, summary and ranking from the last round."""
     from sim.studies.batch import run_batch
-    from sim.studies.province_outputs import write_outputs
     from sim.studies.store import ResultsStore
 
     prepare = getattr(executor, "prepare_workers", None)
