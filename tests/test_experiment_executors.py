@@ -69,6 +69,19 @@ def test_dask_prepare_workers_loads_the_run_code_in_every_worker():
         executor.close()
 
 
+def test_dask_runs_items_in_the_order_given():
+    """One worker runs the items one by one, in the order imap is given them (a province gives the
+    largest counties first), even when all are submitted at once."""
+    executor = Dask(local_workers=1)
+    try:
+        executor.prepare_workers()
+        items = [7, 3, 9, 1, 8, 2, 6, 4, 5, 0]
+        started = dict(executor.imap(lambda i: time.monotonic(), items))  # a lambda is shipped by value
+        assert sorted(items, key=started.get) == items
+    finally:
+        executor.close()
+
+
 @pytest.fixture
 def external_cluster(tmp_path):
     """`dask scheduler` and `dask worker` as separate processes on 127.0.0.1."""

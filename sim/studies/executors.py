@@ -8,6 +8,7 @@ workers start loading the run code at once, while the coordinator still reads th
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -76,15 +77,18 @@ class Dask:
         self.workers = max(1, len(self._client.nthreads()))
 
     def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        # pure=False: a rerun after a failure must run again, not reuse a cached result
-        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
+        # pure=False: a rerun after a failure must run again, not reuse a cached result.  priority:
+        # Dask starts tasks submitted within 100 ms of each other in any order; keep the order given
+        order = itertools.count()
+        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False, priority=-next(order)), items,
                             max(32, 4 * self.workers))  # workers may join later
 
     def prepare_workers(self) -> None:
         """Have every worker import the run code now (returns at once): a fresh worker process
         otherwise spends its first half second importing it when its first run arrives."""
         workers = list(self._client.nthreads())
-        self._warming = [self._client.submit(_import_run_code, pure=False, workers=[w], allow_other_workers=False)
+        self._warming = [self._client.submit(_import_run_code, pure=False, workers=[w], allow_other_workers=False,
+                                             priority=1)  # before any run
                          for w in workers]  # kept: Dask cancels a task whose future is dropped
 
     def worker_cpu_seconds(self) -> float:
