@@ -379,7 +379,8 @@ def province_projection(measured: dict, counties: int = 100, replications: int =
 
     Assumptions: each worker has a core of its own, so a run takes the worker CPU seconds measured
     per run on one worker; runs within a round are independent and spread evenly (ceil(runs / N)
-    waves); the coordinator's serial time per run is the measured one, whatever N; 3 coupling rounds
+    waves; a round submits the largest counties first, so it ends on small runs); the coordinator's
+    serial time per run is the measured one, whatever N; 3 coupling rounds
     (assumed: a province's coupling.csv says how many it took); a full county costs the measured
     run × (its residents ÷ the bench county's mean) × (1 year ÷ the bench's years), linear in
     residents as the scaling section measures.

@@ -56,6 +56,32 @@ def test_dask_local_cluster_equals_in_process(study):
     assert "LocalCluster" in json.loads((out / "manifest.json").read_text())["executor"]
 
 
+def test_dask_prepare_workers_loads_the_run_code_in_every_worker():
+    """A fresh worker has not loaded the run code; prepare_workers has it loaded before any run."""
+    executor = Dask(local_workers=1)
+    try:
+        loaded = lambda: "sim.studies.batch" in sys.modules  # noqa: E731 - shipped by value to the worker
+        assert list(executor._client.run(loaded).values()) == [False]
+        executor.prepare_workers()
+        executor._client.gather(executor._warming)
+        assert list(executor._client.run(loaded).values()) == [True]
+    finally:
+        executor.close()
+
+
+def test_dask_runs_items_in_the_order_given():
+    """One worker runs the items one by one, in the order imap is given them (a province gives the
+    largest counties first), even when all are submitted at once."""
+    executor = Dask(local_workers=1)
+    try:
+        executor.prepare_workers()
+        items = [7, 3, 9, 1, 8, 2, 6, 4, 5, 0]
+        started = dict(executor.imap(lambda i: time.monotonic(), items))  # a lambda is shipped by value
+        assert sorted(items, key=started.get) == items
+    finally:
+        executor.close()
+
+
 @pytest.fixture
 def external_cluster(tmp_path):
     """`dask scheduler` and `dask worker` as separate processes on 127.0.0.1."""

@@ -14,6 +14,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
+from typing import Callable
 
 import pandas as pd
 
@@ -70,8 +71,13 @@ class BatchResult:
 
 
 def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = False, progress: bool = True,
-              extra_manifest: dict | None = None) -> BatchResult:
-    """Run every unfinished task of ``plan``; return consolidated tables and failures."""
+              extra_manifest: dict | None = None, cost: Callable[[RunTask], float] | None = None) -> BatchResult:
+    """Run every unfinished task of ``plan``; return consolidated tables and failures.
+
+    ``cost`` (a task's expected run time, any unit) submits the largest tasks first
+    (longest-processing-time-first): the last tasks to start are the smallest, so no worker
+    idles at the end while another runs one big task.  Results are written as they arrive
+    and consolidated in plan order, so the tables do not depend on either order."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     store.open(plan.kind, plan.name, plan.source)
@@ -82,14 +88,18 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
     tasks = plan.tasks()
     done = store.finished(tasks) if resume else set()
     pending = [t for t in tasks if t.key not in done]
+    if cost is not None:
+        pending.sort(key=cost, reverse=True)  # stable: equal costs keep plan order
     skipped = len(done)
     failed = 0
+    fresh: dict[str, dict[str, pd.DataFrame]] = {}  # this invocation's runs: consolidated without re-reading
     bar = _bar(plan.name, len(tasks), skipped, progress)
     try:
         for task, out in executor.imap(execute, pending):
             if isinstance(out, dict):
                 store.write_run(task, out)
                 done.add(task.key)
+                fresh[task.key] = out
             else:
                 failed += 1
                 err = out if isinstance(out, RunFailure) else RunFailure(
@@ -100,7 +110,7 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
             bar.set_postfix(failed=failed, refresh=False)
     finally:
         bar.close()
-    tables = store.consolidate(plan, done)
+    tables = store.consolidate(plan, done, fresh)
     failures = store.failures(tasks, done)
     wall = time.perf_counter() - t0
     manifest = build_manifest(plan, executor, tables.pop("timings"), failures, started, wall,

@@ -27,15 +27,17 @@ def summarise(runs: pd.DataFrame, order: list[str], reference: str, kpis: list[s
     rows = []
     by = {name: g.set_index("replication") for name, g in runs.groupby("scenario", sort=False)}
     ref = by.get(reference)
+    ref_values = {kpi: ref[kpi].astype(float).dropna() for kpi in kpis} if ref is not None else {}
     for name in [n for n in order if n in by]:
         g = by[name]
         for kpi in kpis:
             x = g[kpi].astype(float).dropna()
             n, sd = len(x), float(x.std(ddof=1)) if len(x) > 1 else float("nan")
             h = t_halfwidth(sd, n)
-            row = {"scenario": name, "kpi": kpi, "n": n, "mean": float(x.mean()) if n else float("nan"),
-                   "sd": sd, "ci_low": float(x.mean()) - h, "ci_high": float(x.mean()) + h, "halfwidth": h}
-            row.update(_paired(x, ref[kpi].astype(float).dropna() if ref is not None else None, name == reference))
+            mean = float(x.mean()) if n else float("nan")
+            row = {"scenario": name, "kpi": kpi, "n": n, "mean": mean, "sd": sd, "ci_low": mean - h,
+                   "ci_high": mean + h, "halfwidth": h}
+            row.update(_paired(x, ref_values.get(kpi), name == reference))
             target = targets.get(kpi)
             row["target_halfwidth"] = target if target is not None else float("nan")
             row["replications_needed"] = replications_needed(sd, n, target)
@@ -50,8 +52,11 @@ def _paired(x: pd.Series, ref: pd.Series | None, is_reference: bool) -> dict:
            "n_pairs": 0, "unpaired_halfwidth": nan}
     if ref is None or is_reference:
         return out
-    common = x.index.intersection(ref.index)
-    d = (x.loc[common] - ref.loc[common]).to_numpy()
+    if x.index.is_unique and x.index.equals(ref.index):  # the usual case: the same replications
+        d = x.to_numpy() - ref.to_numpy()
+    else:
+        common = x.index.intersection(ref.index)
+        d = (x.loc[common] - ref.loc[common]).to_numpy()
     n = len(d)
     if n:
         sd = float(d.std(ddof=1)) if n > 1 else nan

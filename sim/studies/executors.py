@@ -3,10 +3,12 @@
 Every executor has one method, ``imap(fn, items)``, yielding ``(item, result | exception)`` in
 completion order.  Results do not depend on the executor because each run owns its seeds; the
 coordinator (not the workers) writes results, so remote Dask workers need no shared disk, only
-the same countysim version installed.
+the same countysim version installed.  A Dask executor also has ``prepare_workers()``: its
+workers start loading the run code at once, while the coordinator still reads the study.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -75,9 +77,19 @@ class Dask:
         self.workers = max(1, len(self._client.nthreads()))
 
     def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        # pure=False: a rerun after a failure must run again, not reuse a cached result
-        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False), items,
+        # pure=False: a rerun after a failure must run again, not reuse a cached result.  priority:
+        # Dask starts tasks submitted within 100 ms of each other in any order; keep the order given
+        order = itertools.count()
+        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False, priority=-next(order)), items,
                             max(32, 4 * self.workers))  # workers may join later
+
+    def prepare_workers(self) -> None:
+        """Have every worker import the run code now (returns at once): a fresh worker process
+        otherwise spends its first half second importing it when its first run arrives."""
+        workers = list(self._client.nthreads())
+        self._warming = [self._client.submit(_import_run_code, pure=False, workers=[w], allow_other_workers=False,
+                                             priority=1)  # before any run
+                         for w in workers]  # kept: Dask cancels a task whose future is dropped
 
     def worker_cpu_seconds(self) -> float:
         """CPU seconds the cluster's worker processes have used so far (benchmarks: cores obtained)."""
@@ -87,6 +99,10 @@ class Dask:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _import_run_code() -> None:
+    import sim.studies.batch  # noqa: F401 - what every run needs (models, the pathway, pandas)
 
 
 def _process_cpu_seconds() -> float:

@@ -47,6 +47,7 @@ from models.loading import county_of
 from models.scenario import run_years
 from sim.core.config_files import ConfigError
 from sim.studies.experiment import ScenarioEntry
+from sim.studies.province_outputs import write_outputs  # the coordinator's summaries load with the module
 from sim.studies.province_tables import PROVINCE, outside_demand, pooled_waits
 from sim.studies.study import (
     NAME_PATTERN,
@@ -162,6 +163,11 @@ class Province:
                 items += [f"schedule.{year}.capacity.{key}_factor.outside={float(p / top)!r}"
                           for year, p in zip(self.years[1:], parts[1:])]
         return tuple(items)
+
+    def run_cost(self, task) -> float:
+        """A county run's expected cost: its residents (every county runs the same days), so the
+        largest counties are submitted first and the round ends on small ones."""
+        return float(self.population[task.scenario_name])
 
     def population_shares(self) -> np.ndarray:
         """Round 1's shares of the outside hospitals, (county, year): by population."""
@@ -279,9 +285,11 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
     """Run the coupling rounds (each a batch under ``OUT/iterations/NN``, resumable), then write the
     province's tables, summary and ranking from the last round."""
     from sim.studies.batch import run_batch
-    from sim.studies.province_outputs import write_outputs
     from sim.studies.store import ResultsStore
 
+    prepare = getattr(executor, "prepare_workers", None)
+    if prepare is not None:  # workers load the run code while the counties are read and resolved
+        prepare()
     province = load_province(path, extra_overrides, replications)
     spec = province.spec
     store = ResultsStore(out or Path("results") / spec.name, overwrite)
@@ -300,7 +308,8 @@ def run_province(path: str | Path, executor, out: str | Path | None = None, resu
                 plan = province.plan(alloc["doctors"], alloc["beds"])
                 sub = ResultsStore(store.root / "iterations" / f"{k:02d}")
                 with sub.claimed(plan.kind, plan.name, plan.source):
-                    batch = run_batch(plan, sub, executor, resume=resume, progress=progress)
+                    batch = run_batch(plan, sub, executor, resume=resume, progress=progress,
+                                      cost=province.run_cost)
                 last_round, previous = sub.root, alloc
                 if batch.failures or batch.tables["year_sums"].empty:
                     break

@@ -24,11 +24,9 @@ from models.levers import chronic_centres, medicines, workforce
 from models.loading import county_of, plan_of, resolved_dict
 from models.scenario import Scenario
 from sim.core.files import write_json, write_parquet
-from sim.core.stats import confidence_interval
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
 from sim.studies import kpi_text
-from sim.studies.summaries import run_summary, write_summaries
 
 
 @dataclass
@@ -162,6 +160,9 @@ def summarise(runs: pd.DataFrame, yearly: pd.DataFrame | None = None,
               targets: dict[str, dict[int, float]] | None = None) -> dict[str, dict]:
     """Mean and 95 % CI of every KPI over replications; with ``yearly``, the same per calendar
     year (``by_year``); with ``targets``, whether and when each is met (``targets``)."""
+    from sim.core.stats import confidence_interval  # here, not at the top: workers import this module
+    # for single_run and need not load scipy.stats (a third of a second per worker process)
+
     out = {}
     for col in [c for c in runs.columns if c != "replication"]:
         mean, lo, hi, n = confidence_interval(runs[col].to_numpy())
@@ -271,6 +272,8 @@ def write_outputs(out: str | Path, scenario: Scenario, results: list[RunResult],
                   source: str | None = None) -> dict:
     """Write summary.csv and summary.json (the format of an experiment's), the runs/monthly/yearly/
     facilities/facility_monthly/villages/flows tables (Parquet) and manifest.json atomically."""
+    from sim.studies.summaries import run_summary, write_summaries  # not for workers: see summarise
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_frame(results)

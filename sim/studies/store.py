@@ -113,13 +113,17 @@ class ResultsStore:
         return out
 
     # ---------------------------------------------------------------- consolidation
-    def consolidate(self, plan: StudyPlan, done: set[str]) -> dict[str, pd.DataFrame]:
-        """Concatenate finished parts in plan order (scenario order, then replication); write tables."""
+    def consolidate(self, plan: StudyPlan, done: set[str],
+                    fresh: dict[str, dict[str, pd.DataFrame]] | None = None) -> dict[str, pd.DataFrame]:
+        """Concatenate finished parts in plan order (scenario order, then replication); write tables.
+        ``fresh``: runs already in memory (written by this invocation), by task key, not read back."""
         tasks = [t for t in plan.tasks() if t.key in done]
         params = {s.name: s.params for s in plan.scenarios}
+        fresh = fresh or {}
         frames: dict[str, pd.DataFrame] = {}
         for table in TABLES:
-            parts = [pd.read_parquet(self._part(table, t.key)) for t in tasks]
+            parts = [fresh[t.key][table] if t.key in fresh else pd.read_parquet(self._part(table, t.key))
+                     for t in tasks]
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scenario", "replication"])
             if table == COMMIT_TABLE:
                 frames["timings"] = df[["scenario", "replication", "wall_seconds"]].copy() if len(df) else df
