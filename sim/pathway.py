@@ -166,7 +166,7 @@ class CountyModel:
                        first[:m].tolist(), is_contracted[:m].tolist(), svc0[:m].tolist(), tcm0[:m].tolist(), range(m),
                        scheduled[:m].tolist())
             for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
-                if t > env.now and not fast_forward(t):
+                if not fast_forward(t):
                     yield Timeout(env, t - env.now)
                 visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
             if m < n:
@@ -218,7 +218,7 @@ class CountyModel:
             mon.in_system_beds += [st.in_system(now) for st in self.beds]
 
     def _later(self, delay: float, step, ep: Episode, fac: int) -> None:
-        Timeout(self.env, delay).callbacks.append(lambda _ev: step(ep, fac))
+        self.env.call_later(delay, step, ep, fac)
 
     # ------------------------------------------------------------------ episode steps
     def _next_visit(self, ep: Episode, fac: int) -> None:
