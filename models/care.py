@@ -84,6 +84,7 @@ class Care:
         self.demand = DemandModel(scenario, county)
         self.costs = CostModel(scenario, price_raise_scale(scenario, county))
         self.gatekept = gatekept_conditions(scenario)
+        self.gatekept_by_condition = self.gatekept.tolist()  # plain bools for the per-visit rules
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral, self.gatekept)
@@ -137,7 +138,7 @@ class Care:
         villages = np.flatnonzero(home >= 0)
         mild = case_key(c, 0, 0)
         fees = [self.pay.outpatient_fee(self.fac_tier[home[v]], self.visit_cost[self.fac_tier[home[v]]][mild],
-                                        False, self.gatekept[c]) for v in villages]
+                                        False, self.gatekept_by_condition[c]) for v in villages]
         fee = float(np.average(fees, weights=self.county.village_pop[villages])) if len(villages) else 0.0
         severity = np.diff(self.demand.sev_cum[c], prepend=0.0)
         admit = self.demand.admission_prob[c]
@@ -229,7 +230,7 @@ class Care:
         referred_in = ep.ups > 0
         base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
-        gatekept = self.gatekept[cond]
+        gatekept = self.gatekept_by_condition[cond]
         if ep.contracted and tier in self.fee_waived_tiers:  # capitation already paid: no fee, cap untouched
             fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in, gatekept)
         else:
@@ -266,7 +267,7 @@ class Care:
         if ep.returned or not self.provider.asks_back(tier, u):
             return None
         cost = self.visit_cost[tier][ep.case]
-        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept[ep.cond])
+        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept_by_condition[ep.cond])
         hours = self.travel_days[ep.village][fac] * HOURS_PER_DAY
         if not self.seeking.comes_back(tier, oop, hours, u / self.provider.return_prob[tier]):
             return None
@@ -279,7 +280,7 @@ class Care:
             return True
         tier = self.fac_tier[fac]
         stay = self.per_day[tier][ep.case] * self.los_mean[tier][ep.case]
-        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept[ep.cond]))
+        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept_by_condition[ep.cond]))
         return self.seeking.accepts_admission(ep.cond, ep.sev, oop, ep.decision_draw(D.admission))
 
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
@@ -390,7 +391,7 @@ class Care:
                   case_fee: float | None) -> tuple[float, float, float]:
         """(fund, out-of-pocket, service revenue) of a stay; the deductible carries over the episode."""
         fund, oop, ded = self.pay.inpatient(tier, cost, ep.resident, referred, ep.ded_paid, case_fee,
-                                            self.gatekept[ep.cond])
+                                            self.gatekept_by_condition[ep.cond])
         ep.ded_paid += ded
         self.spend(ep, cost, fund, oop)
         ep.stays += 1
