@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 MINUTES_PER_DAY = 1440.0
 HOURS_PER_DAY = 24.0
 SETTLED_BEFORE = 1e-6  # year-end settlements are dated this long before the year closes
+RETURN_VISIT = D.return_visit  # the draw column asked once a resolved consultation
 
 
 class Care:
@@ -108,6 +109,7 @@ class Care:
         self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
+        self.is_primary = [t in PRIMARY for t in range(len(TIERS))]
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes * salary.consultation_factor(scenario, TIERS[t])
                              / MINUTES_PER_DAY for t in self.fac_tier]
         # per-case tables, indexed [facility][case] and [village][tier][case]
@@ -249,7 +251,7 @@ class Care:
             stockout = target != TREAT_HERE
         elif tier == COUNTY and ep.sev == 0 and not self.emergency[cond]:
             self._marginal_admission(ep, fac)
-        self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
+        self.community.count_visit(tier != OUTSIDE, self.is_primary[tier], target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
         return cost, fund, oop, base * self.visit_service[tier][cond], target, tele, stockout
@@ -262,9 +264,11 @@ class Care:
         """Days until a return visit (复诊) after a resolved outpatient consultation, or None: the
         doctor asks with the tier's probability and the patient comes if the visit's out-of-pocket
         and travel are worth it (models/seeking.py); one return visit per episode."""
+        if ep.returned:
+            return None
         tier = self.fac_tier[fac]
-        u = ep.decision_draw(D.return_visit)
-        if ep.returned or not self.provider.asks_back(tier, u):
+        u = ep.decision_draw(RETURN_VISIT)
+        if not self.provider.asks_back(tier, u):
             return None
         cost = self.visit_cost[tier][ep.case]
         oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept_by_condition[ep.cond])
