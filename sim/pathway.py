@@ -167,7 +167,7 @@ class CountyModel:
             for lo in range(0, m, ROWS_AT_ONCE):  # Python rows made just before use, while in cache
                 hi = min(lo + ROWS_AT_ONCE, m)
                 rows = zip(b.time[lo:hi].tolist(), b.village[lo:hi].tolist(), b.condition[lo:hi].tolist(),
-                           b.severity[lo:hi].tolist(), b.admit[lo:hi].tolist(), cases[lo:hi].tolist(),
+                           b.severity[lo:hi].tolist(), b.admit[lo:hi].astype(int).tolist(), cases[lo:hi].tolist(),
                            b.resident[lo:hi].tolist(), first[lo:hi].tolist(), is_contracted[lo:hi].tolist(),
                            svc0[lo:hi].tolist(), tcm0[lo:hi].tolist(), range(lo, hi), scheduled[lo:hi].tolist())
                 for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
