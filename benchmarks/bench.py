@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.yaml"
 BASELINE_POPULATION = 500_000
+FULL_MECHANISMS = ROOT / "benchmarks" / "configs" / "full_mechanisms_2024_2027.yaml"  # issue 15: every mechanism on
 SINGLE_THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                       "NUMEXPR_NUM_THREADS")}
 
@@ -116,6 +117,7 @@ def county_rate(scenario) -> dict:
     """Episodes per second of ``single_run`` (county build, simulation and KPIs included)."""
     from sim.studies.runner import single_run
 
+    loaded_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # interpreter, libraries, scenario
     t0, c0 = time.perf_counter(), time.process_time()
     r = single_run(scenario)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -199,6 +201,7 @@ def _child_main(spec: str) -> None:
 
     scenario = load(args["config"], args["overrides"])
     county_kpis = ("utilisation_county", "utilisation_township", "bed_occupancy_county")
+    loaded_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # interpreter, libraries, scenario
     t0, c0 = time.perf_counter(), time.process_time()
     r = single_run(scenario)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -207,7 +210,7 @@ def _child_main(spec: str) -> None:
         "population": int(scenario.geography.synthetic.population) if scenario.geography.synthetic else None,
         "years": scenario.simulation.years, "episodes": int(r.accounting["arrived"]),
         "visits": int(r.kpis["visits"]), "seconds": seconds, "cpu_seconds": cpu,
-        "startup_seconds": t0 - t_start, "child_rss_mib": rss,
+        "startup_seconds": t0 - t_start, "child_rss_mib": rss, "run_rss_mib": max(rss - loaded_rss, 1e-3),
         "kpis": {k: (None if r.kpis[k] != r.kpis[k] else float(r.kpis[k])) for k in county_kpis},
     }))
 
@@ -253,7 +256,8 @@ def scaling(populations: tuple[int, ...] = (50_000, 100_000, 200_000, 500_000), 
     eps = [p["episodes"] for p in points]
     return {"years": years, "rounds": rounds, "points": points,
             "exponent": fit_exponent(eps, [p["seconds"] for p in points]),
-            "exponent_cpu": fit_exponent(eps, [p["cpu_seconds"] for p in points])}
+            "exponent_cpu": fit_exponent(eps, [p["cpu_seconds"] for p in points]),
+            "exponent_rss": fit_exponent(eps, [p["run_rss_mib"] for p in points])}
 
 
 # --------------------------------------------------------------------------- 4. batch scaling

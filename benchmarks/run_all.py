@@ -41,22 +41,25 @@ TARGETS = {
     "county_year_seconds": 40.0,
     "county_year_cpu_seconds": 6.0,  # issue 15: a county-year in ≤ 6 s CPU
     "county_year_rss_mib": 1024.0,
+    "county_year_full_cpu_seconds": 10.0,  # issue 15: every mechanism on, full_reform with a 2024-2027 plan
     "exponent": (0.95, 1.05),
+    "exponent_rss": 1.0,       # issue 15: memory grows no faster than episodes
     "speedup": 1.8,
     "figures_ratio": 3.0,      # a tiny run with its figures ≤ 3 × the same run without
 }
 
 FULL = {
     "engine": dict(population=50_000, years=0.5, customers=150_000, lam=4.0, mu=1.0, c=5, rounds=5),
-    "county_year": dict(overrides=[]),
-    "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000), years=1.0, rounds=3),
+    "county_year": dict(overrides=[], full_overrides=[]),
+    "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000, 2_000_000), years=1.0, rounds=3),
     "batch": dict(population=20_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
     "province": dict(counties=20, population=(30_000, 90_000), years=0.5, workers=(1, 2), rounds=1),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
-    "county_year": dict(overrides=bench.scaled_overrides(10_000, years=0.1)),
+    "county_year": dict(overrides=bench.scaled_overrides(10_000, years=0.1),
+                        full_overrides=bench.scaled_overrides(60_000, bench.FULL_MECHANISMS, years=4)),
     "scaling": dict(populations=(5_000, 10_000, 20_000), years=0.1, rounds=1),
     "batch": dict(population=3_000, years=0.1, runs=8, workers=(1, 2), repeats=1),
     "figures": dict(population=3_000, years=0.05, replications=2, repeats=1),
@@ -165,6 +168,13 @@ def do_county_year(t: Table, p: dict) -> dict:
     t.add("county-year", f"peak RSS, MiB (RUSAGE_CHILDREN ru_maxrss{exact})", f"{r['peak_rss_mib']:.0f}",
           f"<= {TARGETS['county_year_rss_mib']:g}",
           (r["peak_rss_mib"] if r["rss_exact"] else r["child_rss_mib"]) <= TARGETS["county_year_rss_mib"])
+    full = bench.county_year(bench.FULL_MECHANISMS, p["full_overrides"])
+    per_year = full["cpu_seconds"] / full["years"]
+    t.add("county-year", f"every mechanism on ({bench.FULL_MECHANISMS.name}, {_pop(full['population'])} residents, "
+                         f"{full['years']:g} y, {_n(full['episodes'])} episodes): CPU s per county-year (peak RSS MiB)",
+          f"{per_year:.1f} ({full['child_rss_mib']:.0f})", f"<= {TARGETS['county_year_full_cpu_seconds']:g} CPU s",
+          per_year <= TARGETS["county_year_full_cpu_seconds"])
+    r["full_mechanisms"] = full
     return r
 
 
@@ -180,6 +190,10 @@ def do_scaling(t: Table, p: dict) -> dict:
     lo, hi = TARGETS["exponent"]
     t.add("scaling", "fitted exponent, log CPU time vs log episodes (wall)",
           f"{r['exponent_cpu']:.3f} ({r['exponent']:.3f})", f"{lo}-{hi}", lo <= r["exponent_cpu"] <= hi)
+    t.add("scaling", "fitted exponent, log memory the run adds (peak RSS less RSS once loaded) vs log episodes "
+                     "(MiB added by the largest)",
+          f"{r['exponent_rss']:.3f} ({r['points'][-1]['run_rss_mib']:.0f})", f"<= {TARGETS['exponent_rss']:g}",
+          r["exponent_rss"] <= TARGETS["exponent_rss"])
     return r
 
 

@@ -8,7 +8,8 @@ One line per case: sha256 (first 16 hex digits) of the visits, stays, episodes, 
 outside-care, missed follow-up and arrival-time tables, the queue samples and both budget
 tables.  The cases switch on every lever family: the baseline, full reform, a phased plan,
 chronic centres, medicine stock-outs, rotation, payment reform, family doctors, pooling, full
-reform with balking, lognormal service and queue sampling, and the golden county.  The golden
+reform with balking, lognormal service and queue sampling, Huairou (yearly outpatient
+deductibles) and the golden county.  The golden
 test compares KPIs at 1e-9; this compares the raw tables bit for bit.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ CASES = {
     "pooling": (POLICIES / "workforce_pooling.yaml", bench.scaled_overrides(100_000, years=0.3)),
     "full_reform_balk_lognormal_sampled": (POLICIES / "full_reform.yaml", bench.scaled_overrides(30_000, years=0.5) + [
         "service.balk_queue_length=3", "service.distribution=lognormal", "simulation.sample_interval_days=0.1"]),
+    "huairou_yearly_deductible": (ROOT / "configs" / "huairou.yaml", ["simulation.years=0.3"]),
     "golden": (ROOT / "tests" / "configs" / "golden_small.yaml", []),
 }
 TABLES = ("visits", "stays", "episodes", "transfers", "outside", "missed")

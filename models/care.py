@@ -167,6 +167,9 @@ class Care:
         if self.family_doctor.active:
             bonus = self.family_doctor.utility(options, b.village, is_contracted)
             extra = bonus if extra is None else extra + bonus
+        if self.choice.deductible_gap is not None:
+            due = self.choice.deductible_utility(b.village, b.condition, b.severity, self.pay.deductible_due(b.resident))
+            extra = due if extra is None else extra + due
         first = self.choice.draw(b.village, b.condition, b.severity, u_choice, extra)
         em = self.demand.emergency[b.condition]
         if em.any():

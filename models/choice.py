@@ -28,20 +28,21 @@ from models.geography import County
 from models.levers.tcm import inclusive_value, tcm_probability
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
-from models.tiers import TIERS
+from models.tiers import PRIMARY_TIERS, TIERS
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
 
 
 def _tier_oop(pay: Reimbursement, costs: CostModel, p_admit: np.ndarray,
-              gatekept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+              gatekept: np.ndarray | None, deductible_due: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(T, C, S) out-of-pocket a first-contact patient expects for the consultation and for a
     stay; county care for a gatekept condition is unreferred when chosen first."""
     def oop(admit: float) -> np.ndarray:
         stays = np.full_like(p_admit, admit)
         return np.stack([pay.expected_oop(t, costs.visit[t], costs.per_day[t] * costs.los_mean[t], stays,
-                                          referred=False, gatekept=gatekept) for t in range(len(TIERS))])
+                                          referred=False, gatekept=gatekept, deductible_due=deductible_due)
+                         for t in range(len(TIERS))])
     visit = oop(0.0)
     return visit, oop(1.0) - visit
 
@@ -76,6 +77,13 @@ class ChoiceModel:
         usable |= ~usable.any(axis=1, keepdims=True) & self.valid[:, :, None]  # nothing offers c: keep all
         self.static = np.where(usable[..., None], util, -np.inf).transpose(0, 2, 3, 1)  # (V, C, S, K)
         self._fac = fac
+        self.deductible_gap = None
+        if pay.yearly:  # 年度门诊起付线: what a visit's price weighs while the level's deductible is due
+            due_oop, _ = _tier_oop(pay, costs, p_admit, gatekept, deductible_due=True)
+            gap = spec.beta_log_oop * (np.log1p(due_oop / spec.oop_scale_cny) - np.log1p(visit_oop / spec.oop_scale_cny))
+            primary = np.array([t in PRIMARY_TIERS for t in TIERS])[tier][:, :, None, None]  # (V, K)
+            self.deductible_gap = [np.where(in_pool, gap[tier], 0.0).transpose(0, 2, 3, 1)
+                                   for in_pool in (primary, ~primary)]  # per pool: (V, C, S, K)
         self.cum = None
         self.update(np.zeros(county.n_facilities))
 
@@ -100,6 +108,13 @@ class ChoiceModel:
         self.prob = p
         self.cum = np.cumsum(p, axis=-1)
         self.inclusive_value = (top + np.log(total))[..., 0]  # (V, C, S): ln Σ exp(utility)
+
+    def deductible_utility(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray,
+                           due: np.ndarray) -> np.ndarray:
+        """(N, K) utility each patient's options lose while the patient's yearly outpatient
+        deductible for that level of care (primary, hospital; ``due`` (N, 2)) is still to pay:
+        patients weigh the price they face now (spot price), not the year's average."""
+        return sum(self.deductible_gap[p][village, condition, severity] * due[:, p:p + 1] for p in range(2))
 
     def draw(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray,
              habit: np.ndarray | None = None) -> np.ndarray:

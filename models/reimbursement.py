@@ -1,7 +1,7 @@
 """Reimbursement (医保报销): cost → insurance-fund payment and out-of-pocket payment.
 
 Per tier: outpatient and inpatient rates applied above a deductible (起付线); annual fund caps
-per resident; self-referred (unreferred) out-of-county care is paid at the lower
+per resident (and, optionally, a yearly outpatient deductible, 年度门诊起付线); self-referred (unreferred) out-of-county care is paid at the lower
 ``outside_unreferred`` schedule.  Under gatekeeping (首诊在基层, ``referral.gatekeeping``) county
 care for a listed condition without a referral is paid at ``county_unreferred`` (when set): the
 rule is enforced by price, so bypassing primary care is a choice with a cost.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.tiers import TIERS
+from models.tiers import PRIMARY_TIERS, TIERS
 
 if TYPE_CHECKING:
     from models.scenario import ReimbursementSpec
@@ -31,7 +31,12 @@ class Reimbursement:
     def __init__(self, spec: ReimbursementSpec, n_residents: int):
         rows = [spec.tier(t) for t in TIERS] + [spec.outside_unreferred, spec.county_unreferred or spec.county]
         self.out_rate = [r.outpatient_rate for r in rows]
-        self.out_ded = [r.outpatient_deductible for r in rows]
+        self.yearly = spec.outpatient_deductible_per == "year"
+        # a yearly deductible is charged from each resident's running total (below); a visit's fee,
+        # as patients and providers weigh it, is then the fee once the deductible is met (assumed)
+        self.out_ded = [0.0 if self.yearly else r.outpatient_deductible for r in rows]
+        self.year_ded = [r.outpatient_deductible for r in rows]
+        self.pool = [0 if i < len(TIERS) and TIERS[i] in PRIMARY_TIERS else 1 for i in range(len(rows))]
         self.in_rate = [r.inpatient_rate for r in rows]
         self.in_ded = [r.inpatient_deductible for r in rows]
         self.continuous = spec.continuous_deductible
@@ -40,6 +45,7 @@ class Reimbursement:
         # typed arrays: per-element access as fast as a list, but compact (8 bytes a resident)
         self._used_out = _zeros(n_residents) if self.cap_out is not None else None
         self._used_in = _zeros(n_residents) if self.cap_in is not None else None
+        self._ded_paid = [_zeros(n_residents), _zeros(n_residents)] if self.yearly else None
         # schedule row of every (referred, gatekept, tier), looked up once a visit instead of computed
         self._rows = [[[self._row(t, referred, gatekept) for t in range(len(TIERS))] for gatekept in (False, True)]
                       for referred in (False, True)]
@@ -55,9 +61,12 @@ class Reimbursement:
 
     def outpatient(self, tier: int, cost: float, resident: int, referred: bool, gatekept: bool = False) -> float:
         """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
-        r = self._rows[referred][gatekept][tier]  # outpatient_fee, inlined: once per consultation
-        fee = cost - self.out_ded[r]
-        fee = (0.0 if 0.0 > fee else fee) * self.out_rate[r]
+        if self._ded_paid is None:
+            r = self._rows[referred][gatekept][tier]  # outpatient_fee, inlined: once per consultation
+            fee = cost - self.out_ded[r]
+            fee = (0.0 if 0.0 > fee else fee) * self.out_rate[r]
+        else:
+            fee = self._fee_after_yearly_deductible(tier, cost, resident, referred, gatekept)
         return fee if self._used_out is None else self._capped(fee, resident, self._used_out, self.cap_out)
 
     def outpatient_fee(self, tier: int, cost: float, referred: bool, gatekept: bool = False) -> float:
@@ -66,6 +75,17 @@ class Reimbursement:
         r = self._rows[referred][gatekept][tier]
         fee = cost - self.out_ded[r]
         return (0.0 if 0.0 > fee else fee) * self.out_rate[r]  # max(fee, 0.0) without the call
+
+    def _fee_after_yearly_deductible(self, tier: int, cost: float, resident: int, referred: bool,
+                                     gatekept: bool) -> float:
+        """The fund's share of a visit once the resident's yearly deductible for this level of care
+        (primary or hospital) has been paid: the visit first pays what is left of it."""
+        r = self._row(tier, referred, gatekept)
+        paid = self._ded_paid[self.pool[r]]
+        left = self.year_ded[r] - paid[resident]
+        charged = 0.0 if left <= 0.0 else (cost if cost < left else left)
+        paid[resident] += charged
+        return (cost - charged) * self.out_rate[r]
 
     def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
                   case_payment: float | None = None, gatekept: bool = False) -> tuple[float, float, float]:
@@ -95,14 +115,17 @@ class Reimbursement:
         return fund
 
     def carry_usage(self, old: "Reimbursement") -> None:
-        """Keep this insurance year's cap use when the rules change mid-year."""
-        for mine, theirs in ((self._used_out, old._used_out), (self._used_in, old._used_in)):
+        """Keep this insurance year's cap use and deductible paid when the rules change mid-year."""
+        pairs = [(self._used_out, old._used_out), (self._used_in, old._used_in)]
+        if self._ded_paid is not None and old._ded_paid is not None:
+            pairs += list(zip(self._ded_paid, old._ded_paid))
+        for mine, theirs in pairs:
             if mine is not None and theirs is not None:
                 mine[:] = theirs
 
     def new_year(self) -> None:
-        """Annual caps restart each insurance year."""
-        for used in (self._used_out, self._used_in):
+        """Annual caps and yearly deductibles restart each insurance year."""
+        for used in (self._used_out, self._used_in, *(self._ded_paid or ())):
             if used is not None:
                 used[:] = _zeros(len(used))
 
@@ -111,17 +134,29 @@ class Reimbursement:
         return np.maximum(stay_cost - self.in_ded[tier], 0.0) * self.in_rate[tier]
 
     def expected_oop(self, tier: int, visit_cost: np.ndarray, stay_cost: np.ndarray, p_admit: np.ndarray,
-                     referred: bool, gatekept: np.ndarray | None = None) -> np.ndarray:
+                     referred: bool, gatekept: np.ndarray | None = None, deductible_due: bool = False) -> np.ndarray:
         """Out-of-pocket a patient expects at a tier (caps ignored), for facility choice; arrays
-        are (condition, severity) and ``gatekept`` flags conditions under gatekeeping."""
-        out = self._expected_oop(self._row(tier, referred), visit_cost, stay_cost, p_admit)
+        are (condition, severity) and ``gatekept`` flags conditions under gatekeeping.  With
+        ``deductible_due`` the visit still has the whole yearly deductible to pay."""
+        out = self._expected_oop(self._row(tier, referred), visit_cost, stay_cost, p_admit, deductible_due)
         if gatekept is not None and gatekept.any():
-            bypass = self._expected_oop(self._row(tier, referred, True), visit_cost, stay_cost, p_admit)
+            bypass = self._expected_oop(self._row(tier, referred, True), visit_cost, stay_cost, p_admit,
+                                        deductible_due)
             out = np.where(gatekept[:, None], bypass, out)
         return out
 
-    def _expected_oop(self, r: int, visit_cost, stay_cost, p_admit):
-        fund_v = np.maximum(visit_cost - self.out_ded[r], 0.0) * self.out_rate[r]
+    def deductible_due(self, residents: np.ndarray) -> np.ndarray:
+        """(N, 2) whether each resident has yet to pay this year's primary-care and hospital
+        outpatient deductibles in full (yearly deductibles only)."""
+        due = np.empty((len(residents), 2), dtype=bool)
+        for pool, paid in enumerate(self._ded_paid):
+            full = max(d for d, q in zip(self.year_ded, self.pool) if q == pool)
+            due[:, pool] = np.frombuffer(paid, dtype=np.float64)[residents] < full
+        return due
+
+    def _expected_oop(self, r: int, visit_cost, stay_cost, p_admit, deductible_due: bool = False):
+        ded = self.year_ded[r] if deductible_due else self.out_ded[r]
+        fund_v = np.maximum(visit_cost - ded, 0.0) * self.out_rate[r]
         fund_s = np.maximum(stay_cost - self.in_ded[r], 0.0) * self.in_rate[r]
         return (visit_cost - fund_v) + p_admit * (stay_cost - fund_s)
 

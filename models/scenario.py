@@ -179,7 +179,8 @@ class TierReimbursement(Strict):
     """Reimbursement (报销) at one tier: rate after the deductible (起付线)."""
 
     outpatient_rate: float = Probability
-    outpatient_deductible: float = Field(0.0, ge=0, description="CNY per visit")
+    outpatient_deductible: float = Field(0.0, ge=0, description="CNY per visit, or per resident-year when "
+                                                               "outpatient_deductible_per is year")
     inpatient_rate: float = Probability
     inpatient_deductible: float = Field(0.0, ge=0, description="CNY per admission")
 
@@ -195,6 +196,11 @@ class ReimbursementSpec(Strict):
                           "null = paid as referred county care")
     continuous_deductible: bool = Field(False, description="转诊住院患者连续计算起付线: a referred inpatient pays "
                                                            "only the deductible difference")
+    outpatient_deductible_per: Literal["visit", "year"] = Field(
+        "visit", description="visit: each visit pays its tier's outpatient deductible; year: 年度门诊起付线, "
+                             "outpatient costs a resident runs up in the insurance year count towards one "
+                             "deductible for primary care (village and township) and one for hospitals "
+                             "(county and outside), each set by the tier of the visit")
     annual_cap_outpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
     annual_cap_inpatient: float | None = Field(None, ge=0, description="fund cap per resident-year, CNY; null = none")
 

@@ -64,7 +64,27 @@ def check_scenario_against_county(scenario: Scenario, county: County) -> list[tu
     problems += _admissions_have_a_bed(scenario, county)
     for lever in levers_with("county_problems"):
         problems += lever.county_problems(scenario, county)
-    return problems
+    return problems or _postings_leave_doctors(scenario, county)
+
+
+def _postings_leave_doctors(scenario: Scenario, county: County) -> list[tuple[str, str]]:
+    """Rotation postings (县管乡用), on top of what other levers move (stationed physicians,
+    下沉), must leave every county hospital at least one doctor in every month they serve."""
+    from models.levers import county_under_levers
+    from models.levers.workforce import for_month, serving_sets
+
+    stationed = " with sinking.stationed_physicians" if scenario.sinking.stationed_physicians.per_township else ""
+    for serving in serving_sets(scenario):
+        moved = county_under_levers(for_month(scenario, serving), county)
+        short = [f for f in np.flatnonzero(county.fac_tier == TIERS.index("county"))
+                 if county.fac_doctors[f] > 0 and moved.fac_doctors[f] < 1]
+        if short:
+            f = short[0]
+            return [("workforce.rotation.postings",
+                     f"postings {sorted(serving)} serving together{stationed} leave {county.fac_names[f]!r} with "
+                     f"{int(moved.fac_doctors[f])} doctors (it has {int(county.fac_doctors[f])}); "
+                     f"post fewer doctors or name another home")]
+    return []
 
 
 def _admissions_have_a_bed(scenario: Scenario, county: County) -> list[tuple[str, str]]:

@@ -34,6 +34,15 @@ def test_erlang_c_wait_matches_the_formula_written_out(load, servers):
         math.isinf(ours) and load >= servers)
 
 
+def test_pooling_runs_beside_touring_teams_that_add_facilities():
+    """Mobile clinics (巡回医疗) are facilities added after the county's: the pool's books follow,
+    touring teams are never pooled and the headcount of the centres is conserved."""
+    run = single_run(small_county(*BUSY, POOL, "sinking.mobile_clinic.village_share=0.3"), 0)
+    doctors = _centre_doctors(run)
+    assert (doctors.sum(axis=1) == doctors.sum(axis=1).iloc[0]).all()
+    assert run.kpis["doctors_pooled"] > 0
+
+
 def _centre_doctors(run) -> pd.DataFrame:
     fm = run.facility_monthly
     return fm[fm["facility"].isin(CENTRES)].pivot(index="month", columns="facility", values="doctors")

@@ -22,9 +22,9 @@ from sim.studies.runner import single_run
 VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = (TIERS.index(t) for t in ("village", "township", "county", "outside"))
 
 
-def _spec(cap_out=None, cap_in=None) -> ReimbursementSpec:
+def _spec(cap_out=None, cap_in=None, **options) -> ReimbursementSpec:
     t = TierReimbursement
-    return ReimbursementSpec(
+    return ReimbursementSpec(**options,
         village=t(outpatient_rate=0.6, outpatient_deductible=10, inpatient_rate=0.9, inpatient_deductible=100),
         township=t(outpatient_rate=0.5, inpatient_rate=0.85, inpatient_deductible=200),
         county=t(outpatient_rate=0.3, inpatient_rate=0.8, inpatient_deductible=300),
@@ -105,6 +105,45 @@ def test_expected_oop_for_choice():
     assert pay.expected_oop(OUTSIDE, visit, stay, p, referred=False)[0] == pytest.approx(95 + 0.2 * 3400)
     assert pay.expected_oop(VILLAGE, visit, stay, p, referred=False)[0] == pytest.approx(
         100 - 54 + 0.2 * (5000 - 4900 * 0.9))
+
+
+def _yearly() -> Reimbursement:
+    """Beijing-like yearly deductibles (年度门诊起付线): 100 for primary care, 550 for hospitals."""
+    t = TierReimbursement
+    primary = t(outpatient_rate=0.55, outpatient_deductible=100, inpatient_rate=0.8, inpatient_deductible=300)
+    hospital = t(outpatient_rate=0.5, outpatient_deductible=550, inpatient_rate=0.75, inpatient_deductible=1300)
+    spec = ReimbursementSpec(village=primary, township=primary, county=hospital, outside=hospital,
+                             outside_unreferred=hospital, outpatient_deductible_per="year", annual_cap_outpatient=500)
+    return Reimbursement(spec, n_residents=2)
+
+
+def test_yearly_outpatient_deductible_is_paid_once_per_level_and_year():
+    pay = _yearly()
+    # primary care: 40 + 40 go to the deductible, the third visit pays 20 more of it: (40 - 20) * 0.55
+    assert [pay.outpatient(VILLAGE, 40.0, 0, False) for _ in range(2)] == [0.0, 0.0]
+    assert pay.outpatient(TOWNSHIP, 40.0, 0, False) == pytest.approx(11.0)  # village and township share it
+    assert pay.outpatient(VILLAGE, 40.0, 0, False) == pytest.approx(22.0)  # met: 40 * 0.55
+    # hospitals have their own deductible, untouched by primary care: 300 + 300 → 0, then (300 - 250) * 0.5
+    assert pay.outpatient(COUNTY, 300.0, 0, True) == 0.0
+    assert pay.outpatient(OUTSIDE, 300.0, 0, False) == pytest.approx(25.0)
+    assert pay.outpatient(TOWNSHIP, 40.0, 1, False) == 0.0  # another resident starts from nothing
+    assert pay.deductible_due(np.array([0, 1])).tolist() == [[False, False], [True, True]]
+    pay.new_year()
+    assert pay.outpatient(VILLAGE, 40.0, 0, False) == 0.0
+    assert pay.deductible_due(np.array([0])).tolist() == [[True, True]]
+
+
+def test_yearly_deductible_carries_over_a_mid_year_rule_change_and_counts_before_the_cap():
+    old = _yearly()
+    old.outpatient(COUNTY, 600.0, 0, True)  # deductible met, (600 - 550) * 0.5 = 25 of the 500 cap
+    new = _yearly()
+    new.carry_usage(old)
+    assert new.outpatient(COUNTY, 600.0, 0, True) == pytest.approx(300.0)  # 600 * 0.5
+    assert new.outpatient(COUNTY, 600.0, 0, True) == pytest.approx(175.0)  # 500 - 25 - 300 left in the cap
+    # what patients weigh: the visit's price with the deductible met, or with all of it still due
+    visit, stay, p = np.array([40.0]), np.array([0.0]), np.array([0.0])
+    assert new.expected_oop(VILLAGE, visit, stay, p, referred=False)[0] == pytest.approx(40 * 0.45)
+    assert new.expected_oop(VILLAGE, visit, stay, p, referred=False, deductible_due=True)[0] == pytest.approx(40.0)
 
 
 def test_engine_fund_payments_follow_schedule():

@@ -11,7 +11,7 @@ STUDIES = {
     "plan-search": ["reach_65"],
     "province": ["province_example"],
     "sensitivity": ["sobol_primary_share", "morris_screening"],
-    "calibrate": ["calibrate_baseline"],
+    "calibrate": ["calibrate_baseline", "calibrate_huairou"],
 }
 
 

@@ -6,9 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import small_county
 
+from models.care import Care
 from models.loading import county_of, load_scenario
 from models.volumes import price_raise_scale
 from sim.core.config_files import ConfigError
@@ -38,6 +40,44 @@ def test_huairou_baseline_has_no_run_away_queue_and_no_full_hospital():
         assert growing.empty, f"{col} grows at {growing.to_dict()} (first half {first[growing.index].to_dict()})"
     hospitals = r.facilities[r.facilities.beds > 0]
     assert (hospitals.bed_occupancy <= 0.95).all(), hospitals[["facility", "bed_occupancy"]].to_string()
+
+
+def test_huairou_pays_by_beijing_resident_schedule_as_shipped():
+    """configs/huairou.yaml carries the rows of docs/sources/data/reimbursement_beijing_resident.csv:
+    stations and CHCs at level 1, district hospitals at level 2, central Beijing at level 3."""
+    rows = pd.read_csv(ROOT / "docs" / "sources" / "data" / "reimbursement_beijing_resident.csv")
+    level = {(r.setting, r.level.split(" (")[0]): r for r in rows.itertuples()}
+    pay = load_scenario(HUAIROU).reimbursement
+    assert pay.outpatient_deductible_per == "year"
+    for tier, out, inp in (("village", "level 1 and below", "level 1"), ("township", "level 1 and below", "level 1"),
+                           ("county", "level 2 and 3", "level 2"), ("outside", "level 2 and 3", "level 3"),
+                           ("outside_unreferred", "level 2 and 3", "level 3")):
+        t, o, i = pay.tier(tier), level["outpatient", out], level["inpatient", inp]
+        assert (t.outpatient_rate, t.outpatient_deductible) == (o.rate, o.deductible_cny), tier
+        assert (t.inpatient_rate, t.inpatient_deductible) == (i.rate, i.deductible_cny), tier
+    assert pay.annual_cap_outpatient == level["outpatient", "level 1 and below"].annual_fund_limit_cny
+    assert pay.annual_cap_inpatient == level["inpatient", "level 1"].annual_fund_limit_cny
+
+
+def test_a_yearly_deductible_still_due_turns_patients_from_that_level_of_care():
+    """Spot price (assumed): while a resident's primary-care deductible is due, primary options lose
+    utility and hospitals none; with the deductible met the choice is the calibrated one."""
+    care = Care(load_scenario(HUAIROU), county_of(load_scenario(HUAIROU)))
+    tiers = care.county.fac_tier[care.choice.choice_set]  # (V, K)
+    primary = (tiers <= 1) & care.choice.valid
+    v = np.arange(len(tiers))
+    cond = np.zeros(len(v), dtype=np.int64)
+    gap = care.choice.deductible_utility(v, cond, cond, np.tile([True, False], (len(v), 1)))
+    assert (gap[~primary] == 0).all() and (gap[primary] < 0).all()
+    hospital_gap = care.choice.deductible_utility(v, cond, cond, np.tile([False, True], (len(v), 1)))
+    assert (hospital_gap[primary] == 0).all() and (hospital_gap[~primary & care.choice.valid] < 0).all()
+
+
+def test_huairou_primary_share_stays_at_its_beijing_calibration():
+    """experiments/calibrate_huairou.yaml fits one constant to Beijing's primary-care share; a model
+    change that moves Huairou off it by more than 1.5 target sd must recalibrate (or say why)."""
+    target = pd.read_csv(ROOT / "experiments" / "huairou_targets.csv").set_index("kpi").loc["primary_care_share"]
+    assert abs(huairou_half_year().kpis["primary_care_share"] - target.value) <= 1.5 * target.sd
 
 
 def test_specialty_hospitals_treat_only_their_lines():

@@ -86,6 +86,14 @@ def test_bad_postings_are_clear_errors(setting, words):
         assert w in str(e.value), str(e.value)
 
 
+def test_postings_count_the_doctors_stationed_physicians_already_took():
+    """Stationed physicians (下沉) leave the hospital one doctor; a posting on top would leave none."""
+    with pytest.raises(ConfigError) as e:
+        small_county(*YEAR, postings(), "sinking.stationed_physicians.per_township=10")
+    assert "with sinking.stationed_physicians leave 'County Hospital' with 0 doctors" in str(e.value), str(e.value)
+    small_county(*YEAR, postings())  # the same posting alone is fine
+
+
 def test_a_short_posting_stops_the_cli_with_status_2_and_no_traceback(tmp_path, capsys):
     args = ["run", str(SMALL), "--set", postings(posting(months=2)),
             "--replications", "1", "--out", str(tmp_path / "out"), "--quiet"]

@@ -68,6 +68,7 @@ class StaffPool:
         """The scenario's pooling rule, and the moves so far applied to its county (in place)."""
         self.spec = scenario.workforce.pooling
         self.open_share = scenario.simulation.open_hours / 24.0
+        self._fit(county.n_facilities)
         if not self.active:
             self.moved[:] = 0
             return
@@ -75,6 +76,15 @@ class StaffPool:
         for community in np.unique(county.fac_community[short]):
             self.moved[county.fac_community == community] = 0
         county.fac_doctors += self.moved
+
+    def _fit(self, n: int) -> None:
+        """Other levers add facilities after the base county's (touring teams, 巡回医疗), and a
+        plan may add or drop them: centres keep their index, so the books are cut or padded."""
+        if len(self.moved) != n:
+            moved, consultations = self.moved, self.consultations
+            m = min(n, len(self.moved))
+            self.moved, self.consultations = np.zeros(n, dtype=np.int64), np.zeros(n)
+            self.moved[:m], self.consultations[:m] = moved[:m], consultations[:m]
 
     def count(self, consultations: list[int]) -> None:
         """A day's consultations by facility."""
