@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 MINUTES_PER_DAY = 1440.0
 HOURS_PER_DAY = 24.0
 SETTLED_BEFORE = 1e-6  # year-end settlements are dated this long before the year closes
+RETURN_VISIT = D.return_visit  # the draw column asked once a resolved consultation
 
 
 class Care:
@@ -84,6 +85,7 @@ class Care:
         self.demand = DemandModel(scenario, county)
         self.costs = CostModel(scenario, price_raise_scale(scenario, county))
         self.gatekept = gatekept_conditions(scenario)
+        self.gatekept_by_condition = self.gatekept.tolist()  # plain bools for the per-visit rules
         self.pay = Reimbursement(scenario.reimbursement, county.population)
         self.referral = ReferralModel(scenario, county)
         self.choice = ChoiceModel(scenario, county, self.costs, self.pay, self.referral, self.gatekept)
@@ -107,6 +109,7 @@ class Care:
         self.chronic = ChronicCentres(scenario, county)
         self.capitation = self.family_doctor.capitation_by_facility(county)
         self.fac_tier = county.fac_tier.tolist()
+        self.is_primary = [t in PRIMARY for t in range(len(TIERS))]
         self.consult_days = [scenario.tier(TIERS[t]).service_minutes * salary.consultation_factor(scenario, TIERS[t])
                              / MINUTES_PER_DAY for t in self.fac_tier]
         # per-case tables, indexed [facility][case] and [village][tier][case]
@@ -137,7 +140,7 @@ class Care:
         villages = np.flatnonzero(home >= 0)
         mild = case_key(c, 0, 0)
         fees = [self.pay.outpatient_fee(self.fac_tier[home[v]], self.visit_cost[self.fac_tier[home[v]]][mild],
-                                        False, self.gatekept[c]) for v in villages]
+                                        False, self.gatekept_by_condition[c]) for v in villages]
         fee = float(np.average(fees, weights=self.county.village_pop[villages])) if len(villages) else 0.0
         severity = np.diff(self.demand.sev_cum[c], prepend=0.0)
         admit = self.demand.admission_prob[c]
@@ -232,7 +235,7 @@ class Care:
         referred_in = ep.ups > 0
         base = (self.tcm_visit_cost if tcm else self.visit_cost)[tier][case]
         cost = base * (1.0 + self.repeat_tests) if referred_in else base
-        gatekept = self.gatekept[cond]
+        gatekept = self.gatekept_by_condition[cond]
         if ep.contracted and tier in self.fee_waived_tiers:  # capitation already paid: no fee, cap untouched
             fund, oop = 0.0, cost - self.pay.outpatient_fee(tier, cost, referred_in, gatekept)
         else:
@@ -251,7 +254,7 @@ class Care:
             stockout = target != TREAT_HERE
         elif tier == COUNTY and ep.sev == 0 and not self.emergency[cond]:
             self._marginal_admission(ep, fac)
-        self.community.count_visit(tier != OUTSIDE, tier in PRIMARY, target != TREAT_HERE)
+        self.community.count_visit(tier != OUTSIDE, self.is_primary[tier], target != TREAT_HERE)
         if self.perceptions is not None and ep.visits == 1 and not referred_in:
             self.perceptions.observe(fac, target == TREAT_HERE)
         return cost, fund, oop, base * self.visit_service[tier][cond], target, tele, stockout
@@ -264,12 +267,14 @@ class Care:
         """Days until a return visit (复诊) after a resolved outpatient consultation, or None: the
         doctor asks with the tier's probability and the patient comes if the visit's out-of-pocket
         and travel are worth it (models/seeking.py); one return visit per episode."""
+        if ep.returned:
+            return None
         tier = self.fac_tier[fac]
-        u = ep.decision_draw(D.return_visit)
-        if ep.returned or not self.provider.asks_back(tier, u):
+        u = ep.decision_draw(RETURN_VISIT)
+        if not self.provider.asks_back(tier, u):
             return None
         cost = self.visit_cost[tier][ep.case]
-        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept[ep.cond])
+        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept_by_condition[ep.cond])
         hours = self.travel_days[ep.village][fac] * HOURS_PER_DAY
         if not self.seeking.comes_back(tier, oop, hours, u / self.provider.return_prob[tier]):
             return None
@@ -282,7 +287,7 @@ class Care:
             return True
         tier = self.fac_tier[fac]
         stay = self.per_day[tier][ep.case] * self.los_mean[tier][ep.case]
-        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept[ep.cond]))
+        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept_by_condition[ep.cond]))
         return self.seeking.accepts_admission(ep.cond, ep.sev, oop, ep.decision_draw(D.admission))
 
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
@@ -393,7 +398,7 @@ class Care:
                   case_fee: float | None) -> tuple[float, float, float]:
         """(fund, out-of-pocket, service revenue) of a stay; the deductible carries over the episode."""
         fund, oop, ded = self.pay.inpatient(tier, cost, ep.resident, referred, ep.ded_paid, case_fee,
-                                            self.gatekept[ep.cond])
+                                            self.gatekept_by_condition[ep.cond])
         ep.ded_paid += ded
         self.spend(ep, cost, fund, oop)
         ep.stays += 1

@@ -37,7 +37,7 @@ class Episode:
 
     def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted,
                  scheduled=False, later_times=None):
-        self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, int(admit)
+        self.time, self.village, self.cond, self.sev, self.admit = time, village, cond, sev, admit  # 0 or 1
         self.case, self.resident, self.first, self.row = case, resident, first, row
         self.u_svc, self.u_ref = u_svc, u_ref
         self.contracted = is_contracted
@@ -50,10 +50,10 @@ class Episode:
 
     def later_consultation(self, visit: int) -> float:
         """Unit-mean duration of consultation ``visit`` (1 = the second), drawn with the day."""
-        return float(self.later_times[self.row, visit - 1])
+        return self.later_times.item(self.row, visit - 1)
 
     def service_draw(self, column: int) -> float:
-        return self.u_svc[self.row, column]
+        return self.u_svc.item(self.row, column)  # a Python float: cheaper to read and compare
 
     def decision_draw(self, column: int) -> float:
-        return self.u_ref[self.row, column]
+        return self.u_ref.item(self.row, column)

@@ -46,6 +46,9 @@ class Reimbursement:
         self._used_out = _zeros(n_residents) if self.cap_out is not None else None
         self._used_in = _zeros(n_residents) if self.cap_in is not None else None
         self._ded_paid = [_zeros(n_residents), _zeros(n_residents)] if self.yearly else None
+        # schedule row of every (referred, gatekept, tier), looked up once a visit instead of computed
+        self._rows = [[[self._row(t, referred, gatekept) for t in range(len(TIERS))] for gatekept in (False, True)]
+                      for referred in (False, True)]
 
     def _row(self, tier: int, referred: bool, gatekept: bool = False) -> int:
         """Schedule row: unreferred out-of-county care always, unreferred county care for a
@@ -59,14 +62,17 @@ class Reimbursement:
     def outpatient(self, tier: int, cost: float, resident: int, referred: bool, gatekept: bool = False) -> float:
         """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
         if self._ded_paid is None:
-            fee = self.outpatient_fee(tier, cost, referred, gatekept)
+            r = self._rows[referred][gatekept][tier]  # outpatient_fee, inlined: once per consultation
+            fee = cost - self.out_ded[r]
+            fee = (0.0 if 0.0 > fee else fee) * self.out_rate[r]
         else:
             fee = self._fee_after_yearly_deductible(tier, cost, resident, referred, gatekept)
         return fee if self._used_out is None else self._capped(fee, resident, self._used_out, self.cap_out)
 
     def outpatient_fee(self, tier: int, cost: float, referred: bool, gatekept: bool = False) -> float:
-        """The fund's fee-for-service share of a visit, before any annual cap."""
-        r = tier if referred else self._row(tier, referred, gatekept)
+        """The fund's fee-for-service share of a visit, before any annual cap (``referred`` and
+        ``gatekept`` are Python bools: they index the schedule rows)."""
+        r = self._rows[referred][gatekept][tier]
         fee = cost - self.out_ded[r]
         return (0.0 if 0.0 > fee else fee) * self.out_rate[r]  # max(fee, 0.0) without the call
 

@@ -36,6 +36,9 @@ from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
 from sim.core.tables import EventLog
 
 NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # why a stay happens where it does (stays.down)
+# a day's arrivals become Python rows this many at a time: a whole day of a big county's rows
+# would outgrow the CPU cache before the last of them is used (benchmarks/issue15_speed.md)
+ROWS_AT_ONCE = 512
 
 
 class CountyModel:
@@ -161,14 +164,16 @@ class CountyModel:
             late = np.flatnonzero(b.time >= end)
             m = late[0] if len(late) else n  # arrivals before the end of the run
             mon.arrival_times(b.time[:m])
-            rows = zip(b.time[:m].tolist(), b.village[:m].tolist(), b.condition[:m].tolist(),
-                       b.severity[:m].tolist(), b.admit[:m].tolist(), cases[:m].tolist(), b.resident[:m].tolist(),
-                       first[:m].tolist(), is_contracted[:m].tolist(), svc0[:m].tolist(), tcm0[:m].tolist(), range(m),
-                       scheduled[:m].tolist())
-            for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
-                if t > env.now and not fast_forward(t):
-                    yield Timeout(env, t - env.now)
-                visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
+            for lo in range(0, m, ROWS_AT_ONCE):  # Python rows made just before use, while in cache
+                hi = min(lo + ROWS_AT_ONCE, m)
+                rows = zip(b.time[lo:hi].tolist(), b.village[lo:hi].tolist(), b.condition[lo:hi].tolist(),
+                           b.severity[lo:hi].tolist(), b.admit[lo:hi].astype(int).tolist(), cases[lo:hi].tolist(),
+                           b.resident[lo:hi].tolist(), first[lo:hi].tolist(), is_contracted[lo:hi].tolist(),
+                           svc0[lo:hi].tolist(), tcm0[lo:hi].tolist(), range(lo, hi), scheduled[lo:hi].tolist())
+                for t, v, c, sv, a, case, r, f, k, svc, tcm, j, sched in rows:
+                    if not fast_forward(t):
+                        yield Timeout(env, t - env.now)
+                    visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
             if m < n:
                 return
 
@@ -218,7 +223,7 @@ class CountyModel:
             mon.in_system_beds += [st.in_system(now) for st in self.beds]
 
     def _later(self, delay: float, step, ep: Episode, fac: int) -> None:
-        Timeout(self.env, delay).callbacks.append(lambda _ev: step(ep, fac))
+        self.env.call_later(delay, step, ep, fac)
 
     # ------------------------------------------------------------------ episode steps
     def _next_visit(self, ep: Episode, fac: int) -> None:

@@ -12,6 +12,7 @@ arrival takes whichever server, reserved or general, frees first.
 from __future__ import annotations
 
 import heapq
+from heapq import heapreplace
 
 
 class Station:
@@ -43,11 +44,11 @@ class Station:
             pool = self._held
         free = pool[0]
         if free > now:
-            heapq.heapreplace(pool, free + duration)
+            heapreplace(pool, free + duration)
             if self.track:
                 heapq.heappush(self._starts, free)
             return free - now
-        heapq.heapreplace(pool, now + duration)
+        heapreplace(pool, now + duration)
         return 0.0
 
     def resize(self, capacity: int | None, reserved: int, now: float) -> None:

@@ -1,0 +1,54 @@
+"""The clock's shortcuts keep SimPy's order of events exactly."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from simpy.events import Timeout
+
+from sim.core.clock import Clock
+
+
+def _order(use_call_later: bool, seed: int = 3) -> list[tuple[float, int]]:
+    """Events with many exact ties in time, scheduled from callbacks as the pathway does."""
+    env, rng, seen = Clock(), random.Random(seed), []
+
+    def step(k: int, depth: int) -> None:
+        seen.append((env.now, k))
+        if depth < 3:
+            for j in range(2):
+                later(float(rng.randint(0, 3)), step, 10 * k + j, depth + 1)
+
+    def later(delay, fn, a, b):
+        if use_call_later:
+            env.call_later(delay, fn, a, b)
+        else:
+            Timeout(env, delay).callbacks.append(lambda _ev: fn(a, b))
+
+    def arrivals():
+        for k, t in enumerate(sorted(rng.randint(0, 20) * 0.5 for _ in range(30))):
+            if not env.fast_forward(t):
+                yield Timeout(env, t - env.now)
+            step(k, 0)
+
+    env.process(arrivals())
+    env.run()
+    return seen
+
+
+def test_call_later_orders_events_as_a_timeout_does():
+    for seed in range(5):
+        assert _order(True, seed) == _order(False, seed)
+
+
+def test_fast_forward_waits_for_an_event_due_first():
+    env = Clock()
+    env.call_later(2.0, lambda a, b: None, None, None)
+    assert env.fast_forward(1.5) and env.now == 1.5
+    assert env.fast_forward(1.0) and env.now == 1.5  # not later than now: nothing to do
+    assert not env.fast_forward(2.0) and env.now == 1.5  # an event is due at 2.0: the caller waits
+
+
+def test_call_later_refuses_a_negative_delay():
+    with pytest.raises(ValueError, match="negative delay"):
+        Clock().call_later(-1.0, lambda a, b: None, None, None)
