@@ -289,6 +289,10 @@ def write_latest(path: Path, table: Table, info: dict, argv: list[str], started:
     if "scaling" in raw:
         lines += ["- scaling CPU s per run: " + "; ".join(f"{_pop(q['population'])} {fmt(q['all_cpu_seconds'])}"
                                                         for q in raw["scaling"]["points"])]
+        lines += ["- scaling memory of the fastest run, MiB, peak RSS / added by the run (peak less RSS once "
+                  "loaded) / added per million episodes: " + "; ".join(
+                      f"{_pop(q['population'])} {q['child_rss_mib']:.0f} / {q['run_rss_mib']:.0f} / "
+                      f"{q['run_rss_mib'] / q['episodes'] * 1e6:.0f}" for q in raw["scaling"]["points"])]
     if "batch" in raw:
         b = raw["batch"]
         lines += ["- batch times, s: " + "; ".join(f"{w} worker(s) {fmt(ts)}" for w, ts in b["all_seconds"].items())]
