@@ -37,6 +37,7 @@ class Reimbursement:
         self.out_ded = [0.0 if self.yearly else r.outpatient_deductible for r in rows]
         self.year_ded = [r.outpatient_deductible for r in rows]
         self.pool = [0 if i < len(TIERS) and TIERS[i] in PRIMARY_TIERS else 1 for i in range(len(rows))]
+        self._pool_deductible = [max(d for d, q in zip(self.year_ded, self.pool) if q == pool) for pool in (0, 1)]
         self.in_rate = [r.inpatient_rate for r in rows]
         self.in_ded = [r.inpatient_deductible for r in rows]
         self.continuous = spec.continuous_deductible
@@ -80,7 +81,7 @@ class Reimbursement:
                                      gatekept: bool) -> float:
         """The fund's share of a visit once the resident's yearly deductible for this level of care
         (primary or hospital) has been paid: the visit first pays what is left of it."""
-        r = self._row(tier, referred, gatekept)
+        r = self._rows[referred][gatekept][tier]
         paid = self._ded_paid[self.pool[r]]
         left = self.year_ded[r] - paid[resident]
         charged = 0.0 if left <= 0.0 else (cost if cost < left else left)
@@ -150,8 +151,7 @@ class Reimbursement:
         outpatient deductibles in full (yearly deductibles only)."""
         due = np.empty((len(residents), 2), dtype=bool)
         for pool, paid in enumerate(self._ded_paid):
-            full = max(d for d, q in zip(self.year_ded, self.pool) if q == pool)
-            due[:, pool] = np.frombuffer(paid, dtype=np.float64)[residents] < full
+            due[:, pool] = np.frombuffer(paid, dtype=np.float64)[residents] < self._pool_deductible[pool]
         return due
 
     def _expected_oop(self, r: int, visit_cost, stay_cost, p_admit, deductible_due: bool = False):

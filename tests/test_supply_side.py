@@ -62,7 +62,8 @@ def test_huairou_pays_by_beijing_resident_schedule_as_shipped():
 def test_a_yearly_deductible_still_due_turns_patients_from_that_level_of_care():
     """Spot price (assumed): while a resident's primary-care deductible is due, primary options lose
     utility and hospitals none; with the deductible met the choice is the calibrated one."""
-    care = Care(load_scenario(HUAIROU), county_of(load_scenario(HUAIROU)))
+    scenario = load_scenario(HUAIROU)
+    care = Care(scenario, county_of(scenario))
     tiers = care.county.fac_tier[care.choice.choice_set]  # (V, K)
     primary = (tiers <= 1) & care.choice.valid
     v = np.arange(len(tiers))

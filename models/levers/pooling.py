@@ -81,10 +81,9 @@ class StaffPool:
         """Other levers add facilities after the base county's (touring teams, 巡回医疗), and a
         plan may add or drop them: centres keep their index, so the books are cut or padded."""
         if len(self.moved) != n:
-            moved, consultations = self.moved, self.consultations
-            m = min(n, len(self.moved))
-            self.moved, self.consultations = np.zeros(n, dtype=np.int64), np.zeros(n)
-            self.moved[:m], self.consultations[:m] = moved[:m], consultations[:m]
+            grow = max(n - len(self.moved), 0)
+            self.moved = np.pad(self.moved[:n], (0, grow))
+            self.consultations = np.pad(self.consultations[:n], (0, grow))
 
     def count(self, consultations: list[int]) -> None:
         """A day's consultations by facility."""
