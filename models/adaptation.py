@@ -60,7 +60,8 @@ class Perceptions:
         share = np.divide(solved, counts, out=np.zeros_like(counts), where=seen)
         self.resolved = np.where(seen, (1 - a) * self.resolved + a * share, self.resolved)
         self.boost = (1 - a) * self.boost + a * self.target_boost
-        self._seen, self._solved = [0] * len(self._seen), [0] * len(self._solved)
+        self._seen[:] = [0] * len(self._seen)  # in place: compiled first visits share them
+        self._solved[:] = [0] * len(self._solved)
 
     def utility(self, beta_quality: float) -> np.ndarray:
         """Per facility: what word of mouth adds to the static utility (the static part already

@@ -23,7 +23,7 @@ from models.community import Community
 from models.costs import CostModel
 from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
-from models.episode import SERVICE_DRAWS, Episode, case_key
+from models.episode import SERVICE_DRAWS, Episode, case_condition, case_key, case_severity
 from models.geography import County
 from models.incentives import ProviderResponse, probability
 from models.levers import county_under_levers, information, medicines, salary, sinking
@@ -37,7 +37,7 @@ from models.loading import county_of
 from models.provider_demand import ProviderDemand
 from models.referral import TREAT_HERE, ReferralModel
 from models.reimbursement import Reimbursement
-from models.seeking import CareSeeking
+from models.seeking import CareSeeking, takes
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
 from models.volumes import price_raise_scale
 
@@ -273,22 +273,31 @@ class Care:
         u = ep.decision_draw(RETURN_VISIT)
         if not self.provider.asks_back(tier, u):
             return None
-        cost = self.visit_cost[tier][ep.case]
-        oop = cost - self.pay.outpatient_fee(tier, cost, ep.ups > 0, self.gatekept_by_condition[ep.cond])
+        oop = self.return_oop(tier, ep.case, ep.ups > 0, self.gatekept_by_condition[ep.cond])
         hours = self.travel_days[ep.village][fac] * HOURS_PER_DAY
         if not self.seeking.comes_back(tier, oop, hours, u / self.provider.return_prob[tier]):
             return None
         ep.returned = True
         return self.provider.return_days
 
+    def return_oop(self, tier: int, case: int, referred: bool, gatekept: bool) -> float:
+        """Out-of-pocket of a return visit (before any annual cap), as the patient weighs it."""
+        cost = self.visit_cost[tier][case]
+        return cost - self.pay.outpatient_fee(tier, cost, referred, gatekept)
+
     def accepts_admission(self, ep: Episode, fac: int) -> bool:
         """Whether the patient takes the bed, weighing the stay's expected out-of-pocket."""
+        odds = self.admission_odds(self.fac_tier[fac], ep.case, ep.ups > 0)
+        return takes(ep.decision_draw(D.admission), odds)
+
+    def admission_odds(self, tier: int, case: int, referred: bool) -> float:
+        """``1 + exp(−utility)`` of taking a bed for ``case`` at ``tier`` (0: always taken)."""
         if not self.seeking.enabled:
-            return True
-        tier = self.fac_tier[fac]
-        stay = self.per_day[tier][ep.case] * self.los_mean[tier][ep.case]
-        oop = float(self.pay.expected_stay_oop(tier, stay, ep.ups > 0, self.gatekept_by_condition[ep.cond]))
-        return self.seeking.accepts_admission(ep.cond, ep.sev, oop, ep.decision_draw(D.admission))
+            return 0.0
+        cond, sev = case_condition(case), case_severity(case)
+        stay = self.per_day[tier][case] * self.los_mean[tier][case]
+        oop = float(self.pay.expected_stay_oop(tier, stay, referred, self.gatekept_by_condition[cond]))
+        return self.seeking.admission_odds_factor(cond, sev, oop)
 
     def _keep_here(self, ep: Episode, fac: int, tier: int, target: int) -> tuple[int, bool]:
         """What turns a would-be referral into care here: telemedicine at primary level
@@ -468,8 +477,8 @@ class Care:
                 self.perceptions.month_end()
                 self._next_perception += self.days_per_year / 12.0
             self._update_choice(closed)
-            self._wait_sum = [0.0] * len(self._wait_sum)
-            self._wait_n = [0] * len(self._wait_n)
+            self._wait_sum[:] = [0.0] * len(self._wait_sum)  # in place: compiled first visits share them
+            self._wait_n[:] = [0] * len(self._wait_n)
         if day % self.days_per_year == 0:
             self.pay.new_year()
         self.community.update(now - self._year_start)

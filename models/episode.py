@@ -27,6 +27,14 @@ def case_key(condition, severity, admit):
     return (condition * SEVERITY_LEVELS + severity) * 2 + admit
 
 
+def case_condition(case: int) -> int:
+    return case // (2 * SEVERITY_LEVELS)
+
+
+def case_severity(case: int) -> int:
+    return case // 2 % SEVERITY_LEVELS
+
+
 class Episode:
     """One illness episode.  Its uniforms stay in the day's arrays (row ``row``) and are read
     only when a step needs them."""

@@ -23,6 +23,23 @@ OUTSIDE = TIERS.index("outside")
 COUNTY = TIERS.index("county")
 
 
+def fee_share(cost: float, deductible: float, rate: float) -> float:
+    """The fund's share of a visit's ``cost`` above a per-visit ``deductible``.  Plain arithmetic
+    on floats, so ``sim/first_visits.py`` compiles this same function for its consultations."""
+    fee = cost - deductible
+    return (0.0 if 0.0 > fee else fee) * rate  # max(fee, 0.0) without the call
+
+
+def capped(fund: float, resident: int, used, cap: float) -> float:
+    """``fund`` limited to what is left of the resident's annual ``cap``, charged to ``used``
+    (an array of every resident's use this year); compiled as is by ``sim/first_visits.py``."""
+    room = cap - used[resident]
+    if fund > room:
+        fund = room if room > 0 else 0.0
+    used[resident] += fund
+    return fund
+
+
 def _zeros(n: int) -> array:
     return array("d", bytes(8 * n))
 
@@ -63,19 +80,17 @@ class Reimbursement:
     def outpatient(self, tier: int, cost: float, resident: int, referred: bool, gatekept: bool = False) -> float:
         """Fund payment for one outpatient visit (charged against the resident's annual cap)."""
         if self._ded_paid is None:
-            r = self._rows[referred][gatekept][tier]  # outpatient_fee, inlined: once per consultation
-            fee = cost - self.out_ded[r]
-            fee = (0.0 if 0.0 > fee else fee) * self.out_rate[r]
+            r = self._rows[referred][gatekept][tier]
+            fee = fee_share(cost, self.out_ded[r], self.out_rate[r])
         else:
             fee = self._fee_after_yearly_deductible(tier, cost, resident, referred, gatekept)
-        return fee if self._used_out is None else self._capped(fee, resident, self._used_out, self.cap_out)
+        return fee if self._used_out is None else capped(fee, resident, self._used_out, self.cap_out)
 
     def outpatient_fee(self, tier: int, cost: float, referred: bool, gatekept: bool = False) -> float:
         """The fund's fee-for-service share of a visit, before any annual cap (``referred`` and
         ``gatekept`` are Python bools: they index the schedule rows)."""
         r = self._rows[referred][gatekept][tier]
-        fee = cost - self.out_ded[r]
-        return (0.0 if 0.0 > fee else fee) * self.out_rate[r]  # max(fee, 0.0) without the call
+        return fee_share(cost, self.out_ded[r], self.out_rate[r])
 
     def _fee_after_yearly_deductible(self, tier: int, cost: float, resident: int, referred: bool,
                                      gatekept: bool) -> float:
@@ -107,13 +122,7 @@ class Reimbursement:
 
     @staticmethod
     def _capped(fund: float, resident: int, used: array | None, cap: float | None) -> float:
-        if used is None:
-            return fund
-        room = cap - used[resident]
-        if fund > room:
-            fund = room if room > 0 else 0.0
-        used[resident] += fund
-        return fund
+        return fund if used is None else capped(fund, resident, used, cap)
 
     def carry_usage(self, old: "Reimbursement") -> None:
         """Keep this insurance year's cap use and deductible paid when the rules change mid-year."""

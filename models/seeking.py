@@ -54,6 +54,20 @@ def _three(v: list[float]) -> list[float]:
     return v
 
 
+
+def takes(u: float, odds_factor: float) -> bool:
+    """A logit choice on the uniform ``u``: ``u < logistic(util)`` written as
+    ``u · (1 + exp(−util)) < 1`` with ``odds_factor`` = 1 + exp(−util)."""
+    return u * odds_factor < 1.0
+
+
+def return_odds_factor(asc: float, beta: float, scale: float, beta_hours: float, oop: float, hours: float) -> float:
+    """``1 + exp(−utility)`` of coming back for a return visit costing ``oop`` CNY and ``hours``
+    of travel.  Plain float arithmetic with ``math``, so ``sim/first_visits.py`` compiles this same
+    function (``tests/test_first_visits.py`` checks both give the same bits)."""
+    util = asc + beta * math.log1p(oop / scale) + beta_hours * hours
+    return 1.0 + math.exp(-util)
+
 class CareSeekingSpec(Strict):
     """Whether an illness is taken to a facility, self-treated or left untreated; off by default
     (every episode seeks formal care and accepts admission)."""
@@ -135,14 +149,17 @@ class CareSeeking:
         if not self.enabled:
             return True
         beta, scale, beta_hours = self.return_terms
-        util = self.return_asc[tier] + beta * math.log1p(oop / scale) + beta_hours * hours
-        return u * (1.0 + math.exp(-util)) < 1.0  # u < logistic(util)
+        return takes(u, return_odds_factor(self.return_asc[tier], beta, scale, beta_hours, oop, hours))
 
     def accepts_admission(self, condition: int, severity: int, stay_oop: float, u: float) -> bool:
         """Whether a patient told they need a bed takes it (always when the model is off, and
         always in an emergency)."""
+        return takes(u, self.admission_odds_factor(condition, severity, stay_oop))
+
+    def admission_odds_factor(self, condition: int, severity: int, stay_oop: float) -> float:
+        """``1 + exp(−utility)`` of taking the bed (``takes``); 0 when the bed is always taken."""
         if not self.enabled or self.emergency[condition]:
-            return True
+            return 0.0
         util = float(self.adm_asc[condition, severity]) + self.spec.admission_beta_log_oop * math.log1p(
             stay_oop / ADMISSION_OOP_SCALE)
-        return u * (1.0 + math.exp(-util)) < 1.0  # u < logistic(util)
+        return 1.0 + math.exp(-util)

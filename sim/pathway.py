@@ -31,7 +31,8 @@ from models.referral import TREAT_HERE
 from models.scenario import Scenario
 from models.seeking import FORMAL
 from sim.core.clock import Clock
-from sim.core.station import Station
+from sim import first_visits
+from sim.core.station import Station, StationBank
 from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
 from sim.core.tables import EventLog
 
@@ -42,6 +43,8 @@ ROWS_AT_ONCE = 512
 
 
 class CountyModel:
+    COMPILED_FIRST_VISITS = True  # off: every consultation by the Python steps (tests compare both)
+
     def __init__(self, scenario: Scenario, county: County, streams: Streams):
         self.plan = plan_of(scenario)
         sim = scenario.simulation
@@ -80,6 +83,11 @@ class CountyModel:
         self.stock_draws = streams.extra("medicine_stock")
         self.chronic_draws = streams.extra("chronic_centres")
         care.settle(streams.extra("habits"))
+        self.first_visits = None  # compiled first consultations, where the scenario allows them
+        if self.COMPILED_FIRST_VISITS and first_visits.supports(self):
+            bank = StationBank([st.capacity for st in self.doctors])
+            self.doctors = bank.stations
+            self.first_visits = first_visits.FirstVisits(self, bank)
 
     # ------------------------------------------------------------------ processes
     def run(self, event_log: str | None = None) -> Monitor:
@@ -164,6 +172,12 @@ class CountyModel:
             late = np.flatnonzero(b.time >= end)
             m = late[0] if len(late) else n  # arrivals before the end of the run
             mon.arrival_times(b.time[:m])
+            if self.first_visits is not None:
+                yield from self._compiled_day(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref,
+                                              later, m)
+                if m < n:
+                    return
+                continue
             for lo in range(0, m, ROWS_AT_ONCE):  # Python rows made just before use, while in cache
                 hi = min(lo + ROWS_AT_ONCE, m)
                 rows = zip(b.time[lo:hi].tolist(), b.village[lo:hi].tolist(), b.condition[lo:hi].tolist(),
@@ -176,6 +190,35 @@ class CountyModel:
                     visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
             if m < n:
                 return
+
+    def _compiled_day(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m):
+        """A day's first consultations by ``sim/first_visits.py``, handing back to SimPy whenever
+        an event is due; episodes that continue get their ``Episode`` and next step here."""
+        env, fast, care = self.env, self.first_visits, self.care
+        fast.day(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_ref)
+        i, forced = 0, False
+        while i < m:
+            i, cont = fast.run(i, m, forced)
+            for j, kind, fac, start, delay, cost, fund, oop in cont.tolist():
+                j, kind, fac = int(j), int(kind), int(fac)
+                f = first.item(j)
+                ep = Episode(b.time.item(j), b.village.item(j), b.condition.item(j), b.severity.item(j),
+                             int(b.admit.item(j)), cases.item(j), b.resident.item(j), f, u_svc, u_ref, j,
+                             is_contracted.item(j), scheduled.item(j), later)
+                ep.visits, ep.cost, ep.fund, ep.oop = 1, cost, fund, oop
+                if kind == first_visits.REFER:
+                    care.referred_up(ep, f)
+                    env.call_from(start, delay, self._next_visit, ep, fac)
+                elif kind == first_visits.ADMIT:
+                    env.call_from(start, delay, self._admit, ep, fac)
+                else:
+                    ep.returned = True
+                    env.call_from(start, delay, self._next_visit, ep, fac)
+            if i < m:
+                t = b.time.item(i)
+                if not env.fast_forward(t):
+                    yield Timeout(env, t - env.now)
+                forced = True
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""

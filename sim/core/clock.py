@@ -44,3 +44,18 @@ class Clock(simpy.Environment):
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), _Call(fn, a, b)))
+
+    def call_from(self, start: float, delay: float, fn, a, b) -> None:
+        """``call_later`` as made at ``start`` (not later than any event already due): a compiled
+        run of steps schedules what it started once it returns, in the order it started them."""
+        heappush(self._queue, (start + delay, NORMAL, next(self._eid), _Call(fn, a, b)))
+
+    def next_due(self) -> float:
+        """Time of the next queued event (infinity when none): what ``fast_forward`` compares with."""
+        return self._queue[0][0] if self._queue else float("inf")
+
+    def move_to(self, t: float) -> None:
+        """Be at ``t``, which a compiled step has checked as ``fast_forward`` would (no event due
+        at or before it, or not later than now)."""
+        if t > self._now:
+            self._now = t

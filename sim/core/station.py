@@ -14,6 +14,9 @@ from __future__ import annotations
 import heapq
 from heapq import heapreplace
 
+import numpy as np
+from numba import njit
+
 
 class Station:
     __slots__ = ("capacity", "reserved", "track", "_free", "_held", "_starts", "busy_time")
@@ -92,3 +95,55 @@ class Station:
             return len(self._free)
         busy = sum(1 for f in self._free if f > now) + sum(1 for f in self._held if f > now)
         return busy + self.queue_length(now)
+
+
+@njit(cache=True)
+def serve_in_bank(free: np.ndarray, servers: np.ndarray, busy: np.ndarray, station: int, now: float,
+                  duration: float) -> float:
+    """``Station.serve`` for a station of a ``StationBank`` (no reserved servers, no queue
+    tracking): the server that frees first takes the arrival.  Which of several equally early
+    servers takes it does not matter: the set of free times, hence every wait, is the same."""
+    busy[station] += duration
+    c = servers[station]
+    if c < 0:
+        return 0.0
+    row = free[station]
+    k = 0
+    for s in range(1, c):
+        if row[s] < row[k]:
+            k = s
+    first = row[k]
+    if first > now:
+        row[k] = first + duration
+        return first - now
+    row[k] = now + duration
+    return 0.0
+
+
+class StationBank:
+    """Many stations' servers in numpy arrays, so compiled code (``sim/first_visits.py``) and
+    Python steps serve the same queues.  Waits equal ``Station``'s (tests/test_station.py);
+    only stations without reserved servers or queue tracking can be banked."""
+
+    def __init__(self, capacities: list[int | None]):
+        self.servers = np.array([-1 if c is None else c for c in capacities], dtype=np.int64)
+        self.free = np.zeros((len(capacities), max(1, int(self.servers.max(initial=0)))))
+        self.busy = np.zeros(len(capacities))
+        self.stations = [BankedStation(self, i, c) for i, c in enumerate(capacities)]
+
+
+class BankedStation:
+    """One station of a ``StationBank``, with the ``Station`` calls the pathway makes."""
+
+    __slots__ = ("bank", "index", "capacity", "reserved", "track")
+
+    def __init__(self, bank: StationBank, index: int, capacity: int | None):
+        self.bank, self.index, self.capacity, self.reserved, self.track = bank, index, capacity, 0, False
+
+    def serve(self, now: float, duration: float, priority: bool = False) -> float:
+        b = self.bank
+        return serve_in_bank(b.free, b.servers, b.busy, self.index, now, duration)
+
+    @property
+    def busy_time(self) -> float:
+        return float(self.bank.busy[self.index])
