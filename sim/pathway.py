@@ -99,6 +99,7 @@ class CountyModel:
         if self.sample_dt > 0:
             self.env.process(self._sampler())
         self.env.run(until=self.end)
+        self.monitor.commit()  # compiled first visits log a run of rows as one piece: count them as rows
         if self.log:
             self.log.flush(final=True)
         for fac, when, amount in self.care.finish(self.end):
@@ -176,6 +177,7 @@ class CountyModel:
                 yield from self._compiled_day(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref,
                                               later, m)
                 if m < n:
+                    self.first_visits.hand_to_simpy()
                     return
                 continue
             for lo in range(0, m, ROWS_AT_ONCE):  # Python rows made just before use, while in cache
@@ -190,17 +192,20 @@ class CountyModel:
                     visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
             if m < n:
                 return
+        if self.first_visits is not None:
+            self.first_visits.hand_to_simpy()
 
     def _compiled_day(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m):
-        """A day's first consultations by ``sim/first_visits.py``, handing back to SimPy whenever
-        an event is due; episodes that continue get their ``Episode`` and next step here."""
+        """A day's first consultations (and the return visits they lead to) by
+        ``sim/first_visits.py``, handing back to SimPy whenever one of its events is due; episodes
+        that go on to a referral or an admission get their ``Episode`` and next step here."""
         env, fast, care = self.env, self.first_visits, self.care
-        fast.day(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_ref)
-        i, forced = 0, False
-        while i < m:
-            i, cont = fast.run(i, m, forced)
-            for j, kind, fac, start, delay, cost, fund, oop in cont.tolist():
-                j, kind, fac = int(j), int(kind), int(fac)
+        tcm_back = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm + 1])  # Care.is_tcm of visit 2
+        fast.day(b, first, is_contracted, svc0, tcm0, scheduled, cases, later, tcm_back, u_ref)
+        fast.start_day(m)
+        while True:
+            for j, kind, fac, start, delay, cost, fund, oop, eid in fast.run(first_visits.ARRIVALS).tolist():
+                j, fac = int(j), int(fac)
                 f = first.item(j)
                 ep = Episode(b.time.item(j), b.village.item(j), b.condition.item(j), b.severity.item(j),
                              int(b.admit.item(j)), cases.item(j), b.resident.item(j), f, u_svc, u_ref, j,
@@ -208,17 +213,17 @@ class CountyModel:
                 ep.visits, ep.cost, ep.fund, ep.oop = 1, cost, fund, oop
                 if kind == first_visits.REFER:
                     care.referred_up(ep, f)
-                    env.call_from(start, delay, self._next_visit, ep, fac)
-                elif kind == first_visits.ADMIT:
-                    env.call_from(start, delay, self._admit, ep, fac)
+                    env.call_at(start + delay, int(eid), self._next_visit, ep, fac)
                 else:
-                    ep.returned = True
-                    env.call_from(start, delay, self._next_visit, ep, fac)
-            if i < m:
-                t = b.time.item(i)
-                if not env.fast_forward(t):
-                    yield Timeout(env, t - env.now)
-                forced = True
+                    env.call_at(start + delay, int(eid), self._admit, ep, fac)
+            status = fast.status
+            if status == first_visits.WAIT:
+                event = env.timeout_at(*fast.timeout)
+                fast.hand_to_simpy()
+                yield event
+                fast.resumed()
+            elif status == first_visits.DONE:
+                return
 
     def _daily(self):
         """Once a day the county's bookkeeping: budget years, capitation, perceived waits."""

@@ -1,10 +1,11 @@
 """The simulation clock: SimPy's environment, able to jump straight to the next arrival."""
 from __future__ import annotations
 
-from heapq import heappush
+from heapq import heappop, heappush
+from itertools import count
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, Event
 
 
 class _Call:
@@ -45,10 +46,33 @@ class Clock(simpy.Environment):
             raise ValueError(f"negative delay {delay}")
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), _Call(fn, a, b)))
 
-    def call_from(self, start: float, delay: float, fn, a, b) -> None:
-        """``call_later`` as made at ``start`` (not later than any event already due): a compiled
-        run of steps schedules what it started once it returns, in the order it started them."""
-        heappush(self._queue, (start + delay, NORMAL, next(self._eid), _Call(fn, a, b)))
+    # ------------------------------------------------------------------ for compiled steps
+    # A compiled run of steps (sim/first_visits.py) hands out SimPy's event ids itself, in the
+    # order the steps would have scheduled their events, and schedules those events afterwards:
+    # every event keeps the time, priority and id it would have had, so the order is the same.
+    def take_event_id(self) -> int:
+        return next(self._eid)
+
+    def resume_event_ids(self, next_id: int) -> None:
+        self._eid = count(next_id)
+
+    def call_at(self, when: float, event_id: int, fn, a, b) -> None:
+        """``call_later`` scheduled with a time and event id handed out by a compiled step."""
+        heappush(self._queue, (when, NORMAL, event_id, _Call(fn, a, b)))
+
+    def timeout_at(self, when: float, event_id: int) -> Event:
+        """The ``Timeout`` a compiled step has made (time and event id), to be yielded."""
+        event = Event(self)
+        event._ok, event._value = True, None
+        heappush(self._queue, (when, NORMAL, event_id, event))
+        return event
+
+    def head(self) -> tuple:
+        """(time, priority, event id, event) of the next queued event, or None."""
+        return self._queue[0] if self._queue else None
+
+    def drop_head(self) -> None:
+        heappop(self._queue)
 
     def next_due(self) -> float:
         """Time of the next queued event (infinity when none): what ``fast_forward`` compares with."""
