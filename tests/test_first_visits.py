@@ -1,0 +1,111 @@
+"""Compiled first consultations (sim/first_visits.py) give exactly the Python steps' results.
+
+Small counties are run with the compiled path on and off and every table a run writes is
+compared bit for bit, with the event ids SimPy handed out; the rules the compiled path takes
+from models/ are checked to give the same bits compiled as in Python.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import small_county
+from numba import njit
+
+from models.loading import county_of
+from models.reimbursement import capped, fee_share
+from models.seeking import return_odds_factor, takes
+from sim import first_visits
+from sim.core.station import Station, StationBank
+from sim.core.streams import make_streams, replication_seed
+from sim.pathway import CountyModel
+
+SHORT = "simulation.years=0.15"
+# every lever the compiled path handles, on top of the small county (a busy one: queues, so the
+# compiled runs often stop for SimPy's events); each must be run compiled (checked below)
+SUPPORTED = {
+    "small county": [SHORT],
+    "tight doctors": [SHORT, "geography.synthetic.township_doctors=1", "geography.synthetic.village_doctors=1",
+                      "geography.synthetic.county_hospitals.0.doctors=1"],
+    "gatekeeping, TCM bonus, no caps": [SHORT, "referral.gatekeeping.conditions=[minor_acute, chronic_followup]",
+                                        "reimbursement.county_unreferred={outpatient_rate: 0.1, "
+                                        "outpatient_deductible: 20, inpatient_rate: 0.6, inpatient_deductible: 400}",
+                                        "tcm.offered={village: 1.0, township: 1.0}", "tcm.reimbursement_bonus=0.2",
+                                        "reimbursement.annual_cap_outpatient=null"],
+    "care-seeking and adaptation off": [SHORT, "care_seeking.enabled=false", "adaptation.habit_bonus=0",
+                                        "adaptation.beta_resolved=0"],
+}
+TABLES = ("visits", "stays", "episodes", "transfers", "outside", "missed")
+
+
+def _run(scenario, compiled: bool, monkeypatch) -> tuple[CountyModel, object]:
+    monkeypatch.setattr(CountyModel, "COMPILED_FIRST_VISITS", compiled)
+    model = CountyModel(scenario, county_of(scenario), make_streams(replication_seed(scenario.simulation.seed, 0)))
+    return model, model.run()
+
+
+@pytest.mark.parametrize("case", SUPPORTED)
+def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
+    scenario = small_county(*SUPPORTED[case])
+    fast, fast_mon = _run(scenario, True, monkeypatch)
+    slow, slow_mon = _run(scenario, False, monkeypatch)
+    assert fast.first_visits is not None and slow.first_visits is None
+    assert len(slow_mon.episodes) > 1000
+    for name in TABLES:
+        a, b = getattr(fast_mon, name).arrays(), getattr(slow_mon, name).arrays()
+        for col in b:
+            assert a[col].tobytes() == b[col].tobytes(), f"{case}: {name}.{col}"
+    assert fast_mon.arrivals().tobytes() == slow_mon.arrivals().tobytes()
+    assert repr(fast_mon.budget) == repr(slow_mon.budget)
+    assert fast_mon.community_budget.equals(slow_mon.community_budget)
+    assert fast.care.perceived_wait.tobytes() == slow.care.perceived_wait.tobytes()
+    assert [s.busy_time for s in fast.doctors] == [s.busy_time for s in slow.doctors]
+    assert fast.env.now == slow.env.now
+    assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
+
+
+def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
+    for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
+                  "information.telemedicine_share=0.3"):
+        model, _ = _run(small_county("simulation.years=0.02", extra), True, monkeypatch)
+        assert model.first_visits is None, extra
+
+
+def test_compiled_rules_give_the_same_bits():
+    """The models/ functions the compiled path uses, compiled and as Python, on awkward values."""
+    rng = np.random.default_rng(5)
+    fee, cap, take, odds = (njit(f) for f in (fee_share, capped, takes, return_odds_factor))
+    used_py, used_nb = [0.0] * 50, np.zeros(50)
+    for _ in range(5000):
+        cost, ded, rate = rng.uniform(0, 500), rng.choice([0.0, 20.0, rng.uniform(0, 600)]), rng.uniform(0, 1)
+        assert fee(cost, ded, rate) == fee_share(cost, ded, rate)
+        r, amount = int(rng.integers(50)), rng.uniform(0, 150)
+        assert cap(amount, r, used_nb, 400.0) == capped(amount, r, used_py, 400.0)
+        args = (rng.uniform(0, 12), -rng.uniform(0, 5), 10.0, -rng.uniform(0, 2), rng.uniform(0, 400),
+                rng.uniform(0, 3))
+        a, b = odds(*args), return_odds_factor(*args)
+        assert a == b and math.isfinite(a), args
+        u = rng.random()
+        assert take(u, a) == takes(u, a)
+    assert used_nb.tolist() == used_py
+
+
+@pytest.mark.parametrize("c", [None, 1, 3])
+def test_banked_station_waits_equal_station(c):
+    rng = np.random.default_rng(c or 0)
+    plain, bank = Station(c, 0, False), StationBank([c, 2])
+    banked = bank.stations[0]
+    now = 0.0
+    for _ in range(3000):
+        now += rng.exponential(0.3)
+        duration = rng.exponential(1.0)
+        assert banked.serve(now, duration) == plain.serve(now, duration)
+    assert banked.busy_time == plain.busy_time
+    assert bank.busy[1] == 0.0
+
+
+def test_first_visit_columns_match_the_record_schemas():
+    from models.records import EPISODE_COLUMNS, VISIT_COLUMNS
+    assert first_visits.VISIT_RECORD.names == tuple(VISIT_COLUMNS)
+    assert first_visits.EPISODE_RECORD.names == tuple(EPISODE_COLUMNS)
