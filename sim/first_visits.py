@@ -341,7 +341,9 @@ class FirstVisits:
     """The compiled first consultations and return visits of one run, with the tables and books
     they share with the Python steps of ``CountyModel``."""
 
-    def __init__(self, model, bank, capacity: int = 1024):
+    CAPACITY = 1024  # pending return visits to make room for at first (doubled when short)
+
+    def __init__(self, model, bank):
         self.model, self.bank = model, bank
         care, pay = model.care, model.care.pay
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
@@ -381,8 +383,8 @@ class FirstVisits:
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
         self.sf[F_TCM_BONUS], self.sf[F_RETURN_DAYS] = care.tcm.bonus, care.provider.return_days
-        self._pending(capacity)
-        self.si[I_NFREE] = capacity
+        self._pending(self.CAPACITY)
+        self.si[I_NFREE] = self.CAPACITY
         self.day_f, self.day_i, self.u_ref = np.zeros((0, 3)), np.zeros((0, 11), dtype=np.int64), np.zeros((0, 1))
         self._rows(0)
         self.drain_call = self._drain  # one bound method: placeholders are recognised by it
@@ -441,6 +443,9 @@ class FirstVisits:
         back and the clock moved on.  Returns the continuations (arrival, how, facility, time,
         delay, cost, fund, out-of-pocket, event id) for the caller to schedule."""
         model, care, env, si, sf = self.model, self.model.care, self.model.env, self.si, self.sf
+        if si[I_STATUS] == GROW:  # the last run found no room for another pending return visit
+            self._pending(2 * len(self.kheap))
+            self._rows(len(self.day_f))
         years = care.community.years
         y = years[-1] if years else None
         if y is not None:
@@ -479,10 +484,7 @@ class FirstVisits:
         if si[I_NE]:
             model.add_episode(self.erows[:si[I_NE]].tobytes())
         env.move_to(float(sf[F_NOW]))
-        if si[I_STATUS] == GROW:
-            self._pending(2 * len(self.kheap))
-            self._rows(len(self.day_f))
-        return self.cont[:si[I_NC]]
+        return self.cont[:si[I_NC]]  # valid until the next run: room grows only then
 
     @property
     def status(self) -> int:
