@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from models.episode import DECISION_DRAWS as D
+from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS, Episode
 from models.records import EPISODE_COLUMNS, VISIT_COLUMNS
 from models.referral import TREAT_HERE
 from models.reimbursement import capped, fee_share
@@ -29,10 +29,9 @@ from models.tiers import OUTSIDE
 from sim.core.station import serve_in_bank
 from sim.core.tables import DTYPES
 
-REFER, ADMIT, RETURN = 0, 1, 2  # how an episode continues after its first consultation
 COMPLETED, DECLINED = 0, 2  # episode status codes (models/episode.py)
 HOURS_PER_DAY = 24.0
-ADMISSION_DRAW, RETURN_DRAW = D.admission, D.return_visit
+ADMISSION_DRAW, RETURN_DRAW = DECISION_DRAWS.admission, DECISION_DRAWS.return_visit
 
 _fee_share = njit(cache=True)(fee_share)
 _capped = njit(cache=True)(capped)
@@ -56,7 +55,7 @@ def supports(model) -> bool:
     care = model.care
     r = care.response
     return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
-            and not care.family_doctor.active and not care.pay.yearly and care.in_stock is None
+            and not care.family_doctor.active and care.family_doctor.coverage <= 0 and not care.pay.yearly and care.in_stock is None
             and care.information.telemedicine_share <= 0 and not care.community.enabled
             and r.points is None and all(f is None for f in r.fixed[2]) and r.team_share <= 0
             and all(s.reserved == 0 and not s.track for s in model.doctors))
@@ -66,16 +65,24 @@ def supports(model) -> bool:
 # integer state (si) and float state (sf) of a compiled run, shared with FirstVisits
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
     I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP = range(19)
-F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS = range(6)
-ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or return visits due before SimPy's next event
+F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS = range(7)
+ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending visits due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
-# day columns: floats (time, first and return consultation durations) and ints
-D_TIME, D_SVC, D_SVC_BACK = range(3)
-D_VILLAGE, D_COND, D_SEV, D_ADMIT, D_CASE, D_RESIDENT, D_FIRST, D_CONTRACTED, D_TCM, D_SCHEDULED, D_TCM_BACK = range(11)
-# pending return visits (kept here, not in SimPy's queue): floats and ints per slot
-K_DUE, K_TIME, K_COST, K_FUND, K_OOP, K_SVC = range(6)
-K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_TCM = range(10)
+# day columns: floats (time, first consultation's duration) and ints
+D_TIME, D_SVC = range(2)
+D_VILLAGE, D_COND, D_SEV, D_ADMIT, D_CASE, D_RESIDENT, D_FIRST, D_CONTRACTED, D_TCM, D_SCHEDULED = range(10)
+# an episode between consultations (a slot): floats, with its rows of draws, and ints
+SVC_W, REF_W, LATER_W = SERVICE_DRAWS.width, DECISION_DRAWS.width, MAX_VISITS - 1
+K_DUE, K_TIME, K_COST, K_FUND, K_OOP = range(5)
+K_SVC_DRAWS = 5
+K_REF_DRAWS = K_SVC_DRAWS + SVC_W
+K_LATER = K_REF_DRAWS + REF_W
+KF_WIDTH = K_LATER + LATER_W
+K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
+    K_RETURNED, K_ADMIT = range(14)
+KI_WIDTH = 14
+TCM_DRAW = SERVICE_DRAWS.tcm
 
 
 @njit(cache=True, inline="always")
@@ -84,276 +91,285 @@ def _before(t1, p1, e1, t2, p2, e2):
     return t1 < t2 or (t1 == t2 and (p1 < p2 or (p1 == p2 and e1 < e2)))
 
 
+@njit(cache=True, inline="always")
+def _slot_before(kf, ki, a, b):
+    return _before(kf[a, K_DUE], NORMAL_PRIORITY, ki[a, K_EID], kf[b, K_DUE], NORMAL_PRIORITY, ki[b, K_EID])
+
+
 @njit(cache=True)
-def _k_push(kf, ki, heap, free_slots, si, slot):
+def _k_push(kf, ki, heap, si, slot):
+    """Schedule the episode in ``slot`` (its time and event id are set) among the pending ones."""
     n = si[I_KN]
     heap[n] = slot
     si[I_KN] = n + 1
     while n > 0:
         parent = (n - 1) >> 1
-        a, b = heap[n], heap[parent]
-        if kf[a, K_DUE] < kf[b, K_DUE] or (kf[a, K_DUE] == kf[b, K_DUE] and ki[a, K_EID] < ki[b, K_EID]):
-            heap[n], heap[parent] = b, a
-            n = parent
-        else:
+        if not _slot_before(kf, ki, heap[n], heap[parent]):
             break
+        heap[n], heap[parent] = heap[parent], heap[n]
+        n = parent
 
 
 @njit(cache=True)
-def _k_pop(kf, ki, heap, free_slots, si):
+def _k_pop(kf, ki, heap, si):
+    """The pending episode due first (its slot stays taken)."""
     top = heap[0]
     n = si[I_KN] - 1
     si[I_KN] = n
     heap[0] = heap[n]
     j = 0
     while True:
-        left = 2 * j + 1
-        if left >= n:
+        m = 2 * j + 1
+        if m >= n:
             break
-        m = left
-        right = left + 1
-        if right < n:
-            a, b = heap[right], heap[left]
-            if kf[a, K_DUE] < kf[b, K_DUE] or (kf[a, K_DUE] == kf[b, K_DUE] and ki[a, K_EID] < ki[b, K_EID]):
-                m = right
-        a, b = heap[m], heap[j]
-        if kf[a, K_DUE] < kf[b, K_DUE] or (kf[a, K_DUE] == kf[b, K_DUE] and ki[a, K_EID] < ki[b, K_EID]):
-            heap[m], heap[j] = b, a
-            j = m
-        else:
+        if m + 1 < n and _slot_before(kf, ki, heap[m + 1], heap[m]):
+            m += 1
+        if not _slot_before(kf, ki, heap[m], heap[j]):
             break
-    free_slots[si[I_NFREE]] = top
-    si[I_NFREE] += 1
+        heap[m], heap[j] = heap[j], heap[m]
+        j = m
     return top
 
 
 @njit(cache=True, inline="always")
-def _consult(si, sf, fac, v, c, k, res, now, svc, tcm, free, servers, busy, wait_sum, wait_n, fac_tier, visit_cost,
-             tcm_visit_cost, gatekept, sched_row, out_ded, out_rate, used_out, year, ledger_village, ledger_spent):
-    """The queue and the fund's side of ``Care.consult`` for a consultation not referred in."""
+def _free(kfree, si, slot):
+    kfree[si[I_NFREE]] = slot
+    si[I_NFREE] += 1
+
+
+@njit(cache=True)
+def _consultation(si, sf, slot, fac, now, svc, tcm, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost,
+                  tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
+                  is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
+                  return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
+    """A consultation of the episode in ``slot`` at ``fac``: ``CountyModel._visit`` with
+    ``Care.consult`` and the rules after it, for what ``supports`` allows.  The episode then ends
+    (its row is logged), waits for its next consultation here (referral, return visit) or is
+    handed to the Python steps (admission)."""
+    visits = ki[slot, K_VISITS]
+    if visits < MAX_VISITS - 1:
+        visits += 1
+        ki[slot, K_VISITS] = visits
     wait = serve_in_bank(free, servers, busy, fac, now, svc)
+    referred_in = ki[slot, K_UPS] > 0
     wait_sum[fac] += wait
     wait_n[fac] += 1
-    tier = fac_tier[fac]
+    tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
     base = tcm_visit_cost[tier, k] if tcm else visit_cost[tier, k]
-    cost = base
-    r = sched_row[gatekept[c], tier]
+    cost = base * (1.0 + sf[F_REPEAT_TESTS]) if referred_in else base
+    gk = gatekept[c]
+    r = sched_row[1 if referred_in else 0, gk, tier]
     fund = _fee_share(cost, out_ded[r], out_rate[r])
     if si[I_HAS_CAP]:
-        fund = _capped(fund, res, used_out, sf[F_CAP])
+        fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
     if tcm and sf[F_TCM_BONUS] != 0.0:
         fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
     oop = cost - fund
+    kf[slot, K_COST] += cost
+    kf[slot, K_FUND] += fund
+    kf[slot, K_OOP] += oop
     if si[I_HAS_YEAR]:
         year[0] += fund
     if si[I_HAS_LEDGER]:
         ledger_spent[ledger_village[v]] += fund
-    return wait, tier, base, cost, fund, oop
-
-
-@njit(cache=True, inline="always")
-def _tally(si, year, tier, is_primary, referred_out):
-    """``Community.count_visit``."""
-    if si[I_HAS_YEAR]:
+    target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
+    referred_out = target != TREAT_HERE
+    if si[I_HAS_YEAR]:  # Community.count_visit
         year[1] += 1.0
         year[2] += 1.0 if tier != OUTSIDE else 0.0
         year[3] += 1.0 if is_primary[tier] else 0.0
         year[4] += 1.0 if referred_out else 0.0
-
-
-@njit(cache=True, inline="always")
-def _visit_row(vrows, n, fac, v, now, wait, svc, cost, fund, oop, revenue, referred_out, tcm, contracted):
-    rv = vrows[n]
-    rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
-    rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, revenue
-    rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, 0, 0, tcm
-    rv.telemedicine, rv.contracted, rv.stockout = 0, contracted, 0
-
-
-@njit(cache=True, inline="always")
-def _episode_row(erows, n, t, v, c, sv, fac, cost, fund, oop, contracted, finish, status, scheduled):
-    re = erows[n]
-    re.time, re.village, re.condition, re.severity, re.first, re.final = t, v, c, sv, fac, fac
-    re.ups, re.downs, re.stays, re.cost, re.fund, re.oop = 0, 0, 0, cost, fund, oop
-    re.contracted, re.finish, re.status, re.scheduled = contracted, finish, status, scheduled
-
-
-@njit(cache=True)
-def _return_visit(si, sf, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost, tcm_visit_cost,
-                  visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of, is_primary,
-                  wait_sum, wait_n, year, ledger_village, ledger_spent, vrows, erows):
-    """The next pending return visit (复诊), at its time: a consultation at the facility that asked
-    for it, which treats the case as it did a week before, and the episode's end."""
-    slot = _k_pop(kf, ki, kheap, kfree, si)
-    now = kf[slot, K_DUE]
-    sf[F_NOW] = now
-    fac, v, c, k = ki[slot, K_FAC], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
-    svc, tcm = kf[slot, K_SVC], ki[slot, K_TCM]
-    wait, tier, base, cost, fund, oop = _consult(
-        si, sf, fac, v, c, k, ki[slot, K_RESIDENT], now, svc, tcm, free, servers, busy, wait_sum, wait_n, fac_tier,
-        visit_cost, tcm_visit_cost, gatekept, sched_row, out_ded, out_rate, used_out, year, ledger_village,
-        ledger_spent)
-    target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
-    if target != TREAT_HERE:  # the same case, place and rules resolved here a week before
-        raise AssertionError("a return visit cannot be referred on")
-    _tally(si, year, tier, is_primary, False)
+    if si[I_PERCEIVE] and visits == 1 and not referred_in:
+        seen[fac] += 1
+        if not referred_out:
+            solved[fac] += 1
     nv = si[I_NV]
-    _visit_row(vrows, nv, fac, v, now, wait, svc, cost, fund, oop, base * visit_service[tier, c], False, tcm,
-               ki[slot, K_CONTRACTED])
+    rv = vrows[nv]
+    rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
+    rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, base * visit_service[tier, c]
+    rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, 0, tcm
+    rv.telemedicine, rv.contracted, rv.stockout = 0, ki[slot, K_CONTRACTED], 0
     si[I_NV] = nv + 1
+    done = wait + svc
+    status = COMPLETED
+    if referred_out:  # Care.referred_up (no family-doctor referral: nobody is contracted)
+        ki[slot, K_UPS] += 1
+        _next(si, kf, ki, kheap, slot, target, now + (done + travel_days[v, target]))
+        return
+    if ki[slot, K_ADMIT]:
+        if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[1 if referred_in else 0, tier, k]):
+            n = si[I_NC]  # an admission: the Python steps take the episode on
+            ki[slot, K_EID], ki[slot, K_FAC], kf[slot, K_DUE] = si[I_EID], fac, now + done
+            si[I_EID] += 1
+            cont[n, :KF_WIDTH] = kf[slot]
+            cont[n, KF_WIDTH:] = ki[slot]
+            si[I_NC] = n + 1
+            if _before(now + done, NORMAL_PRIORITY, ki[slot, K_EID], sf[F_QTIME], si[I_QPRIO], si[I_QEID]):
+                sf[F_QTIME], si[I_QPRIO], si[I_QEID] = now + done, NORMAL_PRIORITY, ki[slot, K_EID]
+            _free(kfree, si, slot)
+            return
+        status = DECLINED
+    elif not ki[slot, K_RETURNED]:  # Care.asks_back
+        u, p = kf[slot, K_REF_DRAWS + RETURN_DRAW], return_prob[tier]
+        if u < p:
+            comes = True
+            if si[I_SEEKING]:
+                odds = _return_odds_factor(return_asc[tier], return_terms[0], return_terms[1], return_terms[2],
+                                           return_oop[1 if referred_in else 0, gk, tier, k], travel_hours[v, fac])
+                comes = _takes(u / p, odds)
+            if comes:
+                ki[slot, K_RETURNED] = 1
+                _next(si, kf, ki, kheap, slot, fac, now + (done + sf[F_RETURN_DAYS]))
+                return
     ne = si[I_NE]
-    _episode_row(erows, ne, kf[slot, K_TIME], v, c, ki[slot, K_SEV], fac, kf[slot, K_COST] + cost,
-                 kf[slot, K_FUND] + fund, kf[slot, K_OOP] + oop, ki[slot, K_CONTRACTED], now + (wait + svc),
-                 COMPLETED, ki[slot, K_SCHEDULED])
+    re = erows[ne]
+    re.time, re.village, re.condition, re.severity, re.first, re.final = kf[slot, K_TIME], v, c, ki[slot, K_SEV], \
+        ki[slot, K_FIRST], fac
+    re.ups, re.downs, re.stays = ki[slot, K_UPS], 0, 0
+    re.cost, re.fund, re.oop = kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP]
+    re.contracted, re.finish, re.status, re.scheduled = ki[slot, K_CONTRACTED], now + done, status, \
+        ki[slot, K_SCHEDULED]
     si[I_NE] = ne + 1
+    _free(kfree, si, slot)
+
+
+@njit(cache=True, inline="always")
+def _next(si, kf, ki, kheap, slot, fac, due):
+    """The episode's next consultation at ``fac``, at ``due``, with the next SimPy event id."""
+    ki[slot, K_FAC], ki[slot, K_EID], kf[slot, K_DUE] = fac, si[I_EID], due
+    si[I_EID] += 1
+    _k_push(kf, ki, kheap, si, slot)
 
 
 @njit(cache=True)
-def _run(si, sf, day_f, day_i, u_ref, free, servers, busy,
+def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, free, servers, busy,
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          kf, ki, kheap, kfree, vrows, erows, cont):
     """First consultations of the day's arrivals ``si[I_NEXT]`` .. ``si[I_END]`` (mode ARRIVALS), or
-    the return visits due before SimPy's next event (mode DRAIN), in SimPy's order of events.
+    the pending consultations due before SimPy's next event (mode DRAIN), in SimPy's order.
     Sets ``si[I_STATUS]``: DONE, WAIT (the arrivals wait for SimPy's next event with a timeout
-    at ``sf[F_TIMEOUT]``, event id ``si[I_TIMEOUT_EID]``), GROW (no room for another pending return
-    visit) or FLUSH (no room for more rows); the state in ``si``/``sf`` lets the next call go on."""
-    i, hi, eid = si[I_NEXT], si[I_END], si[I_EID]
-    qt, qp, qe = sf[F_QTIME], si[I_QPRIO], si[I_QEID]
-    beta, scale, beta_hours = return_terms[0], return_terms[1], return_terms[2]
+    at ``sf[F_TIMEOUT]``, event id ``si[I_TIMEOUT_EID]``), GROW (no free slot for another
+    episode) or FLUSH (no room for more rows); ``si``/``sf`` keep what the next call goes on from.
+    ``si[I_FORCED]``: 1 the next arrival goes ahead now, -1 it waits for its timeout."""
     status = DONE
     while True:
-        if si[I_NV] + 2 > len(vrows) or si[I_NE] + 2 > len(erows) or si[I_NC] + 1 > len(cont):
+        if si[I_NV] + 1 > len(vrows) or si[I_NE] + 1 > len(erows) or si[I_NC] + 1 > len(cont):
             status = FLUSH
             break
+        pending = si[I_KN] > 0
+        top = kheap[0]
+        due_first = pending and _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], sf[F_QTIME], si[I_QPRIO],
+                                        si[I_QEID])  # a pending consultation before SimPy's next event
         if si[I_MODE] == DRAIN:
-            if si[I_KN] == 0:
+            if not due_first:
                 break
-            top = kheap[0]
-            if not _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], qt, qp, qe):
+        else:
+            i = si[I_NEXT]
+            if i >= si[I_END]:
                 break
-            _return_visit(si, sf, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost, tcm_visit_cost,
-                          visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of, is_primary,
-                          wait_sum, wait_n, year, ledger_village, ledger_spent, vrows, erows)
-            continue
-        if i >= hi:
-            break
-        if si[I_KN] >= len(kheap):
-            status = GROW
-            break
-        now, t = sf[F_NOW], day_f[i, D_TIME]
-        if si[I_FORCED] == 0 and t > now:
-            kt = kf[kheap[0], K_DUE] if si[I_KN] > 0 else np.inf
-            if (kt if kt < qt else qt) <= t:
-                # Clock.fast_forward fails: the arrivals wait with a Timeout(t - now), and every
-                # event before it happens first: pending return visits here, anything else in SimPy
-                deadline, deid = now + (t - now), eid
-                eid += 1
-                while si[I_KN] > 0 and si[I_NV] + 2 <= len(vrows) and si[I_NE] + 2 <= len(erows):
-                    top = kheap[0]
-                    kt, ke = kf[top, K_DUE], ki[top, K_EID]
-                    if not (_before(kt, NORMAL_PRIORITY, ke, deadline, NORMAL_PRIORITY, deid)
-                            and _before(kt, NORMAL_PRIORITY, ke, qt, qp, qe)):
+            if si[I_NFREE] == 0:
+                status = GROW
+                break
+            now, t, forced = sf[F_NOW], day_f[i, D_TIME], si[I_FORCED]
+            if forced == 0 and t > now:
+                kt = kf[top, K_DUE] if pending else np.inf
+                qt = sf[F_QTIME]
+                if (kt if kt < qt else qt) > t:  # Clock.fast_forward: nothing due at or before t
+                    sf[F_NOW] = t
+                    forced = 1
+                else:  # the arrivals wait with a Timeout(t - now); events before it happen first
+                    sf[F_TIMEOUT], si[I_TIMEOUT_EID] = now + (t - now), si[I_EID]
+                    si[I_EID] += 1
+                    forced = si[I_FORCED] = -1
+            elif forced == 0:
+                forced = 1
+            if forced == -1:
+                deadline, deid = sf[F_TIMEOUT], si[I_TIMEOUT_EID]
+                if not (due_first and _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], deadline,
+                                              NORMAL_PRIORITY, deid)):
+                    if _before(sf[F_QTIME], si[I_QPRIO], si[I_QEID], deadline, NORMAL_PRIORITY, deid):
+                        status = WAIT  # SimPy has an event first: the caller yields the timeout
                         break
-                    _return_visit(si, sf, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost,
-                                  tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
-                                  can, target_of, is_primary, wait_sum, wait_n, year, ledger_village, ledger_spent,
-                                  vrows, erows)
-                if _before(qt, qp, qe, deadline, NORMAL_PRIORITY, deid) or si[I_KN] > 0 and _before(
-                        kf[kheap[0], K_DUE], NORMAL_PRIORITY, ki[kheap[0], K_EID], deadline, NORMAL_PRIORITY, deid):
-                    sf[F_TIMEOUT], si[I_TIMEOUT_EID] = deadline, deid  # SimPy (or more rows) first
-                    status = WAIT
-                    break
-                sf[F_NOW] = deadline  # the timeout is the next event: the arrival goes ahead
-                si[I_FORCED] = 1
-                continue
-            now = t
-        si[I_FORCED] = 0
-        sf[F_NOW] = now
-        # the first consultation (CountyModel._visit and Care.consult, not referred in)
-        v, c, k, fac = day_i[i, D_VILLAGE], day_i[i, D_COND], day_i[i, D_CASE], day_i[i, D_FIRST]
-        svc, tcm, contracted = day_f[i, D_SVC], day_i[i, D_TCM], day_i[i, D_CONTRACTED]
-        wait, tier, base, cost, fund, oop = _consult(
-            si, sf, fac, v, c, k, day_i[i, D_RESIDENT], now, svc, tcm, free, servers, busy, wait_sum, wait_n,
-            fac_tier, visit_cost, tcm_visit_cost, gatekept, sched_row, out_ded, out_rate, used_out, year,
-            ledger_village, ledger_spent)
-        target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
-        referred_out = target != TREAT_HERE
-        _tally(si, year, tier, is_primary, referred_out)
-        if si[I_PERCEIVE]:
-            seen[fac] += 1
-            if not referred_out:
-                solved[fac] += 1
-        nv = si[I_NV]
-        _visit_row(vrows, nv, fac, v, now, wait, svc, cost, fund, oop, base * visit_service[tier, c], referred_out,
-                   tcm, contracted)
-        si[I_NV] = nv + 1
-        done = wait + svc
-        kind, fac_next, delay, status_end = -1, fac, 0.0, COMPLETED
-        if referred_out:
-            kind, fac_next, delay = REFER, target, done + travel_days[v, target]
-        elif day_i[i, D_ADMIT]:
-            if _takes(u_ref[i, ADMISSION_DRAW], admission_odds[tier, k]):
-                kind, delay = ADMIT, done
+                    sf[F_NOW] = deadline  # the timeout is the next event: the arrival goes ahead
+                    si[I_FORCED] = 1
+                    continue
             else:
-                status_end = DECLINED
-        else:
-            u, p = u_ref[i, RETURN_DRAW], return_prob[tier]
-            if u < p:
-                comes = True
-                if si[I_SEEKING]:
-                    odds = _return_odds_factor(return_asc[tier], beta, scale, beta_hours,
-                                               return_oop[gatekept[c], tier, k], travel_hours[v, fac])
-                    comes = _takes(u / p, odds)
-                if comes:
-                    kind, delay = RETURN, done + sf[F_RETURN_DAYS]
-        if kind == RETURN:
-            slot = kfree[si[I_NFREE] - 1]
-            si[I_NFREE] -= 1
-            kf[slot, K_DUE], kf[slot, K_TIME], kf[slot, K_COST] = now + delay, t, 0.0 + cost
-            kf[slot, K_FUND], kf[slot, K_OOP], kf[slot, K_SVC] = 0.0 + fund, 0.0 + oop, day_f[i, D_SVC_BACK]
-            ki[slot, K_EID], ki[slot, K_FAC], ki[slot, K_VILLAGE], ki[slot, K_COND] = eid, fac, v, c
-            ki[slot, K_SEV], ki[slot, K_CASE], ki[slot, K_RESIDENT] = day_i[i, D_SEV], k, day_i[i, D_RESIDENT]
-            ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = contracted, day_i[i, D_SCHEDULED]
-            ki[slot, K_TCM] = day_i[i, D_TCM_BACK]
-            eid += 1
-            _k_push(kf, ki, kheap, kfree, si, slot)
-        elif kind >= 0:
-            n = si[I_NC]
-            cont[n, 0], cont[n, 1], cont[n, 2], cont[n, 3], cont[n, 4] = i, kind, fac_next, now, delay
-            cont[n, 5], cont[n, 6], cont[n, 7], cont[n, 8] = 0.0 + cost, 0.0 + fund, 0.0 + oop, eid
-            si[I_NC] = n + 1
-            if _before(now + delay, NORMAL_PRIORITY, eid, qt, qp, qe):
-                qt, qp, qe = now + delay, NORMAL_PRIORITY, eid
-            eid += 1
-        else:
-            ne = si[I_NE]
-            _episode_row(erows, ne, t, v, c, day_i[i, D_SEV], fac, 0.0 + cost, 0.0 + fund, 0.0 + oop, contracted,
-                         now + done, status_end, day_i[i, D_SCHEDULED])
-            si[I_NE] = ne + 1
-        i += 1
-    si[I_NEXT], si[I_EID], si[I_STATUS] = i, eid, status
-    sf[F_QTIME], si[I_QPRIO], si[I_QEID] = qt, qp, qe
+                si[I_FORCED] = 0
+                _arrival(si, sf, i, day_f, day_i, u_svc, u_ref, later, kf, ki, kheap, kfree, free, servers, busy,
+                         fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate,
+                         used_out, can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob,
+                         return_asc, return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village,
+                         ledger_spent, vrows, erows, cont)
+                continue
+        _due(si, sf, kf, ki, kheap, kfree, consult_days, tcm_by_case, free, servers, busy, fac_tier, visit_cost,
+             tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
+             is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms, return_oop,
+             wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont)
+    si[I_STATUS] = status
+
+
+@njit(cache=True)
+def _arrival(si, sf, i, day_f, day_i, u_svc, u_ref, later, kf, ki, kheap, kfree, free, servers, busy, fac_tier,
+             visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can,
+             target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
+             return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
+    """Arrival ``i`` of the day becomes an episode (a slot) and has its first consultation now."""
+    slot = kfree[si[I_NFREE] - 1]
+    si[I_NFREE] -= 1
+    kf[slot, K_TIME], kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP] = day_f[i, D_TIME], 0.0, 0.0, 0.0
+    kf[slot, K_SVC_DRAWS:K_REF_DRAWS] = u_svc[i]
+    kf[slot, K_REF_DRAWS:K_LATER] = u_ref[i]
+    kf[slot, K_LATER:KF_WIDTH] = later[i]
+    ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_SEV] = day_i[i, D_VILLAGE], day_i[i, D_COND], day_i[i, D_SEV]
+    ki[slot, K_CASE], ki[slot, K_RESIDENT] = day_i[i, D_CASE], day_i[i, D_RESIDENT]
+    ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = day_i[i, D_CONTRACTED], day_i[i, D_SCHEDULED]
+    ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
+    ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
+    si[I_NEXT] = i + 1
+    _consultation(si, sf, slot, day_i[i, D_FIRST], sf[F_NOW], day_f[i, D_SVC], day_i[i, D_TCM], kf, ki, kheap, kfree,
+                  free, servers, busy, fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row,
+                  out_ded, out_rate, used_out, can, target_of, is_primary, travel_days, travel_hours, admission_odds,
+                  return_prob, return_asc, return_terms, return_oop, wait_sum, wait_n, seen, solved, year,
+                  ledger_village, ledger_spent, vrows, erows, cont)
+
+
+@njit(cache=True)
+def _due(si, sf, kf, ki, kheap, kfree, consult_days, tcm_by_case, free, servers, busy, fac_tier, visit_cost,
+         tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of, is_primary,
+         travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms, return_oop, wait_sum,
+         wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
+    """The pending consultation due first (``CountyModel._next_visit``), at its time."""
+    slot = _k_pop(kf, ki, kheap, si)
+    now = kf[slot, K_DUE]
+    sf[F_NOW] = now
+    fac, k = ki[slot, K_FAC], ki[slot, K_VISITS]
+    svc = consult_days[fac] * kf[slot, K_LATER + k - 1]
+    tcm = 1 if kf[slot, K_SVC_DRAWS + TCM_DRAW + k] < tcm_by_case[fac, ki[slot, K_CASE]] else 0  # Tcm.visit
+    _consultation(si, sf, slot, fac, now, svc, tcm, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost,
+                  tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
+                  is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
+                  return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont)
 
 
 class FirstVisits:
-    """The compiled first consultations and return visits of one run, with the tables and books
-    they share with the Python steps of ``CountyModel``."""
+    """The compiled consultations of one run, with the tables and books they share with the
+    Python steps of ``CountyModel``."""
 
-    CAPACITY = 1024  # pending return visits to make room for at first (doubled when short)
+    CAPACITY = 1024  # episodes between consultations to make room for at first (doubled when short)
 
     def __init__(self, model, bank):
         self.model, self.bank = model, bank
         care, pay = model.care, model.care.pay
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
-        self.consult_days = np.asarray(care.consult_days, dtype=np.float64)
-        sched_row = np.asarray(pay._rows[False], dtype=np.int64)  # [gatekept][tier], not referred in
         used_out = np.frombuffer(pay._used_out, dtype=np.float64) if pay._used_out is not None else np.zeros(1)
         travel_days = np.asarray(care.travel_days, dtype=np.float64)
-        admission_odds = np.array([[care.admission_odds(t, k, False) for k in range(n_cases)] for t in range(n_tiers)])
-        return_oop = np.array([[[care.return_oop(t, k, False, bool(g)) for k in range(n_cases)]
-                                for t in range(n_tiers)] for g in (0, 1)])
+        referred = (False, True)
+        admission_odds = np.array([[[care.admission_odds(t, k, r) for k in range(n_cases)] for t in range(n_tiers)]
+                                   for r in referred])
+        return_oop = np.array([[[[care.return_oop(t, k, r, g) for k in range(n_cases)] for t in range(n_tiers)]
+                                for g in (False, True)] for r in referred])
         # the books both paths add to, in event order: numpy arrays from now on
         care._wait_sum = np.array(care._wait_sum, dtype=np.float64)
         care._wait_n = np.array(care._wait_n, dtype=np.int64)
@@ -366,86 +382,88 @@ class FirstVisits:
             seen = solved = np.zeros(1, dtype=np.int64)
         self.year = np.zeros(5)  # the community year's spending and visit tallies, copied in and out
         self.ledger = np.zeros(len(care.ledger.names))
-        self.tables = (
+        self.shared = (
+            np.asarray(care.consult_days, dtype=np.float64), np.asarray(care.tcm._by_case, dtype=np.float64),
+            bank.free, bank.servers, bank.busy,
             np.asarray(care.fac_tier, dtype=np.int64), np.asarray(care.visit_cost, dtype=np.float64),
             np.asarray(care.tcm_visit_cost, dtype=np.float64), np.asarray(care.visit_service, dtype=np.float64),
-            np.asarray(care.gatekept_by_condition, dtype=np.int64), sched_row, np.asarray(pay.out_ded, dtype=float),
-            np.asarray(pay.out_rate, dtype=float), used_out, np.asarray(care.can, dtype=np.bool_),
-            np.asarray(care.target, dtype=np.int64), np.asarray(care.is_primary, dtype=np.bool_), travel_days,
+            np.asarray(care.gatekept_by_condition, dtype=np.int64),
+            np.asarray(pay._rows, dtype=np.int64),  # schedule row [referred][gatekept][tier]
+            np.asarray(pay.out_ded, dtype=float), np.asarray(pay.out_rate, dtype=float), used_out,
+            np.asarray(care.can, dtype=np.bool_), np.asarray(care.target, dtype=np.int64),
+            np.asarray(care.is_primary, dtype=np.bool_), travel_days,
             travel_days * HOURS_PER_DAY,  # Care.asks_back's product, element by element
             admission_odds, np.asarray(care.provider.return_prob, dtype=np.float64),
             np.asarray(care.seeking.return_asc, dtype=np.float64),
             np.asarray(care.seeking.return_terms, dtype=np.float64), return_oop,
             care._wait_sum, care._wait_n, seen, solved, self.year, np.asarray(care.ledger.village, dtype=np.int64),
             self.ledger)
-        self.si, self.sf = np.zeros(19, dtype=np.int64), np.zeros(6)
+        self.si, self.sf = np.zeros(19, dtype=np.int64), np.zeros(7)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
         self.sf[F_TCM_BONUS], self.sf[F_RETURN_DAYS] = care.tcm.bonus, care.provider.return_days
-        self._pending(self.CAPACITY)
-        self.si[I_NFREE] = self.CAPACITY
-        self.day_f, self.day_i, self.u_ref = np.zeros((0, 3)), np.zeros((0, 11), dtype=np.int64), np.zeros((0, 1))
-        self._rows(0)
+        self.sf[F_REPEAT_TESTS] = care.repeat_tests
+        self._slots(self.CAPACITY)
+        self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
+                 np.zeros((0, LATER_W)))
         self.drain_call = self._drain  # one bound method: placeholders are recognised by it
-        self.placed: set[int] = set()  # event ids of the return visits with a placeholder in SimPy's queue
+        self.placed: set[int] = set()  # event ids of the pending consultations with a placeholder in SimPy's queue
 
-    def _pending(self, capacity: int) -> None:
-        """Room for ``capacity`` pending return visits (the slots in use keep their place)."""
-        old = getattr(self, "kf", None)
-        kf, ki = np.zeros((capacity, 6)), np.zeros((capacity, 10), dtype=np.int64)
+    def _slots(self, capacity: int) -> None:
+        """Room for ``capacity`` episodes between consultations (those there keep their slots)."""
+        n_old = len(getattr(self, "kheap", ()))
+        kf, ki = np.zeros((capacity, KF_WIDTH)), np.zeros((capacity, KI_WIDTH), dtype=np.int64)
         heap, free = np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64)
-        n_old = 0
-        if old is not None:
-            n_old = len(old)
-            kf[:n_old], ki[:n_old], heap[:n_old] = self.kf, self.ki, self.kheap
-            free[:self.si[I_NFREE]] = self.kfree[:self.si[I_NFREE]]
+        n_free = int(self.si[I_NFREE])
+        if n_old:
+            kf[:n_old], ki[:n_old], heap[:n_old], free[:n_free] = self.kf, self.ki, self.kheap, self.kfree[:n_free]
         added = np.arange(capacity - 1, n_old - 1, -1, dtype=np.int64)
-        free[self.si[I_NFREE]:self.si[I_NFREE] + len(added)] = added
+        free[n_free:n_free + len(added)] = added
         self.kf, self.ki, self.kheap, self.kfree = kf, ki, heap, free
-        self.si[I_NFREE] += len(added) if old is not None else 0
+        self.si[I_NFREE] = n_free + len(added)
 
-    def _rows(self, n: int) -> None:
-        room = n + len(self.kheap) + 16
+    def day(self, time, columns, u_svc, u_ref, later) -> None:
+        """A day's arrivals, typed for the compiled step: times, the int ``columns`` (D_*) and
+        their rows of draws."""
+        n = len(time)
+        day_f = np.empty((n, 2))
+        day_f[:, D_TIME] = time
+        self.day_f, self.day_i = day_f, columns
+        self.u_svc, self.u_ref = np.ascontiguousarray(u_svc, dtype=np.float64), np.ascontiguousarray(u_ref)
+        self.later = np.ascontiguousarray(later, dtype=np.float64)
+        self._room()
+
+    def _room(self) -> None:
+        """Rows for whatever one compiled run can log: the day's arrivals and every pending episode."""
+        room = len(self.day_f) + len(self.kheap) + 16
         if len(getattr(self, "vrows", ())) < room:
-            self.vrows, self.erows, self.cont = np.zeros(room, VISIT_RECORD), np.zeros(room, EPISODE_RECORD), \
-                np.zeros((room, 9))
+            self.vrows, self.erows = np.zeros(room, VISIT_RECORD), np.zeros(room, EPISODE_RECORD)
+            self.cont = np.zeros((room, KF_WIDTH + KI_WIDTH))
 
-    def day(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, later, tcm_back, u_ref) -> None:
-        """A day's arrival columns, typed for the compiled step."""
-        n = len(b)
-        day_f = np.empty((n, 3))
-        day_f[:, D_TIME], day_f[:, D_SVC] = b.time, svc0
-        day_f[:, D_SVC_BACK] = self.consult_days[first] * later[:, 0]  # CountyModel._next_visit's duration
-        day_i = np.empty((n, 11), dtype=np.int64)
-        for col, values in ((D_VILLAGE, b.village), (D_COND, b.condition), (D_SEV, b.severity), (D_ADMIT, b.admit),
-                            (D_CASE, cases), (D_RESIDENT, b.resident), (D_FIRST, first),
-                            (D_CONTRACTED, is_contracted), (D_TCM, tcm0), (D_SCHEDULED, scheduled),
-                            (D_TCM_BACK, tcm_back)):
-            day_i[:, col] = values
-        self.day_f, self.day_i, self.u_ref = day_f, day_i, np.ascontiguousarray(u_ref)
-        self._rows(n)
-
-    def start_day(self, m: int) -> None:
-        """The day's first ``m`` arrivals are to be seen."""
+    def arrivals(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m: int) -> None:
+        """The day's first ``m`` arrivals are to be seen (columns as ``CountyModel._arrivals`` has them)."""
+        cols = np.empty((len(b), 10), dtype=np.int64)
+        for c, values in ((D_VILLAGE, b.village), (D_COND, b.condition), (D_SEV, b.severity), (D_ADMIT, b.admit),
+                          (D_CASE, cases), (D_RESIDENT, b.resident), (D_FIRST, first), (D_CONTRACTED, is_contracted),
+                          (D_TCM, tcm0), (D_SCHEDULED, scheduled)):
+            cols[:, c] = values
+        self.day(b.time, cols, u_svc, u_ref, later)
+        self.day_f[:, D_SVC] = svc0
         self.si[I_NEXT], self.si[I_END], self.si[I_FORCED] = 0, m, 0
 
     def resumed(self) -> None:
-        """The clock has reached the time the arrivals waited for: the next arrival goes ahead."""
+        """The clock has reached the timeout the arrivals waited for: the next arrival goes ahead."""
         self.si[I_FORCED] = 1
 
-    @property
-    def next_arrival(self) -> int:
-        return int(self.si[I_NEXT])
-
-    def run(self, mode: int) -> np.ndarray:
-        """One compiled run from the clock's present state; rows are logged, the books written
-        back and the clock moved on.  Returns the continuations (arrival, how, facility, time,
-        delay, cost, fund, out-of-pocket, event id) for the caller to schedule."""
+    def run(self, mode: int) -> int:
+        """One compiled run from the clock's present state: rows are logged, the books written
+        back, admissions scheduled for the Python steps and the clock moved on.  Returns the
+        status (DONE, WAIT, GROW, FLUSH)."""
         model, care, env, si, sf = self.model, self.model.care, self.model.env, self.si, self.sf
-        if si[I_STATUS] == GROW:  # the last run found no room for another pending return visit
-            self._pending(2 * len(self.kheap))
-            self._rows(len(self.day_f))
+        if si[I_STATUS] == GROW:  # the last run found no free slot
+            self._slots(2 * len(self.kheap))
+            self._room()
         years = care.community.years
         y = years[-1] if years else None
         if y is not None:
@@ -457,7 +475,7 @@ class FirstVisits:
             self.ledger[:] = spent
         head = env.head()
         while head is not None and getattr(head[3], "fn", None) is self.drain_call:
-            env.drop_head()  # the return visits a placeholder stands for are run here, in order
+            env.drop_head()  # the consultations a placeholder stands for are run here, in order
             self.placed.discard(head[2])
             head = env.head()
         si[I_MODE] = mode
@@ -468,8 +486,7 @@ class FirstVisits:
         else:
             sf[F_QTIME], si[I_QPRIO], si[I_QEID] = head[0], head[1], head[2]
         sf[F_NOW] = env.now
-        bank = self.bank
-        _run(si, sf, self.day_f, self.day_i, self.u_ref, bank.free, bank.servers, bank.busy, *self.tables,
+        _run(si, sf, self.day_f, self.day_i, self.u_svc, self.u_ref, self.later, *self.shared,
              self.kf, self.ki, self.kheap, self.kfree, self.vrows, self.erows, self.cont)
         env.resume_event_ids(int(si[I_EID]))
         if y is not None:
@@ -484,32 +501,37 @@ class FirstVisits:
         if si[I_NE]:
             model.add_episode(self.erows[:si[I_NE]].tobytes())
         env.move_to(float(sf[F_NOW]))
-        return self.cont[:si[I_NC]]  # valid until the next run: room grows only then
+        for row in self.cont[:si[I_NC]]:
+            self._admit(row)
+        return int(si[I_STATUS])
 
-    @property
-    def status(self) -> int:
-        return int(self.si[I_STATUS])
+    def _admit(self, row: np.ndarray) -> None:
+        """An episode the compiled step admits: an ``Episode`` for the Python steps from its slot."""
+        f, i = row[:KF_WIDTH].tolist(), row[KF_WIDTH:].astype(np.int64).tolist()
+        ep = Episode(f[K_TIME], i[K_VILLAGE], i[K_COND], i[K_SEV], i[K_ADMIT], i[K_CASE], i[K_RESIDENT], i[K_FIRST],
+                     row[None, K_SVC_DRAWS:K_REF_DRAWS].copy(), row[None, K_REF_DRAWS:K_LATER].copy(), 0,
+                     bool(i[K_CONTRACTED]), bool(i[K_SCHEDULED]), row[None, K_LATER:KF_WIDTH].copy())
+        ep.visits, ep.ups, ep.returned = i[K_VISITS], i[K_UPS], bool(i[K_RETURNED])
+        ep.cost, ep.fund, ep.oop = f[K_COST], f[K_FUND], f[K_OOP]
+        self.model.env.call_at(f[K_DUE], i[K_EID], self.model._admit, ep, i[K_FAC])
 
     @property
     def timeout(self) -> tuple[float, int]:
         return float(self.sf[F_TIMEOUT]), int(self.si[I_TIMEOUT_EID])
 
     def hand_to_simpy(self) -> None:
-        """Before SimPy runs other events: a placeholder at the next pending return visit's time
+        """Before SimPy runs other events: a placeholder at the next pending consultation's time
         and event id, so it (and any due before SimPy's next event) happens in order."""
         if self.si[I_KN] > 0:
             top = self.kheap[0]
             eid = int(self.ki[top, K_EID])
-            if eid not in self.placed:  # one placeholder per return visit: SimPy's entries must differ
+            if eid not in self.placed:  # one placeholder per consultation: SimPy's entries must differ
                 self.placed.add(eid)
                 self.model.env.call_at(float(self.kf[top, K_DUE]), eid, self.drain_call, eid, None)
 
     def _drain(self, eid: int, _) -> None:
-        """A placeholder's turn: the return visits due before SimPy's next event."""
+        """A placeholder's turn: the pending consultations due before SimPy's next event."""
         self.placed.discard(eid)
-        while True:
-            self.run(DRAIN)
-            if self.status != FLUSH:
-                break
+        while self.run(DRAIN) in (FLUSH, GROW):
+            pass
         self.hand_to_simpy()
-

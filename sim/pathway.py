@@ -196,29 +196,14 @@ class CountyModel:
             self.first_visits.hand_to_simpy()
 
     def _compiled_day(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m):
-        """A day's first consultations (and the return visits they lead to) by
-        ``sim/first_visits.py``, handing back to SimPy whenever one of its events is due; episodes
-        that go on to a referral or an admission get their ``Episode`` and next step here."""
-        env, fast, care = self.env, self.first_visits, self.care
-        tcm_back = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm + 1])  # Care.is_tcm of visit 2
-        fast.day(b, first, is_contracted, svc0, tcm0, scheduled, cases, later, tcm_back, u_ref)
-        fast.start_day(m)
+        """A day's first consultations, and the referrals and return visits they lead to, by
+        ``sim/first_visits.py``, handing back to SimPy whenever one of its events is due."""
+        fast = self.first_visits
+        fast.arrivals(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m)
         while True:
-            for j, kind, fac, start, delay, cost, fund, oop, eid in fast.run(first_visits.ARRIVALS).tolist():
-                j, fac = int(j), int(fac)
-                f = first.item(j)
-                ep = Episode(b.time.item(j), b.village.item(j), b.condition.item(j), b.severity.item(j),
-                             int(b.admit.item(j)), cases.item(j), b.resident.item(j), f, u_svc, u_ref, j,
-                             is_contracted.item(j), scheduled.item(j), later)
-                ep.visits, ep.cost, ep.fund, ep.oop = 1, cost, fund, oop
-                if kind == first_visits.REFER:
-                    care.referred_up(ep, f)
-                    env.call_at(start + delay, int(eid), self._next_visit, ep, fac)
-                else:
-                    env.call_at(start + delay, int(eid), self._admit, ep, fac)
-            status = fast.status
+            status = fast.run(first_visits.ARRIVALS)
             if status == first_visits.WAIT:
-                event = env.timeout_at(*fast.timeout)
+                event = self.env.timeout_at(*fast.timeout)
                 fast.hand_to_simpy()
                 yield event
                 fast.resumed()
