@@ -33,10 +33,10 @@ COMPLETED, DECLINED = 0, 2  # episode status codes (models/episode.py)
 HOURS_PER_DAY = 24.0
 ADMISSION_DRAW, RETURN_DRAW = DECISION_DRAWS.admission, DECISION_DRAWS.return_visit
 
-_fee_share = njit(cache=True)(fee_share)
-_capped = njit(cache=True)(capped)
-_takes = njit(cache=True)(takes)
-_return_odds_factor = njit(cache=True)(return_odds_factor)
+_fee_share = njit(cache=True, inline="always")(fee_share)
+_capped = njit(cache=True, inline="always")(capped)
+_takes = njit(cache=True, inline="always")(takes)
+_return_odds_factor = njit(cache=True, inline="always")(return_odds_factor)
 
 
 def _records(columns: dict[str, str]) -> np.dtype:
@@ -96,7 +96,7 @@ def _slot_before(kf, ki, a, b):
     return _before(kf[a, K_DUE], NORMAL_PRIORITY, ki[a, K_EID], kf[b, K_DUE], NORMAL_PRIORITY, ki[b, K_EID])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _k_push(kf, ki, heap, si, slot):
     """Schedule the episode in ``slot`` (its time and event id are set) among the pending ones."""
     n = si[I_KN]
@@ -110,7 +110,7 @@ def _k_push(kf, ki, heap, si, slot):
         n = parent
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _k_pop(kf, ki, heap, si):
     """The pending episode due first (its slot stays taken)."""
     top = heap[0]
@@ -137,102 +137,6 @@ def _free(kfree, si, slot):
     si[I_NFREE] += 1
 
 
-@njit(cache=True)
-def _consultation(si, sf, slot, fac, now, svc, tcm, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost,
-                  tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
-                  is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
-                  return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
-    """A consultation of the episode in ``slot`` at ``fac``: ``CountyModel._visit`` with
-    ``Care.consult`` and the rules after it, for what ``supports`` allows.  The episode then ends
-    (its row is logged), waits for its next consultation here (referral, return visit) or is
-    handed to the Python steps (admission)."""
-    visits = ki[slot, K_VISITS]
-    if visits < MAX_VISITS - 1:
-        visits += 1
-        ki[slot, K_VISITS] = visits
-    wait = serve_in_bank(free, servers, busy, fac, now, svc)
-    referred_in = ki[slot, K_UPS] > 0
-    wait_sum[fac] += wait
-    wait_n[fac] += 1
-    tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
-    base = tcm_visit_cost[tier, k] if tcm else visit_cost[tier, k]
-    cost = base * (1.0 + sf[F_REPEAT_TESTS]) if referred_in else base
-    gk = gatekept[c]
-    r = sched_row[1 if referred_in else 0, gk, tier]
-    fund = _fee_share(cost, out_ded[r], out_rate[r])
-    if si[I_HAS_CAP]:
-        fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
-    if tcm and sf[F_TCM_BONUS] != 0.0:
-        fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
-    oop = cost - fund
-    kf[slot, K_COST] += cost
-    kf[slot, K_FUND] += fund
-    kf[slot, K_OOP] += oop
-    if si[I_HAS_YEAR]:
-        year[0] += fund
-    if si[I_HAS_LEDGER]:
-        ledger_spent[ledger_village[v]] += fund
-    target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
-    referred_out = target != TREAT_HERE
-    if si[I_HAS_YEAR]:  # Community.count_visit
-        year[1] += 1.0
-        year[2] += 1.0 if tier != OUTSIDE else 0.0
-        year[3] += 1.0 if is_primary[tier] else 0.0
-        year[4] += 1.0 if referred_out else 0.0
-    if si[I_PERCEIVE] and visits == 1 and not referred_in:
-        seen[fac] += 1
-        if not referred_out:
-            solved[fac] += 1
-    nv = si[I_NV]
-    rv = vrows[nv]
-    rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
-    rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, base * visit_service[tier, c]
-    rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, 0, tcm
-    rv.telemedicine, rv.contracted, rv.stockout = 0, ki[slot, K_CONTRACTED], 0
-    si[I_NV] = nv + 1
-    done = wait + svc
-    status = COMPLETED
-    if referred_out:  # Care.referred_up (no family-doctor referral: nobody is contracted)
-        ki[slot, K_UPS] += 1
-        _next(si, kf, ki, kheap, slot, target, now + (done + travel_days[v, target]))
-        return
-    if ki[slot, K_ADMIT]:
-        if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[1 if referred_in else 0, tier, k]):
-            n = si[I_NC]  # an admission: the Python steps take the episode on
-            ki[slot, K_EID], ki[slot, K_FAC], kf[slot, K_DUE] = si[I_EID], fac, now + done
-            si[I_EID] += 1
-            cont[n, :KF_WIDTH] = kf[slot]
-            cont[n, KF_WIDTH:] = ki[slot]
-            si[I_NC] = n + 1
-            if _before(now + done, NORMAL_PRIORITY, ki[slot, K_EID], sf[F_QTIME], si[I_QPRIO], si[I_QEID]):
-                sf[F_QTIME], si[I_QPRIO], si[I_QEID] = now + done, NORMAL_PRIORITY, ki[slot, K_EID]
-            _free(kfree, si, slot)
-            return
-        status = DECLINED
-    elif not ki[slot, K_RETURNED]:  # Care.asks_back
-        u, p = kf[slot, K_REF_DRAWS + RETURN_DRAW], return_prob[tier]
-        if u < p:
-            comes = True
-            if si[I_SEEKING]:
-                odds = _return_odds_factor(return_asc[tier], return_terms[0], return_terms[1], return_terms[2],
-                                           return_oop[1 if referred_in else 0, gk, tier, k], travel_hours[v, fac])
-                comes = _takes(u / p, odds)
-            if comes:
-                ki[slot, K_RETURNED] = 1
-                _next(si, kf, ki, kheap, slot, fac, now + (done + sf[F_RETURN_DAYS]))
-                return
-    ne = si[I_NE]
-    re = erows[ne]
-    re.time, re.village, re.condition, re.severity, re.first, re.final = kf[slot, K_TIME], v, c, ki[slot, K_SEV], \
-        ki[slot, K_FIRST], fac
-    re.ups, re.downs, re.stays = ki[slot, K_UPS], 0, 0
-    re.cost, re.fund, re.oop = kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP]
-    re.contracted, re.finish, re.status, re.scheduled = ki[slot, K_CONTRACTED], now + done, status, \
-        ki[slot, K_SCHEDULED]
-    si[I_NE] = ne + 1
-    _free(kfree, si, slot)
-
-
 @njit(cache=True, inline="always")
 def _next(si, kf, ki, kheap, slot, fac, due):
     """The episode's next consultation at ``fac``, at ``due``, with the next SimPy event id."""
@@ -247,13 +151,19 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          kf, ki, kheap, kfree, vrows, erows, cont):
-    """First consultations of the day's arrivals ``si[I_NEXT]`` .. ``si[I_END]`` (mode ARRIVALS), or
-    the pending consultations due before SimPy's next event (mode DRAIN), in SimPy's order.
+    """Consultations in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
+    ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
+    them, or only the pending ones due before SimPy's next event (mode DRAIN).
     Sets ``si[I_STATUS]``: DONE, WAIT (the arrivals wait for SimPy's next event with a timeout
     at ``sf[F_TIMEOUT]``, event id ``si[I_TIMEOUT_EID]``), GROW (no free slot for another
     episode) or FLUSH (no room for more rows); ``si``/``sf`` keep what the next call goes on from.
-    ``si[I_FORCED]``: 1 the next arrival goes ahead now, -1 it waits for its timeout."""
+    ``si[I_FORCED]``: 1 the next arrival goes ahead now, -1 it waits for its timeout.
+
+    Each consultation is ``CountyModel._visit`` with ``Care.consult`` and the rules after it, for
+    what ``supports`` allows; the episode then ends (its row is logged), waits in its slot for
+    its next consultation (referral, return visit) or goes to the Python steps (admission)."""
     status = DONE
+    beta, scale, beta_hours = return_terms[0], return_terms[1], return_terms[2]
     while True:
         if si[I_NV] + 1 > len(vrows) or si[I_NE] + 1 > len(erows) or si[I_NC] + 1 > len(cont):
             status = FLUSH
@@ -262,6 +172,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         top = kheap[0]
         due_first = pending and _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], sf[F_QTIME], si[I_QPRIO],
                                         si[I_QEID])  # a pending consultation before SimPy's next event
+        take_pending = True
         if si[I_MODE] == DRAIN:
             if not due_first:
                 break
@@ -296,61 +207,126 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     si[I_FORCED] = 1
                     continue
             else:
-                si[I_FORCED] = 0
-                _arrival(si, sf, i, day_f, day_i, u_svc, u_ref, later, kf, ki, kheap, kfree, free, servers, busy,
-                         fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate,
-                         used_out, can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob,
-                         return_asc, return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village,
-                         ledger_spent, vrows, erows, cont)
+                take_pending = False
+        if take_pending:  # CountyModel._next_visit of the pending consultation due first
+            slot = _k_pop(kf, ki, kheap, si)
+            now = kf[slot, K_DUE]
+            fac, k = ki[slot, K_FAC], ki[slot, K_VISITS]
+            svc = consult_days[fac] * kf[slot, K_LATER + k - 1]
+            tcm = 1 if kf[slot, K_SVC_DRAWS + TCM_DRAW + k] < tcm_by_case[fac, ki[slot, K_CASE]] else 0  # Tcm.visit
+        else:  # arrival i becomes an episode in a free slot, with its first consultation now
+            si[I_FORCED] = 0
+            slot = kfree[si[I_NFREE] - 1]
+            si[I_NFREE] -= 1
+            now, fac, svc, tcm = sf[F_NOW], day_i[i, D_FIRST], day_f[i, D_SVC], day_i[i, D_TCM]
+            kf[slot, K_TIME], kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP] = day_f[i, D_TIME], 0.0, 0.0, 0.0
+            for j in range(SVC_W):
+                kf[slot, K_SVC_DRAWS + j] = u_svc[i, j]
+            for j in range(REF_W):
+                kf[slot, K_REF_DRAWS + j] = u_ref[i, j]
+            for j in range(LATER_W):
+                kf[slot, K_LATER + j] = later[i, j]
+            ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_SEV] = day_i[i, D_VILLAGE], day_i[i, D_COND], \
+                day_i[i, D_SEV]
+            ki[slot, K_CASE], ki[slot, K_RESIDENT] = day_i[i, D_CASE], day_i[i, D_RESIDENT]
+            ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = day_i[i, D_CONTRACTED], day_i[i, D_SCHEDULED]
+            ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
+            ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
+            si[I_NEXT] = i + 1
+        sf[F_NOW] = now
+        # ---- CountyModel._visit
+        visits = ki[slot, K_VISITS]
+        if visits < MAX_VISITS - 1:
+            visits += 1
+            ki[slot, K_VISITS] = visits
+        wait = serve_in_bank(free, servers, busy, fac, now, svc)
+        referred_in = ki[slot, K_UPS] > 0
+        # ---- Care.consult
+        wait_sum[fac] += wait
+        wait_n[fac] += 1
+        tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
+        base = tcm_visit_cost[tier, k] if tcm else visit_cost[tier, k]
+        cost = base * (1.0 + sf[F_REPEAT_TESTS]) if referred_in else base
+        gk = gatekept[c]
+        referred = 1 if referred_in else 0
+        r = sched_row[referred, gk, tier]
+        fund = _fee_share(cost, out_ded[r], out_rate[r])
+        if si[I_HAS_CAP]:
+            fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
+        if tcm and sf[F_TCM_BONUS] != 0.0:
+            fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
+        oop = cost - fund
+        kf[slot, K_COST] += cost
+        kf[slot, K_FUND] += fund
+        kf[slot, K_OOP] += oop
+        if si[I_HAS_YEAR]:
+            year[0] += fund
+        if si[I_HAS_LEDGER]:
+            ledger_spent[ledger_village[v]] += fund
+        target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
+        referred_out = target != TREAT_HERE
+        if si[I_HAS_YEAR]:  # Community.count_visit
+            year[1] += 1.0
+            year[2] += 1.0 if tier != OUTSIDE else 0.0
+            year[3] += 1.0 if is_primary[tier] else 0.0
+            year[4] += 1.0 if referred_out else 0.0
+        if si[I_PERCEIVE] and visits == 1 and not referred_in:
+            seen[fac] += 1
+            if not referred_out:
+                solved[fac] += 1
+        nv = si[I_NV]
+        rv = vrows[nv]
+        rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
+        rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, base * visit_service[tier, c]
+        rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, 0, tcm
+        rv.telemedicine, rv.contracted, rv.stockout = 0, ki[slot, K_CONTRACTED], 0
+        si[I_NV] = nv + 1
+        # ---- what follows the consultation
+        done = wait + svc
+        status_end = COMPLETED
+        if referred_out:  # Care.referred_up (no family-doctor referral: nobody is contracted)
+            ki[slot, K_UPS] += 1
+            _next(si, kf, ki, kheap, slot, target, now + (done + travel_days[v, target]))
+            continue
+        if ki[slot, K_ADMIT]:
+            if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[referred, tier, k]):
+                n = si[I_NC]  # an admission: the Python steps take the episode on
+                eid = si[I_EID]
+                si[I_EID] += 1
+                ki[slot, K_EID], ki[slot, K_FAC], kf[slot, K_DUE] = eid, fac, now + done
+                for j in range(KF_WIDTH):
+                    cont[n, j] = kf[slot, j]
+                for j in range(KI_WIDTH):
+                    cont[n, KF_WIDTH + j] = ki[slot, j]
+                si[I_NC] = n + 1
+                if _before(now + done, NORMAL_PRIORITY, eid, sf[F_QTIME], si[I_QPRIO], si[I_QEID]):
+                    sf[F_QTIME], si[I_QPRIO], si[I_QEID] = now + done, NORMAL_PRIORITY, eid
+                _free(kfree, si, slot)
                 continue
-        _due(si, sf, kf, ki, kheap, kfree, consult_days, tcm_by_case, free, servers, busy, fac_tier, visit_cost,
-             tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
-             is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms, return_oop,
-             wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont)
+            status_end = DECLINED
+        elif not ki[slot, K_RETURNED]:  # Care.asks_back
+            u, p = kf[slot, K_REF_DRAWS + RETURN_DRAW], return_prob[tier]
+            if u < p:
+                comes = True
+                if si[I_SEEKING]:
+                    odds = _return_odds_factor(return_asc[tier], beta, scale, beta_hours,
+                                               return_oop[referred, gk, tier, k], travel_hours[v, fac])
+                    comes = _takes(u / p, odds)
+                if comes:
+                    ki[slot, K_RETURNED] = 1
+                    _next(si, kf, ki, kheap, slot, fac, now + (done + sf[F_RETURN_DAYS]))
+                    continue
+        # ---- CountyModel._finish
+        ne = si[I_NE]
+        re = erows[ne]
+        re.time, re.village, re.condition, re.severity = kf[slot, K_TIME], v, c, ki[slot, K_SEV]
+        re.first, re.final, re.ups, re.downs, re.stays = ki[slot, K_FIRST], fac, ki[slot, K_UPS], 0, 0
+        re.cost, re.fund, re.oop = kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP]
+        re.contracted, re.finish, re.status = ki[slot, K_CONTRACTED], now + done, status_end
+        re.scheduled = ki[slot, K_SCHEDULED]
+        si[I_NE] = ne + 1
+        _free(kfree, si, slot)
     si[I_STATUS] = status
-
-
-@njit(cache=True)
-def _arrival(si, sf, i, day_f, day_i, u_svc, u_ref, later, kf, ki, kheap, kfree, free, servers, busy, fac_tier,
-             visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can,
-             target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
-             return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
-    """Arrival ``i`` of the day becomes an episode (a slot) and has its first consultation now."""
-    slot = kfree[si[I_NFREE] - 1]
-    si[I_NFREE] -= 1
-    kf[slot, K_TIME], kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP] = day_f[i, D_TIME], 0.0, 0.0, 0.0
-    kf[slot, K_SVC_DRAWS:K_REF_DRAWS] = u_svc[i]
-    kf[slot, K_REF_DRAWS:K_LATER] = u_ref[i]
-    kf[slot, K_LATER:KF_WIDTH] = later[i]
-    ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_SEV] = day_i[i, D_VILLAGE], day_i[i, D_COND], day_i[i, D_SEV]
-    ki[slot, K_CASE], ki[slot, K_RESIDENT] = day_i[i, D_CASE], day_i[i, D_RESIDENT]
-    ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = day_i[i, D_CONTRACTED], day_i[i, D_SCHEDULED]
-    ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
-    ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
-    si[I_NEXT] = i + 1
-    _consultation(si, sf, slot, day_i[i, D_FIRST], sf[F_NOW], day_f[i, D_SVC], day_i[i, D_TCM], kf, ki, kheap, kfree,
-                  free, servers, busy, fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row,
-                  out_ded, out_rate, used_out, can, target_of, is_primary, travel_days, travel_hours, admission_odds,
-                  return_prob, return_asc, return_terms, return_oop, wait_sum, wait_n, seen, solved, year,
-                  ledger_village, ledger_spent, vrows, erows, cont)
-
-
-@njit(cache=True)
-def _due(si, sf, kf, ki, kheap, kfree, consult_days, tcm_by_case, free, servers, busy, fac_tier, visit_cost,
-         tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of, is_primary,
-         travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms, return_oop, wait_sum,
-         wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont):
-    """The pending consultation due first (``CountyModel._next_visit``), at its time."""
-    slot = _k_pop(kf, ki, kheap, si)
-    now = kf[slot, K_DUE]
-    sf[F_NOW] = now
-    fac, k = ki[slot, K_FAC], ki[slot, K_VISITS]
-    svc = consult_days[fac] * kf[slot, K_LATER + k - 1]
-    tcm = 1 if kf[slot, K_SVC_DRAWS + TCM_DRAW + k] < tcm_by_case[fac, ki[slot, K_CASE]] else 0  # Tcm.visit
-    _consultation(si, sf, slot, fac, now, svc, tcm, kf, ki, kheap, kfree, free, servers, busy, fac_tier, visit_cost,
-                  tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out, can, target_of,
-                  is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc, return_terms,
-                  return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent, vrows, erows, cont)
 
 
 class FirstVisits:

@@ -97,7 +97,7 @@ class Station:
         return busy + self.queue_length(now)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def serve_in_bank(free: np.ndarray, servers: np.ndarray, busy: np.ndarray, station: int, now: float,
                   duration: float) -> float:
     """``Station.serve`` for a station of a ``StationBank`` (no reserved servers, no queue
