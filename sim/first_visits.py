@@ -495,6 +495,17 @@ class FirstVisits:
     def timeout(self) -> tuple[float, int]:
         return float(self.sf[F_TIMEOUT]), int(self.si[I_TIMEOUT_EID])
 
+    def run_simpy_step(self) -> bool:
+        """The arrivals wait for a timeout and SimPy's next event comes first: if it is a pathway
+        step (an admission, a stay's end), make it here (True) rather than yield; a placeholder is
+        dropped, as the compiled run makes its consultations itself.  The timeout keeps its event
+        id, so every later event's id is as if it had been made."""
+        placed = self.model.env.head()
+        if not self.model.env.run_next_call(self.drain_call):
+            return False
+        self.placed.discard(placed[2])
+        return True
+
     def hand_to_simpy(self) -> None:
         """Before SimPy runs other events: a placeholder at the next pending consultation's time
         and event id, so it (and any due before SimPy's next event) happens in order."""

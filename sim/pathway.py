@@ -203,6 +203,8 @@ class CountyModel:
         while True:
             status = fast.run(first_visits.ARRIVALS)
             if status == first_visits.WAIT:
+                if fast.run_simpy_step():
+                    continue
                 event = self.env.timeout_at(*fast.timeout)
                 fast.hand_to_simpy()
                 yield event

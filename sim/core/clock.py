@@ -67,6 +67,22 @@ class Clock(simpy.Environment):
         heappush(self._queue, (when, NORMAL, event_id, event))
         return event
 
+    def run_next_call(self, skip) -> bool:
+        """If the next queued event is a scheduled call (``call_later``, ``call_at``), take it and
+        make the call now, as ``step`` would (True); calls to ``skip`` are dropped unmade.  A
+        process that has found this event due before the time it waits for can so let it
+        happen without yielding to SimPy."""
+        if not self._queue:
+            return False
+        when, _, _, call = self._queue[0]
+        if type(call) is not _Call:
+            return False
+        heappop(self._queue)
+        if call.fn is not skip:
+            self._now = when
+            call.fn(call.a, call.b)
+        return True
+
     def head(self) -> tuple:
         """(time, priority, event id, event) of the next queued event, or None."""
         return self._queue[0] if self._queue else None
