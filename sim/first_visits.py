@@ -17,6 +17,10 @@ every other scenario, and every later consultation, stays on the Python steps.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -327,6 +331,31 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         si[I_NE] = ne + 1
         _free(kfree, si, slot)
     si[I_STATUS] = status
+
+
+def _refresh_cache() -> None:
+    """Numba keeps ``_run`` compiled on disk and reuses it while this file is unchanged, but the
+    functions it compiles in from ``models/`` and ``sim/core/station.py`` may change: their source
+    is fingerprinted next to the cache, and a new fingerprint clears it."""
+    digest = hashlib.sha256("".join(inspect.getsource(f) for f in
+                                    (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func)).encode())
+    cache = _run._cache
+    if not hasattr(cache, "_cache_path"):
+        return
+    stamp = Path(cache._cache_path) / "first_visits.dependencies"
+    try:
+        if stamp.read_text() == digest.hexdigest():
+            return
+    except OSError:
+        pass
+    cache.flush()
+    try:
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass  # a read-only install: compiled again in each process
+
+
+_refresh_cache()
 
 
 class FirstVisits:
