@@ -30,6 +30,15 @@ def _facility_catalogues(scenario: Scenario, county: County, names: list[str]) -
     return [(index[n], spec) for n, spec in scenario.capability.facilities.items() if n in index]
 
 
+
+COUNTY_TIER = TIERS.index("county")
+
+
+def refers_down(tier: int, u: float, prob: float) -> bool:
+    """A stable county or outside inpatient goes down (下转) with probability ``prob``; plain
+    arithmetic, compiled as is by ``sim/first_visits.py``."""
+    return tier >= COUNTY_TIER and u < prob
+
 class ReferralModel:
     def __init__(self, scenario: Scenario, county: County):
         names = list(scenario.conditions)
@@ -158,8 +167,7 @@ class ReferralModel:
 
     def refer_down(self, tier: int, condition: int, u: float, prob: float | None = None) -> bool:
         """Stable county/outside inpatients go down with the condition's (or the given) probability."""
-        p = self.down_prob[condition] if prob is None else prob
-        return tier >= TIERS.index("county") and u < p
+        return refers_down(tier, u, self.down_prob[condition] if prob is None else prob)
 
     @staticmethod
     def rehab_facility(county: County, village: int) -> int:

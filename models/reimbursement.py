@@ -30,6 +30,16 @@ def fee_share(cost: float, deductible: float, rate: float) -> float:
     return (0.0 if 0.0 > fee else fee) * rate  # max(fee, 0.0) without the call
 
 
+def inpatient_fee(cost: float, deductible: float, rate: float, deductible_paid: float,
+                  continuous: bool) -> tuple[float, float]:
+    """(the fund's share of a stay before any annual cap, deductible charged).  With the
+    continuous deductible (``continuous``: 连续计算起付线, a referred patient) only the part above
+    what the episode already paid is due.  Compiled as is by ``sim/first_visits.py``."""
+    if continuous:
+        deductible = max(deductible - deductible_paid, 0.0)
+    return max(cost - deductible, 0.0) * rate, min(deductible, cost)
+
+
 def capped(fund: float, resident: int, used, cap: float) -> float:
     """``fund`` limited to what is left of the resident's annual ``cap``, charged to ``used``
     (an array of every resident's use this year); compiled as is by ``sim/first_visits.py``."""
@@ -113,12 +123,10 @@ class Reimbursement:
         patient still pays their share of the charges by the usual rules.
         """
         r = self._row(tier, referred, gatekept)
-        ded = self.in_ded[r]
-        if self.continuous and referred:
-            ded = max(ded - deductible_paid, 0.0)
-        fund = self._capped(max(cost - ded, 0.0) * self.in_rate[r], resident, self._used_in, self.cap_in)
+        fee, charged = inpatient_fee(cost, self.in_ded[r], self.in_rate[r], deductible_paid, self.continuous and referred)
+        fund = self._capped(fee, resident, self._used_in, self.cap_in)
         oop = cost - fund
-        return (fund if case_payment is None else case_payment), oop, min(ded, cost)
+        return (fund if case_payment is None else case_payment), oop, charged
 
     @staticmethod
     def _capped(fund: float, resident: int, used: array | None, cap: float | None) -> float:

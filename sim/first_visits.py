@@ -20,14 +20,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
+from types import FunctionType
 
 import numpy as np
 from numba import njit
 
-from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS, Episode
-from models.records import EPISODE_COLUMNS, VISIT_COLUMNS
-from models.referral import TREAT_HERE
-from models.reimbursement import capped, fee_share
+from models.costs import lognormal_stay, normal_quantile
+from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS
+from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
+from models.referral import TREAT_HERE, refers_down
+from models.reimbursement import capped, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from models.tiers import OUTSIDE
 from sim.core.station import serve_in_bank
@@ -41,35 +43,42 @@ _fee_share = njit(cache=True, inline="always")(fee_share)
 _capped = njit(cache=True, inline="always")(capped)
 _takes = njit(cache=True, inline="always")(takes)
 _return_odds_factor = njit(cache=True, inline="always")(return_odds_factor)
+_lognormal_stay = njit(cache=True, inline="always")(
+    FunctionType(lognormal_stay.__code__, {**lognormal_stay.__globals__,  # the same code, calling the compiled
+                                           "normal_quantile": njit(cache=True)(normal_quantile)}))  # quantile
+_inpatient_fee = njit(cache=True, inline="always")(inpatient_fee)
+_refers_down = njit(cache=True, inline="always")(refers_down)
 
 
 def _records(columns: dict[str, str]) -> np.dtype:
     return np.dtype([(k, "<" + DTYPES[code]) for k, code in columns.items()])
 
 
-VISIT_RECORD, EPISODE_RECORD = _records(VISIT_COLUMNS), _records(EPISODE_COLUMNS)
+VISIT_RECORD, EPISODE_RECORD, STAY_RECORD = _records(VISIT_COLUMNS), _records(EPISODE_COLUMNS), _records(STAY_COLUMNS)
 
 
 def supports(model) -> bool:
-    """Whether this run's first consultations need only what the compiled step does: no phased
-    plan or staff pooling (the rules would change mid-run), no balking, queue sampling or
-    reserved servers, no family doctors (fee waivers, priority), no yearly deductibles, no
-    telemedicine or medicine stock-outs, and no provider departure that could ever gain
-    (global budget off, so no stake or assessment; no case or DIP payment at county level)."""
+    """Whether this run's consultations and stays need only what the compiled steps do: no
+    phased plan or staff pooling (the rules would change mid-run), no balking, queue sampling
+    or reserved servers, no family doctors (contracts, fee waivers, priority), no yearly
+    deductibles, telemedicine, medicine stock-outs or day surgery, fee-for-service stays, and no
+    provider departure that could ever gain (global budget off, so no stake or assessment)."""
     care = model.care
     r = care.response
     return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
-            and not care.family_doctor.active and care.family_doctor.coverage <= 0 and not care.pay.yearly and care.in_stock is None
-            and care.information.telemedicine_share <= 0 and not care.community.enabled
-            and r.points is None and all(f is None for f in r.fixed[2]) and r.team_share <= 0
-            and all(s.reserved == 0 and not s.track for s in model.doctors))
+            and not care.family_doctor.active and care.family_doctor.coverage <= 0 and not care.pay.yearly
+            and care.in_stock is None and care.information.telemedicine_share <= 0 and care.day_surgery.share <= 0
+            and not care.community.enabled and r.points is None and r.per_diem is None and r.team_share <= 0
+            and all(f is None for fees in r.fixed for f in fees)
+            and all(s.reserved == 0 and not s.track for s in (*model.doctors, *model.beds)))
 
 
 
 # integer state (si) and float state (sf) of a compiled run, shared with FirstVisits
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
-    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP = range(19)
-F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS = range(7)
+    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS = range(22)
+F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
+    F_REHAB_PER_DAY = range(11)
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending visits due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
@@ -78,15 +87,18 @@ D_TIME, D_SVC = range(2)
 D_VILLAGE, D_COND, D_SEV, D_ADMIT, D_CASE, D_RESIDENT, D_FIRST, D_CONTRACTED, D_TCM, D_SCHEDULED = range(10)
 # an episode between consultations (a slot): floats, with its rows of draws, and ints
 SVC_W, REF_W, LATER_W = SERVICE_DRAWS.width, DECISION_DRAWS.width, MAX_VISITS - 1
-K_DUE, K_TIME, K_COST, K_FUND, K_OOP = range(5)
-K_SVC_DRAWS = 5
+K_DUE, K_TIME, K_COST, K_FUND, K_OOP, K_DED_PAID = range(6)
+K_SVC_DRAWS = 6
 K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
 K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
-    K_RETURNED, K_ADMIT = range(14)
-KI_WIDTH = 14
-TCM_DRAW = SERVICE_DRAWS.tcm
+    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS = range(17)
+KI_WIDTH = 17
+VISIT, ADMISSION, REHABILITATION = 0, 1, 2  # an episode's next step (K_KIND)
+NOT_DOWN, REHAB = 0, 1  # stays.down (sim/pathway.py)
+TCM_DRAW, STAY_DRAW, REHAB_DRAW, DOWN_DRAW = SERVICE_DRAWS.tcm, SERVICE_DRAWS.stay, SERVICE_DRAWS.rehab, \
+    DECISION_DRAWS.down
 
 
 @njit(cache=True, inline="always")
@@ -142,11 +154,27 @@ def _free(kfree, si, slot):
 
 
 @njit(cache=True, inline="always")
-def _next(si, kf, ki, kheap, slot, fac, due):
-    """The episode's next consultation at ``fac``, at ``due``, with the next SimPy event id."""
-    ki[slot, K_FAC], ki[slot, K_EID], kf[slot, K_DUE] = fac, si[I_EID], due
+def _next(si, kf, ki, kheap, slot, kind, fac, due):
+    """The episode's next step (a consultation, an admission, a rehabilitation stay) at ``fac``,
+    at ``due``, with the next SimPy event id."""
+    ki[slot, K_KIND], ki[slot, K_FAC], ki[slot, K_EID], kf[slot, K_DUE] = kind, fac, si[I_EID], due
     si[I_EID] += 1
     _k_push(kf, ki, kheap, si, slot)
+
+
+@njit(cache=True, inline="always")
+def _finish(si, kf, ki, kfree, erows, slot, fac, when, status):
+    """``CountyModel._finish``: the episode's row; its slot is free again."""
+    ne = si[I_NE]
+    re = erows[ne]
+    re.time, re.village, re.condition, re.severity = kf[slot, K_TIME], ki[slot, K_VILLAGE], ki[slot, K_COND], \
+        ki[slot, K_SEV]
+    re.first, re.final, re.ups, re.downs, re.stays = ki[slot, K_FIRST], fac, ki[slot, K_UPS], ki[slot, K_DOWNS], \
+        ki[slot, K_STAYS]
+    re.cost, re.fund, re.oop = kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP]
+    re.contracted, re.finish, re.status, re.scheduled = ki[slot, K_CONTRACTED], when, status, ki[slot, K_SCHEDULED]
+    si[I_NE] = ne + 1
+    _free(kfree, si, slot)
 
 
 @njit(cache=True)
@@ -154,8 +182,9 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
-         kf, ki, kheap, kfree, vrows, erows, cont):
-    """Consultations in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
+         bed_free, bed_servers, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
+         down_prob, rehab_fac, kf, ki, kheap, kfree, vrows, erows, srows):
+    """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
     Sets ``si[I_STATUS]``: DONE, WAIT (the arrivals wait for SimPy's next event with a timeout
@@ -169,7 +198,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
     status = DONE
     beta, scale, beta_hours = return_terms[0], return_terms[1], return_terms[2]
     while True:
-        if si[I_NV] + 1 > len(vrows) or si[I_NE] + 1 > len(erows) or si[I_NC] + 1 > len(cont):
+        if si[I_NV] + 1 > len(vrows) or si[I_NE] + 1 > len(erows) or si[I_NS] + 1 > len(srows):
             status = FLUSH
             break
         pending = si[I_KN] > 0
@@ -212,9 +241,52 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     continue
             else:
                 take_pending = False
-        if take_pending:  # CountyModel._next_visit of the pending consultation due first
+        if take_pending:  # the pending step due first
             slot = _k_pop(kf, ki, kheap, si)
             now = kf[slot, K_DUE]
+            sf[F_NOW] = now
+            if ki[slot, K_KIND] != VISIT:  # CountyModel._admit (no step-down to a township) or _rehab
+                fac = ki[slot, K_FAC]
+                tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
+                acute = ki[slot, K_KIND] == ADMISSION
+                if acute:  # Care.acute_stay: no day case, no early step-down, fee-for-service
+                    los = _lognormal_stay(stay_mean[tier, k], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + STAY_DRAW])
+                    cost, down = per_day[tier, k] * los, NOT_DOWN
+                else:  # Care.rehab_stay
+                    los = _lognormal_stay(sf[F_REHAB_MEAN], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + REHAB_DRAW])
+                    cost, down = sf[F_REHAB_PER_DAY] * los, REHAB
+                # ---- CountyModel._stay and Care.stay_bill
+                wait = serve_in_bank(bed_free, bed_servers, bed_busy, fac, now, los)
+                referred = ki[slot, K_UPS] > 0 or down != NOT_DOWN
+                r = in_row[1 if referred else 0, gatekept[c], tier]
+                fund, charged = _inpatient_fee(cost, in_ded[r], in_rate[r], kf[slot, K_DED_PAID],
+                                               si[I_CONTINUOUS] != 0 and referred)
+                if si[I_HAS_CAP_IN]:
+                    fund = _capped(fund, ki[slot, K_RESIDENT], used_in, sf[F_CAP_IN])
+                oop = cost - fund
+                kf[slot, K_DED_PAID] += charged
+                kf[slot, K_COST] += cost
+                kf[slot, K_FUND] += fund
+                kf[slot, K_OOP] += oop
+                if si[I_HAS_YEAR]:
+                    year[0] += fund
+                if si[I_HAS_LEDGER]:
+                    ledger_spent[ledger_village[v]] += fund
+                ki[slot, K_STAYS] += 1
+                ns = si[I_NS]
+                rs = srows[ns]
+                rs.fac, rs.time, rs.wait, rs.los, rs.cost, rs.fund, rs.oop = fac, now, wait, los, cost, fund, oop
+                rs.service_revenue, rs.down, rs.referred = cost * stay_service[tier, c], down, referred
+                rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], 0, 0
+                si[I_NS] = ns + 1
+                end = now + wait + los
+                if acute and _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW], down_prob[c]) \
+                        and rehab_fac[v] != TREAT_HERE:  # Care.rehab_after
+                    ki[slot, K_DOWNS] += 1
+                    _next(si, kf, ki, kheap, slot, REHABILITATION, rehab_fac[v], now + (end - now))
+                    continue
+                _finish(si, kf, ki, kfree, erows, slot, fac, end, COMPLETED)
+                continue
             fac, k = ki[slot, K_FAC], ki[slot, K_VISITS]
             svc = consult_days[fac] * kf[slot, K_LATER + k - 1]
             tcm = 1 if kf[slot, K_SVC_DRAWS + TCM_DRAW + k] < tcm_by_case[fac, ki[slot, K_CASE]] else 0  # Tcm.visit
@@ -236,6 +308,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = day_i[i, D_CONTRACTED], day_i[i, D_SCHEDULED]
             ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
             ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
+            ki[slot, K_DOWNS], ki[slot, K_STAYS], kf[slot, K_DED_PAID] = 0, 0, 0.0
             si[I_NEXT] = i + 1
         sf[F_NOW] = now
         # ---- CountyModel._visit
@@ -290,22 +363,11 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         status_end = COMPLETED
         if referred_out:  # Care.referred_up (no family-doctor referral: nobody is contracted)
             ki[slot, K_UPS] += 1
-            _next(si, kf, ki, kheap, slot, target, now + (done + travel_days[v, target]))
+            _next(si, kf, ki, kheap, slot, VISIT, target, now + (done + travel_days[v, target]))
             continue
         if ki[slot, K_ADMIT]:
             if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[referred, tier, k]):
-                n = si[I_NC]  # an admission: the Python steps take the episode on
-                eid = si[I_EID]
-                si[I_EID] += 1
-                ki[slot, K_EID], ki[slot, K_FAC], kf[slot, K_DUE] = eid, fac, now + done
-                for j in range(KF_WIDTH):
-                    cont[n, j] = kf[slot, j]
-                for j in range(KI_WIDTH):
-                    cont[n, KF_WIDTH + j] = ki[slot, j]
-                si[I_NC] = n + 1
-                if _before(now + done, NORMAL_PRIORITY, eid, sf[F_QTIME], si[I_QPRIO], si[I_QEID]):
-                    sf[F_QTIME], si[I_QPRIO], si[I_QEID] = now + done, NORMAL_PRIORITY, eid
-                _free(kfree, si, slot)
+                _next(si, kf, ki, kheap, slot, ADMISSION, fac, now + done)
                 continue
             status_end = DECLINED
         elif not ki[slot, K_RETURNED]:  # Care.asks_back
@@ -318,18 +380,9 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     comes = _takes(u / p, odds)
                 if comes:
                     ki[slot, K_RETURNED] = 1
-                    _next(si, kf, ki, kheap, slot, fac, now + (done + sf[F_RETURN_DAYS]))
+                    _next(si, kf, ki, kheap, slot, VISIT, fac, now + (done + sf[F_RETURN_DAYS]))
                     continue
-        # ---- CountyModel._finish
-        ne = si[I_NE]
-        re = erows[ne]
-        re.time, re.village, re.condition, re.severity = kf[slot, K_TIME], v, c, ki[slot, K_SEV]
-        re.first, re.final, re.ups, re.downs, re.stays = ki[slot, K_FIRST], fac, ki[slot, K_UPS], 0, 0
-        re.cost, re.fund, re.oop = kf[slot, K_COST], kf[slot, K_FUND], kf[slot, K_OOP]
-        re.contracted, re.finish, re.status = ki[slot, K_CONTRACTED], now + done, status_end
-        re.scheduled = ki[slot, K_SCHEDULED]
-        si[I_NE] = ne + 1
-        _free(kfree, si, slot)
+        _finish(si, kf, ki, kfree, erows, slot, fac, now + done, status_end)
     si[I_STATUS] = status
 
 
@@ -338,7 +391,8 @@ def _refresh_cache() -> None:
     functions it compiles in from ``models/`` and ``sim/core/station.py`` may change: their source
     is fingerprinted next to the cache, and a new fingerprint clears it."""
     digest = hashlib.sha256("".join(inspect.getsource(f) for f in
-                                    (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func)).encode())
+                                    (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
+                                     lognormal_stay, normal_quantile, inpatient_fee, refers_down)).encode())
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
@@ -364,11 +418,12 @@ class FirstVisits:
 
     CAPACITY = 1024  # episodes between consultations to make room for at first (doubled when short)
 
-    def __init__(self, model, bank):
-        self.model, self.bank = model, bank
+    def __init__(self, model, doctors, beds):
+        self.model = model
         care, pay = model.care, model.care.pay
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
         used_out = np.frombuffer(pay._used_out, dtype=np.float64) if pay._used_out is not None else np.zeros(1)
+        used_in = np.frombuffer(pay._used_in, dtype=np.float64) if pay._used_in is not None else np.zeros(1)
         travel_days = np.asarray(care.travel_days, dtype=np.float64)
         referred = (False, True)
         admission_odds = np.array([[[care.admission_odds(t, k, r) for k in range(n_cases)] for t in range(n_tiers)]
@@ -389,7 +444,7 @@ class FirstVisits:
         self.ledger = np.zeros(len(care.ledger.names))
         self.shared = (
             np.asarray(care.consult_days, dtype=np.float64), np.asarray(care.tcm._by_case, dtype=np.float64),
-            bank.free, bank.servers, bank.busy,
+            doctors.free, doctors.servers, doctors.busy,
             np.asarray(care.fac_tier, dtype=np.int64), np.asarray(care.visit_cost, dtype=np.float64),
             np.asarray(care.tcm_visit_cost, dtype=np.float64), np.asarray(care.visit_service, dtype=np.float64),
             np.asarray(care.gatekept_by_condition, dtype=np.int64),
@@ -402,13 +457,26 @@ class FirstVisits:
             np.asarray(care.seeking.return_asc, dtype=np.float64),
             np.asarray(care.seeking.return_terms, dtype=np.float64), return_oop,
             care._wait_sum, care._wait_n, seen, solved, self.year, np.asarray(care.ledger.village, dtype=np.int64),
-            self.ledger)
-        self.si, self.sf = np.zeros(19, dtype=np.int64), np.zeros(7)
+            self.ledger, beds.free, beds.servers, beds.busy,
+            np.array([[m * care.response.los_factor(t, k) for k, m in enumerate(row)]  # Care.acute_stay's mean
+                      for t, row in enumerate(care.los_mean)]),
+            np.asarray(care.per_day, dtype=np.float64),
+            np.array([[[pay._row(t, r, g) for t in range(n_tiers)] for g in (False, True)] for r in referred]),
+            np.asarray(pay.in_ded, dtype=float), np.asarray(pay.in_rate, dtype=float), used_in,
+            np.asarray(care.stay_service, dtype=np.float64), np.asarray(care.referral.down_prob, dtype=np.float64),
+            np.array([care.referral.rehab_facility(care.county, v) for v in range(care.county.n_villages)],
+                     dtype=np.int64))
+        self.si, self.sf = np.zeros(22, dtype=np.int64), np.zeros(11)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
         self.sf[F_TCM_BONUS], self.sf[F_RETURN_DAYS] = care.tcm.bonus, care.provider.return_days
         self.sf[F_REPEAT_TESTS] = care.repeat_tests
+        self.si[I_HAS_CAP_IN], self.si[I_CONTINUOUS] = pay.cap_in is not None, pay.continuous
+        self.sf[F_CAP_IN] = pay.cap_in if pay.cap_in is not None else 0.0
+        self.sf[F_SIGMA] = care.costs.los_sigma
+        self.sf[F_REHAB_MEAN] = care.costs.rehab_days * care.response.rehab_los_factor()  # Care.rehab_stay's mean
+        self.sf[F_REHAB_PER_DAY] = care.costs.rehab_per_day
         self._slots(self.CAPACITY)
         self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
                  np.zeros((0, LATER_W)))
@@ -444,7 +512,7 @@ class FirstVisits:
         room = len(self.day_f) + len(self.kheap) + 16
         if len(getattr(self, "vrows", ())) < room:
             self.vrows, self.erows = np.zeros(room, VISIT_RECORD), np.zeros(room, EPISODE_RECORD)
-            self.cont = np.zeros((room, KF_WIDTH + KI_WIDTH))
+            self.srows = np.zeros(room, STAY_RECORD)
 
     def arrivals(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m: int) -> None:
         """The day's first ``m`` arrivals are to be seen (columns as ``CountyModel._arrivals`` has them)."""
@@ -484,7 +552,7 @@ class FirstVisits:
             self.placed.discard(head[2])
             head = env.head()
         si[I_MODE] = mode
-        si[I_EID], si[I_NV], si[I_NE], si[I_NC] = env.take_event_id(), 0, 0, 0
+        si[I_EID], si[I_NV], si[I_NE], si[I_NS] = env.take_event_id(), 0, 0, 0
         si[I_HAS_YEAR], si[I_HAS_LEDGER] = y is not None, spent is not None
         if head is None:
             sf[F_QTIME], si[I_QPRIO], si[I_QEID] = np.inf, NORMAL_PRIORITY, 0
@@ -492,7 +560,7 @@ class FirstVisits:
             sf[F_QTIME], si[I_QPRIO], si[I_QEID] = head[0], head[1], head[2]
         sf[F_NOW] = env.now
         _run(si, sf, self.day_f, self.day_i, self.u_svc, self.u_ref, self.later, *self.shared,
-             self.kf, self.ki, self.kheap, self.kfree, self.vrows, self.erows, self.cont)
+             self.kf, self.ki, self.kheap, self.kfree, self.vrows, self.erows, self.srows)
         env.resume_event_ids(int(si[I_EID]))
         if y is not None:
             book = self.year
@@ -503,22 +571,12 @@ class FirstVisits:
             spent[:] = self.ledger.tolist()
         if si[I_NV]:
             model.add_visit(self.vrows[:si[I_NV]].tobytes())
+        if si[I_NS]:
+            model.add_stay(self.srows[:si[I_NS]].tobytes())
         if si[I_NE]:
             model.add_episode(self.erows[:si[I_NE]].tobytes())
         env.move_to(float(sf[F_NOW]))
-        for row in self.cont[:si[I_NC]]:
-            self._admit(row)
         return int(si[I_STATUS])
-
-    def _admit(self, row: np.ndarray) -> None:
-        """An episode the compiled step admits: an ``Episode`` for the Python steps from its slot."""
-        f, i = row[:KF_WIDTH].tolist(), row[KF_WIDTH:].astype(np.int64).tolist()
-        ep = Episode(f[K_TIME], i[K_VILLAGE], i[K_COND], i[K_SEV], i[K_ADMIT], i[K_CASE], i[K_RESIDENT], i[K_FIRST],
-                     row[None, K_SVC_DRAWS:K_REF_DRAWS].copy(), row[None, K_REF_DRAWS:K_LATER].copy(), 0,
-                     bool(i[K_CONTRACTED]), bool(i[K_SCHEDULED]), row[None, K_LATER:KF_WIDTH].copy())
-        ep.visits, ep.ups, ep.returned = i[K_VISITS], i[K_UPS], bool(i[K_RETURNED])
-        ep.cost, ep.fund, ep.oop = f[K_COST], f[K_FUND], f[K_OOP]
-        self.model.env.call_at(f[K_DUE], i[K_EID], self.model._admit, ep, i[K_FAC])
 
     @property
     def timeout(self) -> tuple[float, int]:

@@ -30,8 +30,8 @@ from models.records import Monitor
 from models.referral import TREAT_HERE
 from models.scenario import Scenario
 from models.seeking import FORMAL
-from sim.core.clock import Clock
 from sim import first_visits
+from sim.core.clock import Clock
 from sim.core.station import Station, StationBank
 from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
 from sim.core.tables import EventLog
@@ -85,9 +85,9 @@ class CountyModel:
         care.settle(streams.extra("habits"))
         self.first_visits = None  # compiled first consultations, where the scenario allows them
         if self.COMPILED_FIRST_VISITS and first_visits.supports(self):
-            bank = StationBank([st.capacity for st in self.doctors])
-            self.doctors = bank.stations
-            self.first_visits = first_visits.FirstVisits(self, bank)
+            doctors, beds = StationBank([st.capacity for st in self.doctors]), StationBank([st.capacity for st in self.beds])
+            self.doctors, self.beds = doctors.stations, beds.stations
+            self.first_visits = first_visits.FirstVisits(self, doctors, beds)
 
     # ------------------------------------------------------------------ processes
     def run(self, event_log: str | None = None) -> Monitor:

@@ -13,16 +13,19 @@ import pytest
 from conftest import small_county
 from numba import njit
 
+from models.costs import lognormal_stay, normal_quantile
 from models.loading import county_of
-from models.reimbursement import capped, fee_share
+from models.referral import refers_down
+from models.reimbursement import capped, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from sim import first_visits
 from sim.core.station import Station, StationBank
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
 
-SHORT = ("simulation.years=0.15",  # with return visits (复诊), which the compiled path runs itself
-         "provider_demand.return_visit_prob={village: 0.1, township: 0.15, county: 0.2, outside: 0.2}")
+SHORT = ("simulation.years=0.15",  # with return visits (复诊) and rehabilitation stays (下转), which the
+         "provider_demand.return_visit_prob={village: 0.1, township: 0.15, county: 0.2, outside: 0.2}",  # compiled
+         "referral.down_prob={severe_complex: 0.4, emergency: 0.4, moderate_acute: 0.2}")  # path runs itself
 # every lever the compiled path handles, on top of the small county (a busy one: queues, so the
 # compiled runs often stop for SimPy's events); each must be run compiled (checked below)
 SUPPORTED = {
@@ -57,6 +60,7 @@ def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
     if case == "tight doctors":
         assert len(fast.first_visits.kheap) > 2, "the test meant to make room for pending return visits grow"
     assert len(slow_mon.episodes) > 1000
+    assert (slow_mon.stays.arrays()["down"] == 1).sum() > 5, "rehabilitation stays were meant to happen"
     for name in TABLES:
         a, b = getattr(fast_mon, name).arrays(), getattr(slow_mon, name).arrays()
         for col in b:
@@ -94,6 +98,35 @@ def test_compiled_rules_give_the_same_bits():
         u = rng.random()
         assert take(u, a) == takes(u, a)
     assert used_nb.tolist() == used_py
+
+
+def test_normal_quantile_is_the_standard_librarys():
+    """Stays are drawn by inverse CDF: the written-out quantile (compiled or not) must give
+    ``NormalDist().inv_cdf``'s bits, in the centre and in both tails."""
+    from statistics import NormalDist
+    rng = np.random.default_rng(9)
+    u = np.concatenate([rng.random(20000), rng.random(2000) * 1e-9, 1 - rng.random(2000) * 1e-9,
+                        [1e-12, 1 - 1e-12, 0.5, 0.075, 0.925]]).tolist()
+    compiled = njit(normal_quantile)
+    inv = NormalDist().inv_cdf
+    assert [normal_quantile(p) for p in u] == [inv(p) for p in u]
+    assert [compiled(p) for p in u] == [inv(p) for p in u]
+
+
+def test_compiled_stay_rules_give_the_same_bits():
+    from types import FunctionType
+    stay = njit(FunctionType(lognormal_stay.__code__, {**lognormal_stay.__globals__,
+                                                       "normal_quantile": njit(normal_quantile)}))
+    fee, down = njit(inpatient_fee), njit(refers_down)
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        mean, sigma, u = rng.uniform(0.5, 15), rng.uniform(0.05, 1.5), rng.random()
+        assert stay(mean, sigma, u) == lognormal_stay(mean, sigma, u)
+        args = (rng.uniform(0, 20000), rng.choice([0.0, 200.0, 1000.0]), rng.uniform(0.4, 0.95),
+                rng.choice([0.0, 100.0, 300.0]), bool(rng.integers(2)))
+        assert fee(*args) == inpatient_fee(*args)
+        tier, p = int(rng.integers(4)), rng.random()
+        assert down(tier, u, p) == refers_down(tier, u, p)
 
 
 @pytest.mark.parametrize("c", [None, 1, 3])
