@@ -74,6 +74,23 @@ def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
     assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
 
 
+@pytest.mark.parametrize("policy", ["capacity", "differentiated_reimbursement", "medicines", "prices",
+                                    "referral_rules", "resource_sinking"])
+def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
+    """The shipped policies the compiled steps accept, in a small county."""
+    from benchmarks import bench
+    config = bench.ROOT / "configs" / "policies" / f"{policy}.yaml"
+    scenario = bench.load(config, bench.scaled_overrides(10_000, years=0.1))
+    fast, fast_mon = _run(scenario, True, monkeypatch)
+    slow, slow_mon = _run(scenario, False, monkeypatch)
+    assert fast.first_visits is not None
+    for name in TABLES:
+        a, b = getattr(fast_mon, name).arrays(), getattr(slow_mon, name).arrays()
+        assert all(a[col].tobytes() == b[col].tobytes() for col in b), f"{policy}: {name}"
+    assert repr(fast_mon.budget) == repr(slow_mon.budget)
+    assert next(fast.env._eid) == next(slow.env._eid)
+
+
 def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
     for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
                   "information.telemedicine_share=0.3"):
