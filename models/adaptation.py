@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from pydantic import Field
 
 from sim.core.config_files import Strict
@@ -108,9 +109,29 @@ class Habits:
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index of the option chosen in each row of ``util`` (N, K; -inf = unavailable) by inverse CDF."""
-    util = util - util.max(axis=1, keepdims=True)
-    p = np.exp(util)
-    cum = np.cumsum(p, axis=1)
-    k = (u[:, None] * cum[:, -1:] >= cum).sum(axis=1)
-    last = (p > 0).cumsum(axis=1).argmax(axis=1)
-    return np.minimum(k, last)
+    p = np.exp(util - util.max(axis=1, keepdims=True))  # numpy's exp, as the logit weights always were
+    return _inverse_cdf(np.ascontiguousarray(p), np.ascontiguousarray(u, dtype=np.float64))
+
+
+@njit(cache=True)
+def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per row of weights ``p``: how many running sums are at or below ``u`` × the row's total,
+    capped at the last option with weight (rounding at the top of the sum).  The running sum is
+    added left to right, as ``np.cumsum`` does: the same bits, without its (N, K) temporaries."""
+    n, m = p.shape
+    out = np.empty(n, dtype=np.int64)
+    cum = np.empty(m)
+    for i in range(n):
+        total, last = 0.0, 0
+        for j in range(m):
+            total += p[i, j]
+            cum[j] = total
+            if p[i, j] > 0:
+                last = j
+        x = u[i] * total
+        k = 0
+        for j in range(m):
+            if x >= cum[j]:
+                k += 1
+        out[i] = k if k < last else last
+    return out

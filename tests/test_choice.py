@@ -93,3 +93,20 @@ def test_choice_probabilities_respond_to_levers(setup):
     opts = model.care.choice.choice_set[v]
     is_county = np.array([f >= 0 and county.fac_tier[f] == 2 for f in opts])
     assert model2.care.choice.prob[v, c, 0][is_county].sum() > model.care.choice.prob[v, c, 0][is_county].sum()
+
+
+def test_draw_logit_is_numpys_inverse_cdf():
+    """The compiled inverse CDF of draw_logit picks what numpy's cumsum formulation picks, row for
+    row, with unavailable options (-inf), a single option and uniforms at the top of the sum."""
+    from models.adaptation import draw_logit
+    rng = np.random.default_rng(4)
+    for k in (1, 3, 8):
+        util = rng.normal(0, 3, (20000, k))
+        util[rng.random((20000, k)) < 0.3] = -np.inf
+        util[:, 0] = np.where(np.isinf(util).all(axis=1), 0.0, util[:, 0])
+        u = rng.random(20000)
+        u[:20] = np.nextafter(1.0, 0.0)
+        p = np.exp(util - util.max(axis=1, keepdims=True))
+        cum = np.cumsum(p, axis=1)
+        expected = np.minimum((u[:, None] * cum[:, -1:] >= cum).sum(axis=1), (p > 0).cumsum(axis=1).argmax(axis=1))
+        assert np.array_equal(draw_logit(util, u), expected)
