@@ -172,6 +172,18 @@ def _next(si, kf, ki, kheap, slot, kind, fac, due):
 
 
 @njit(cache=True, inline="always")
+def _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop):
+    """``Care.spend``: the episode's sums, the community's and the ledger's spending."""
+    kf[slot, K_COST] += cost
+    kf[slot, K_FUND] += fund
+    kf[slot, K_OOP] += oop
+    if si[I_HAS_YEAR]:
+        year[0] += fund
+    if si[I_HAS_LEDGER]:
+        ledger_spent[ledger_village[v]] += fund
+
+
+@njit(cache=True, inline="always")
 def _finish(si, kf, ki, kfree, erows, slot, fac, when, status):
     """``CountyModel._finish``: the episode's row; its slot is free again."""
     ne = si[I_NE]
@@ -274,13 +286,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     fund = _capped(fund, ki[slot, K_RESIDENT], used_in, sf[F_CAP_IN])
                 oop = cost - fund
                 kf[slot, K_DED_PAID] += charged
-                kf[slot, K_COST] += cost
-                kf[slot, K_FUND] += fund
-                kf[slot, K_OOP] += oop
-                if si[I_HAS_YEAR]:
-                    year[0] += fund
-                if si[I_HAS_LEDGER]:
-                    ledger_spent[ledger_village[v]] += fund
+                _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop)
                 ki[slot, K_STAYS] += 1
                 ns = si[I_NS]
                 rs = srows[ns]
@@ -342,13 +348,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         if tcm and sf[F_TCM_BONUS] != 0.0:
             fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
         oop = cost - fund
-        kf[slot, K_COST] += cost
-        kf[slot, K_FUND] += fund
-        kf[slot, K_OOP] += oop
-        if si[I_HAS_YEAR]:
-            year[0] += fund
-        if si[I_HAS_LEDGER]:
-            ledger_spent[ledger_village[v]] += fund
+        _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop)
         target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
         referred_out = target != TREAT_HERE
         if si[I_HAS_YEAR]:  # Community.count_visit
