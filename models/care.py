@@ -249,7 +249,8 @@ class Care:
             target = self.target[ep.village][tier][case]
             if target != TREAT_HERE:
                 target, tele = self._keep_here(ep, fac, tier, target)
-        elif self.in_stock is not None and ep.decision_draw(D.stock + ep.visits - 1) >= self.in_stock[fac][cond]:
+        elif self.in_stock is not None and medicines.out_of_stock(ep.decision_draw(D.stock + ep.visits - 1),
+                                                                  self.in_stock[fac][cond]):
             target = self.target[ep.village][tier][case]
             stockout = target != TREAT_HERE
         elif tier == COUNTY and ep.sev == 0 and not self.emergency[cond]:

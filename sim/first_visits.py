@@ -28,6 +28,9 @@ from numba import njit
 from models.costs import lognormal_stay, normal_quantile
 from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS
 from models.levers import LEVERS
+from models.levers.day_surgery import is_day_case
+from models.levers.information import resolves_remotely
+from models.levers.medicines import out_of_stock
 from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
 from models.referral import TREAT_HERE, refers_down
 from models.reimbursement import capped, fee_share, inpatient_fee
@@ -49,6 +52,9 @@ _lognormal_stay = njit(cache=True, inline="always")(
                                            "normal_quantile": njit(cache=True)(normal_quantile)}))  # quantile
 _inpatient_fee = njit(cache=True, inline="always")(inpatient_fee)
 _refers_down = njit(cache=True, inline="always")(refers_down)
+_resolves_remotely = njit(cache=True, inline="always")(resolves_remotely)
+_out_of_stock = njit(cache=True, inline="always")(out_of_stock)
+_is_day_case = njit(cache=True, inline="always")(is_day_case)
 
 
 def _records(columns: dict[str, str]) -> np.dtype:
@@ -68,7 +74,7 @@ def supports(model) -> bool:
     """Whether this run's consultations and stays need only what the compiled steps do: no
     phased plan or staff pooling (the rules would change mid-run), no balking, queue sampling
     or reserved servers, no family doctors (contracts, fee waivers, priority), no yearly
-    deductibles, telemedicine, medicine stock-outs or day surgery, fee-for-service stays, and no
+    deductibles, fee-for-service stays, and no
     provider departure that could ever gain (global budget off, so no stake or assessment)."""
     care = model.care
     r = care.response
@@ -76,7 +82,6 @@ def supports(model) -> bool:
         return False  # a lever added since: the Python steps, until this module handles it (docs/extending.md)
     return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
             and not care.family_doctor.active and care.family_doctor.coverage <= 0 and not care.pay.yearly
-            and care.in_stock is None and care.information.telemedicine_share <= 0 and care.day_surgery.share <= 0
             and not care.community.enabled and r.points is None and r.per_diem is None and r.team_share <= 0
             and all(f is None for fees in r.fixed for f in fees)
             and all(s.reserved == 0 and not s.track for s in (*model.doctors, *model.beds)))
@@ -85,9 +90,10 @@ def supports(model) -> bool:
 
 # integer state (si) and float state (sf) of a compiled run, shared with FirstVisits
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
-    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS = range(22)
+    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS, \
+    I_HAS_STOCK = range(23)
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
-    F_REHAB_PER_DAY = range(11)
+    F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS = range(14)
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending visits due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
@@ -106,8 +112,9 @@ K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHE
 KI_WIDTH = 17
 VISIT, ADMISSION, REHABILITATION = 0, 1, 2  # an episode's next step (K_KIND)
 NOT_DOWN, REHAB = 0, 1  # stays.down (sim/pathway.py)
-TCM_DRAW, STAY_DRAW, REHAB_DRAW, DOWN_DRAW = SERVICE_DRAWS.tcm, SERVICE_DRAWS.stay, SERVICE_DRAWS.rehab, \
-    DECISION_DRAWS.down
+TCM_DRAW, STAY_DRAW, REHAB_DRAW = SERVICE_DRAWS.tcm, SERVICE_DRAWS.stay, SERVICE_DRAWS.rehab
+DOWN_DRAW, TELE_DRAW, STOCK_DRAW, DAY_CASE_DRAW = DECISION_DRAWS.down, DECISION_DRAWS.telemedicine, \
+    DECISION_DRAWS.stock, DECISION_DRAWS.day_surgery
 
 
 @njit(cache=True, inline="always")
@@ -204,7 +211,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          bed_free, bed_servers, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
-         down_prob, rehab_fac, kf, ki, kheap, kfree, vrows, erows, srows):
+         down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, kf, ki, kheap, kfree, vrows, erows, srows):
     """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
@@ -270,8 +277,12 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 fac = ki[slot, K_FAC]
                 tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
                 acute = ki[slot, K_KIND] == ADMISSION
-                if acute:  # Care.acute_stay: no day case, no early step-down, fee-for-service
-                    los = _lognormal_stay(stay_mean[tier, k], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + STAY_DRAW])
+                if acute:  # Care.acute_stay: no early step-down, fee-for-service
+                    if _is_day_case(tier, day_case_eligible[c], kf[slot, K_REF_DRAWS + DAY_CASE_DRAW],
+                                    sf[F_DAY_CASE_SHARE]):
+                        los = sf[F_DAY_CASE_LOS]
+                    else:
+                        los = _lognormal_stay(stay_mean[tier, k], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + STAY_DRAW])
                     cost, down = per_day[tier, k] * los, NOT_DOWN
                 else:  # Care.rehab_stay
                     los = _lognormal_stay(sf[F_REHAB_MEAN], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + REHAB_DRAW])
@@ -349,7 +360,15 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
         oop = cost - fund
         _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop)
-        target = TREAT_HERE if can[fac, k] else target_of[v, tier, k]
+        target, tele, stockout = TREAT_HERE, False, False
+        if not can[fac, k]:
+            target = target_of[v, tier, k]
+            if target != TREAT_HERE and (ki[slot, K_ADMIT] == 0 or fac_beds[fac] != 0) and _resolves_remotely(
+                    tier, kf[slot, K_REF_DRAWS + TELE_DRAW], sf[F_TELE_SHARE]):  # Care._keep_here
+                target, tele = TREAT_HERE, True
+        elif si[I_HAS_STOCK] and _out_of_stock(kf[slot, K_REF_DRAWS + STOCK_DRAW + visits - 1], in_stock[fac, c]):
+            target = target_of[v, tier, k]  # the medicine is missing: sent up the referral chain
+            stockout = target != TREAT_HERE
         referred_out = target != TREAT_HERE
         if si[I_HAS_YEAR]:  # Community.count_visit
             year[1] += 1.0
@@ -365,7 +384,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
         rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, base * visit_service[tier, c]
         rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, 0, tcm
-        rv.telemedicine, rv.contracted, rv.stockout = 0, ki[slot, K_CONTRACTED], 0
+        rv.telemedicine, rv.contracted, rv.stockout = tele, ki[slot, K_CONTRACTED], stockout
         si[I_NV] = nv + 1
         # ---- what follows the consultation
         done = wait + svc
@@ -401,7 +420,8 @@ def _refresh_cache() -> None:
     is fingerprinted next to the cache, and a new fingerprint clears it."""
     digest = hashlib.sha256("".join(inspect.getsource(f) for f in
                                     (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
-                                     lognormal_stay, normal_quantile, inpatient_fee, refers_down)).encode())
+                                     lognormal_stay, normal_quantile, inpatient_fee, refers_down, resolves_remotely,
+                                     out_of_stock, is_day_case)).encode())
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
@@ -474,8 +494,11 @@ class FirstVisits:
             np.asarray(pay.in_ded, dtype=float), np.asarray(pay.in_rate, dtype=float), used_in,
             np.asarray(care.stay_service, dtype=np.float64), np.asarray(care.referral.down_prob, dtype=np.float64),
             np.array([care.referral.rehab_facility(care.county, v) for v in range(care.county.n_villages)],
-                     dtype=np.int64))
-        self.si, self.sf = np.zeros(22, dtype=np.int64), np.zeros(11)
+                     dtype=np.int64),
+            np.asarray(care.county.fac_beds, dtype=np.int64),
+            np.asarray(care.in_stock if care.in_stock is not None else np.ones((1, 1)), dtype=np.float64),
+            np.asarray(care.day_surgery.eligible, dtype=np.int64))
+        self.si, self.sf = np.zeros(23, dtype=np.int64), np.zeros(14)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
@@ -486,6 +509,9 @@ class FirstVisits:
         self.sf[F_SIGMA] = care.costs.los_sigma
         self.sf[F_REHAB_MEAN] = care.costs.rehab_days * care.response.rehab_los_factor()  # Care.rehab_stay's mean
         self.sf[F_REHAB_PER_DAY] = care.costs.rehab_per_day
+        self.si[I_HAS_STOCK] = care.in_stock is not None
+        self.sf[F_TELE_SHARE] = care.information.telemedicine_share
+        self.sf[F_DAY_CASE_SHARE], self.sf[F_DAY_CASE_LOS] = care.day_surgery.share, care.day_surgery.los
         self._slots(self.CAPACITY)
         self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
                  np.zeros((0, LATER_W)))

@@ -74,8 +74,8 @@ def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
     assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
 
 
-@pytest.mark.parametrize("policy", ["capacity", "differentiated_reimbursement", "medicines", "prices",
-                                    "referral_rules", "resource_sinking"])
+@pytest.mark.parametrize("policy", ["capacity", "day_surgery", "differentiated_reimbursement", "information",
+                                    "medicine_stock", "medicines", "prices", "referral_rules", "resource_sinking"])
 def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     """The shipped policies the compiled steps accept, in a small county."""
     from benchmarks import bench
@@ -93,7 +93,7 @@ def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
 
 def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
     for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
-                  "information.telemedicine_share=0.3"):
+                  "family_doctor.coverage=0.3", "payment.global_budget.enabled=true"):
         model, _ = _run(small_county("simulation.years=0.02", extra), True, monkeypatch)
         assert model.first_visits is None, extra
 

@@ -47,4 +47,10 @@ class DaySurgery:
                                   for n in scenario.conditions]).tolist()
 
     def day_case(self, tier: int, condition: int, u: float) -> bool:
-        return tier == COUNTY and self.eligible[condition] and u < self.share
+        return is_day_case(tier, self.eligible[condition], u, self.share)
+
+
+def is_day_case(tier: int, eligible: bool, u: float, share: float) -> bool:
+    """An eligible county admission done as a day case with probability ``share``; compiled as
+    is by ``sim/first_visits.py``."""
+    return tier == COUNTY and eligible and u < share

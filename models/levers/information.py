@@ -38,4 +38,10 @@ def repeat_test_share(spec: InformationSpec) -> float:
 
 def telemedicine_resolves(spec: InformationSpec, tier: int, u: float) -> bool:
     """Whether a referral from this tier is replaced by a remote consultation."""
-    return tier in _LOWER and u < spec.telemedicine_share
+    return resolves_remotely(tier, u, spec.telemedicine_share)
+
+
+def resolves_remotely(tier: int, u: float, share: float) -> bool:
+    """A referral from primary care replaced by telemedicine with probability ``share``; plain
+    arithmetic, compiled as is by ``sim/first_visits.py``."""
+    return (tier == _LOWER[0] or tier == _LOWER[1]) and u < share

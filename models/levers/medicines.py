@@ -82,6 +82,12 @@ def in_stock(scenario: Scenario, county) -> list[list[float]] | None:
 
 
 
+def out_of_stock(u: float, chance_in_stock: float) -> bool:
+    """The consultation finds the patient's medicine missing (缺药); compiled as is by
+    ``sim/first_visits.py``."""
+    return u >= chance_in_stock
+
+
 def keep_probability(scenario: Scenario) -> np.ndarray:
     """Per condition, the share of would-be follow-up visits that still happen."""
     m: MedicinesSpec = scenario.medicines
