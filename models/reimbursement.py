@@ -40,6 +40,16 @@ def inpatient_fee(cost: float, deductible: float, rate: float, deductible_paid: 
     return max(cost - deductible, 0.0) * rate, min(deductible, cost)
 
 
+def fee_after_deductible(cost: float, resident: int, paid, deductible: float, rate: float) -> float:
+    """The fund's share of a visit that first pays what is left of the resident's yearly
+    ``deductible`` (``paid``: every resident's payments towards it this year, charged here);
+    compiled as is by ``sim/first_visits.py``."""
+    left = deductible - paid[resident]
+    charged = 0.0 if left <= 0.0 else (cost if cost < left else left)
+    paid[resident] += charged
+    return (cost - charged) * rate
+
+
 def capped(fund: float, resident: int, used, cap: float) -> float:
     """``fund`` limited to what is left of the resident's annual ``cap``, charged to ``used``
     (an array of every resident's use this year); compiled as is by ``sim/first_visits.py``."""
@@ -107,11 +117,7 @@ class Reimbursement:
         """The fund's share of a visit once the resident's yearly deductible for this level of care
         (primary or hospital) has been paid: the visit first pays what is left of it."""
         r = self._rows[referred][gatekept][tier]
-        paid = self._ded_paid[self.pool[r]]
-        left = self.year_ded[r] - paid[resident]
-        charged = 0.0 if left <= 0.0 else (cost if cost < left else left)
-        paid[resident] += charged
-        return (cost - charged) * self.out_rate[r]
+        return fee_after_deductible(cost, resident, self._ded_paid[self.pool[r]], self.year_ded[r], self.out_rate[r])
 
     def inpatient(self, tier: int, cost: float, resident: int, referred: bool, deductible_paid: float = 0.0,
                   case_payment: float | None = None, gatekept: bool = False) -> tuple[float, float, float]:

@@ -33,7 +33,7 @@ from models.levers.information import resolves_remotely
 from models.levers.medicines import out_of_stock
 from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
 from models.referral import TREAT_HERE, refers_down
-from models.reimbursement import capped, fee_share, inpatient_fee
+from models.reimbursement import capped, fee_after_deductible, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from models.tiers import OUTSIDE
 from sim.core.station import serve_in_bank
@@ -45,6 +45,7 @@ ADMISSION_DRAW, RETURN_DRAW = DECISION_DRAWS.admission, DECISION_DRAWS.return_vi
 
 _fee_share = njit(cache=True, inline="always")(fee_share)
 _capped = njit(cache=True, inline="always")(capped)
+_fee_after_deductible = njit(cache=True, inline="always")(fee_after_deductible)
 _takes = njit(cache=True, inline="always")(takes)
 _return_odds_factor = njit(cache=True, inline="always")(return_odds_factor)
 _lognormal_stay = njit(cache=True, inline="always")(
@@ -73,15 +74,15 @@ KNOWN_LEVERS = frozenset({"family_doctor", "payment", "capacity", "sinking", "in
 def supports(model) -> bool:
     """Whether this run's consultations and stays need only what the compiled steps do: no
     phased plan or staff pooling (the rules would change mid-run), no balking, queue sampling
-    or reserved servers, no family doctors (contracts, fee waivers, priority), no yearly
-    deductibles, fee-for-service stays, and no
-    provider departure that could ever gain (global budget off, so no stake or assessment)."""
+    or reserved servers, no family doctors (contracts, fee waivers, priority), fee-for-service
+    stays, and no provider departure that could ever gain (global budget off, so no stake or
+    assessment)."""
     care = model.care
     r = care.response
     if any(getattr(care.scenario, lever.KEY) != lever.Spec() for lever in LEVERS if lever.KEY not in KNOWN_LEVERS):
         return False  # a lever added since: the Python steps, until this module handles it (docs/extending.md)
     return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
-            and not care.family_doctor.active and care.family_doctor.coverage <= 0 and not care.pay.yearly
+            and not care.family_doctor.active and care.family_doctor.coverage <= 0
             and not care.community.enabled and r.points is None and r.per_diem is None and r.team_share <= 0
             and all(f is None for fees in r.fixed for f in fees)
             and all(s.reserved == 0 and not s.track for s in (*model.doctors, *model.beds)))
@@ -91,7 +92,7 @@ def supports(model) -> bool:
 # integer state (si) and float state (sf) of a compiled run, shared with FirstVisits
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
     I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS, \
-    I_HAS_STOCK = range(23)
+    I_HAS_STOCK, I_YEARLY = range(24)
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
     F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS = range(14)
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending visits due before SimPy's next event
@@ -211,7 +212,8 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          bed_free, bed_servers, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
-         down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, kf, ki, kheap, kfree, vrows, erows, srows):
+         down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
+         paid_hospital, kf, ki, kheap, kfree, vrows, erows, srows):
     """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
@@ -353,7 +355,12 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         gk = gatekept[c]
         referred = 1 if referred_in else 0
         r = sched_row[referred, gk, tier]
-        fund = _fee_share(cost, out_ded[r], out_rate[r])
+        if si[I_YEARLY]:  # Reimbursement.outpatient with a yearly deductible (年度门诊起付线)
+            fund = _fee_after_deductible(cost, ki[slot, K_RESIDENT],
+                                         paid_primary if pool_of_row[r] == 0 else paid_hospital, year_ded[r],
+                                         out_rate[r])
+        else:
+            fund = _fee_share(cost, out_ded[r], out_rate[r])
         if si[I_HAS_CAP]:
             fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
         if tcm and sf[F_TCM_BONUS] != 0.0:
@@ -421,7 +428,7 @@ def _refresh_cache() -> None:
     digest = hashlib.sha256("".join(inspect.getsource(f) for f in
                                     (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
                                      lognormal_stay, normal_quantile, inpatient_fee, refers_down, resolves_remotely,
-                                     out_of_stock, is_day_case)).encode())
+                                     out_of_stock, is_day_case, fee_after_deductible)).encode())
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
@@ -497,8 +504,10 @@ class FirstVisits:
                      dtype=np.int64),
             np.asarray(care.county.fac_beds, dtype=np.int64),
             np.asarray(care.in_stock if care.in_stock is not None else np.ones((1, 1)), dtype=np.float64),
-            np.asarray(care.day_surgery.eligible, dtype=np.int64))
-        self.si, self.sf = np.zeros(23, dtype=np.int64), np.zeros(14)
+            np.asarray(care.day_surgery.eligible, dtype=np.int64),
+            np.asarray(pay.year_ded, dtype=np.float64), np.asarray(pay.pool, dtype=np.int64),
+            *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))))
+        self.si, self.sf = np.zeros(24, dtype=np.int64), np.zeros(14)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
@@ -509,7 +518,7 @@ class FirstVisits:
         self.sf[F_SIGMA] = care.costs.los_sigma
         self.sf[F_REHAB_MEAN] = care.costs.rehab_days * care.response.rehab_los_factor()  # Care.rehab_stay's mean
         self.sf[F_REHAB_PER_DAY] = care.costs.rehab_per_day
-        self.si[I_HAS_STOCK] = care.in_stock is not None
+        self.si[I_HAS_STOCK], self.si[I_YEARLY] = care.in_stock is not None, pay.yearly
         self.sf[F_TELE_SHARE] = care.information.telemedicine_share
         self.sf[F_DAY_CASE_SHARE], self.sf[F_DAY_CASE_LOS] = care.day_surgery.share, care.day_surgery.los
         self._slots(self.CAPACITY)

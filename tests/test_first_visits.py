@@ -37,6 +37,9 @@ SUPPORTED = {
                                         "outpatient_deductible: 20, inpatient_rate: 0.6, inpatient_deductible: 400}",
                                         "tcm.offered={village: 1.0, township: 1.0}", "tcm.reimbursement_bonus=0.2",
                                         "reimbursement.annual_cap_outpatient=null"],
+    "yearly outpatient deductibles": [*SHORT, "reimbursement.outpatient_deductible_per=year",
+                                      "reimbursement.township.outpatient_deductible=60",
+                                      "reimbursement.county.outpatient_deductible=300"],
     "care-seeking and adaptation off": [*SHORT, "care_seeking.enabled=false", "adaptation.habit_bonus=0",
                                         "adaptation.beta_resolved=0"],
 }
