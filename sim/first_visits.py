@@ -27,8 +27,10 @@ from numba import njit
 
 from models.costs import lognormal_stay, normal_quantile
 from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS
+from models.incentives import probability
 from models.levers import LEVERS
 from models.levers.day_surgery import is_day_case
+from models.levers.family_doctor import family_doctor_referral
 from models.levers.information import resolves_remotely
 from models.levers.medicines import out_of_stock
 from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
@@ -56,6 +58,7 @@ _refers_down = njit(cache=True, inline="always")(refers_down)
 _resolves_remotely = njit(cache=True, inline="always")(resolves_remotely)
 _out_of_stock = njit(cache=True, inline="always")(out_of_stock)
 _is_day_case = njit(cache=True, inline="always")(is_day_case)
+_family_doctor_referral = njit(cache=True, inline="always")(family_doctor_referral)
 
 
 def _records(columns: dict[str, str]) -> np.dtype:
@@ -73,19 +76,26 @@ KNOWN_LEVERS = frozenset({"family_doctor", "payment", "capacity", "sinking", "in
 
 def supports(model) -> bool:
     """Whether this run's consultations and stays need only what the compiled steps do: no
-    phased plan or staff pooling (the rules would change mid-run), no balking, queue sampling
-    or reserved servers, no family doctors (contracts, fee waivers, priority), fee-for-service
-    stays, and no provider departure that could ever gain (global budget off, so no stake or
-    assessment)."""
+    phased plan or staff pooling (the rules would change mid-run), no balking or queue sampling,
+    fee-for-service stays, and global budget off (no stake or assessment: the provider's gains
+    from a departure are then fixed, and only a capitated family-doctor team's can be positive)."""
     care = model.care
     r = care.response
     if any(getattr(care.scenario, lever.KEY) != lever.Spec() for lever in LEVERS if lever.KEY not in KNOWN_LEVERS):
         return False  # a lever added since: the Python steps, until this module handles it (docs/extending.md)
     return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
-            and not care.family_doctor.active and care.family_doctor.coverage <= 0
-            and not care.community.enabled and r.points is None and r.per_diem is None and r.team_share <= 0
+            and not care.community.enabled and r.points is None and r.per_diem is None
             and all(f is None for fees in r.fixed for f in fees)
-            and all(s.reserved == 0 and not s.track for s in (*model.doctors, *model.beds)))
+            and not any(s.track for s in (*model.doctors, *model.beds)))
+
+
+def _team_threshold(care, target_tier: int, case: int) -> float:
+    """``Care._departs`` for a capitated family-doctor team keeping a referral to ``target_tier``:
+    the draw must fall below this (-1: it never does).  The gain is fixed while ``supports``
+    holds (no stake, fee-for-service stays), so the rule is evaluated once, in Python."""
+    r = care.response
+    gain = r.team_gain(target_tier, case, bool(case % 2))
+    return care.response_spec.discretionary_referral_share * probability(gain, r.team_kappa) if gain > 0 else -1.0
 
 
 
@@ -109,10 +119,11 @@ K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
 K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
-    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS = range(17)
-KI_WIDTH = 17
+    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD = range(18)
+KI_WIDTH = 18
 VISIT, ADMISSION, REHABILITATION = 0, 1, 2  # an episode's next step (K_KIND)
 NOT_DOWN, REHAB = 0, 1  # stays.down (sim/pathway.py)
+FD_LOCAL_DRAW = DECISION_DRAWS.fd_local
 TCM_DRAW, STAY_DRAW, REHAB_DRAW = SERVICE_DRAWS.tcm, SERVICE_DRAWS.stay, SERVICE_DRAWS.rehab
 DOWN_DRAW, TELE_DRAW, STOCK_DRAW, DAY_CASE_DRAW = DECISION_DRAWS.down, DECISION_DRAWS.telemedicine, \
     DECISION_DRAWS.stock, DECISION_DRAWS.day_surgery
@@ -207,13 +218,13 @@ def _finish(si, kf, ki, kfree, erows, slot, fac, when, status):
 
 
 @njit(cache=True)
-def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, free, servers, busy,
+def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, free, servers, held, busy,
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
-         bed_free, bed_servers, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
+         bed_free, bed_servers, bed_held, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
          down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
-         paid_hospital, kf, ki, kheap, kfree, vrows, erows, srows):
+         paid_hospital, fee_waived, team_threshold, kf, ki, kheap, kfree, vrows, erows, srows):
     """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
@@ -290,7 +301,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     los = _lognormal_stay(sf[F_REHAB_MEAN], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + REHAB_DRAW])
                     cost, down = sf[F_REHAB_PER_DAY] * los, REHAB
                 # ---- CountyModel._stay and Care.stay_bill
-                wait = serve_in_bank(bed_free, bed_servers, bed_busy, fac, now, los)
+                wait = serve_in_bank(bed_free, bed_servers, bed_held, bed_busy, fac, now, los, ki[slot, K_FD] != 0)
                 referred = ki[slot, K_UPS] > 0 or down != NOT_DOWN
                 r = in_row[1 if referred else 0, gatekept[c], tier]
                 fund, charged = _inpatient_fee(cost, in_ded[r], in_rate[r], kf[slot, K_DED_PAID],
@@ -305,7 +316,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 rs = srows[ns]
                 rs.fac, rs.time, rs.wait, rs.los, rs.cost, rs.fund, rs.oop = fac, now, wait, los, cost, fund, oop
                 rs.service_revenue, rs.down, rs.referred = cost * stay_service[tier, c], down, referred
-                rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], 0, 0
+                rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], ki[slot, K_FD], 0
                 si[I_NS] = ns + 1
                 end = now + wait + los
                 if acute and _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW], down_prob[c]) \
@@ -336,7 +347,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_CONTRACTED], ki[slot, K_SCHEDULED] = day_i[i, D_CONTRACTED], day_i[i, D_SCHEDULED]
             ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
             ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
-            ki[slot, K_DOWNS], ki[slot, K_STAYS], kf[slot, K_DED_PAID] = 0, 0, 0.0
+            ki[slot, K_DOWNS], ki[slot, K_STAYS], ki[slot, K_FD], kf[slot, K_DED_PAID] = 0, 0, 0, 0.0
             si[I_NEXT] = i + 1
         sf[F_NOW] = now
         # ---- CountyModel._visit
@@ -344,7 +355,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         if visits < MAX_VISITS - 1:
             visits += 1
             ki[slot, K_VISITS] = visits
-        wait = serve_in_bank(free, servers, busy, fac, now, svc)
+        wait = serve_in_bank(free, servers, held, busy, fac, now, svc, ki[slot, K_FD] != 0)
         referred_in = ki[slot, K_UPS] > 0
         # ---- Care.consult
         wait_sum[fac] += wait
@@ -355,24 +366,31 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         gk = gatekept[c]
         referred = 1 if referred_in else 0
         r = sched_row[referred, gk, tier]
-        if si[I_YEARLY]:  # Reimbursement.outpatient with a yearly deductible (年度门诊起付线)
-            fund = _fee_after_deductible(cost, ki[slot, K_RESIDENT],
-                                         paid_primary if pool_of_row[r] == 0 else paid_hospital, year_ded[r],
-                                         out_rate[r])
+        if ki[slot, K_CONTRACTED] and fee_waived[tier]:  # capitation already paid: no fee, cap untouched
+            fund = 0.0
+            oop = cost - _fee_share(cost, out_ded[r], out_rate[r])
         else:
-            fund = _fee_share(cost, out_ded[r], out_rate[r])
-        if si[I_HAS_CAP]:
-            fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
-        if tcm and sf[F_TCM_BONUS] != 0.0:
-            fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
-        oop = cost - fund
+            if si[I_YEARLY]:  # Reimbursement.outpatient with a yearly deductible (年度门诊起付线)
+                fund = _fee_after_deductible(cost, ki[slot, K_RESIDENT],
+                                             paid_primary if pool_of_row[r] == 0 else paid_hospital, year_ded[r],
+                                             out_rate[r])
+            else:
+                fund = _fee_share(cost, out_ded[r], out_rate[r])
+            if si[I_HAS_CAP]:
+                fund = _capped(fund, ki[slot, K_RESIDENT], used_out, sf[F_CAP])
+            if tcm and sf[F_TCM_BONUS] != 0.0:
+                fund = min(cost, fund + sf[F_TCM_BONUS] * cost)
+            oop = cost - fund
         _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop)
         target, tele, stockout = TREAT_HERE, False, False
         if not can[fac, k]:
             target = target_of[v, tier, k]
-            if target != TREAT_HERE and (ki[slot, K_ADMIT] == 0 or fac_beds[fac] != 0) and _resolves_remotely(
-                    tier, kf[slot, K_REF_DRAWS + TELE_DRAW], sf[F_TELE_SHARE]):  # Care._keep_here
-                target, tele = TREAT_HERE, True
+            if target != TREAT_HERE and (ki[slot, K_ADMIT] == 0 or fac_beds[fac] != 0):  # Care._keep_here
+                if _resolves_remotely(tier, kf[slot, K_REF_DRAWS + TELE_DRAW], sf[F_TELE_SHARE]):
+                    target, tele = TREAT_HERE, True
+                elif ki[slot, K_CONTRACTED] and is_primary[tier] and \
+                        kf[slot, K_REF_DRAWS + FD_LOCAL_DRAW] < team_threshold[fac_tier[target], k]:
+                    target = TREAT_HERE  # the capitated team manages its contracted resident itself
         elif si[I_HAS_STOCK] and _out_of_stock(kf[slot, K_REF_DRAWS + STOCK_DRAW + visits - 1], in_stock[fac, c]):
             target = target_of[v, tier, k]  # the medicine is missing: sent up the referral chain
             stockout = target != TREAT_HERE
@@ -390,14 +408,16 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
         rv = vrows[nv]
         rv.fac, rv.village, rv.time, rv.wait, rv.service = fac, v, now, wait, svc
         rv.cost, rv.fund, rv.oop, rv.service_revenue = cost, fund, oop, base * visit_service[tier, c]
-        rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, 0, tcm
+        rv.referred_out, rv.referred_in, rv.family_doctor, rv.tcm = referred_out, referred_in, ki[slot, K_FD], tcm
         rv.telemedicine, rv.contracted, rv.stockout = tele, ki[slot, K_CONTRACTED], stockout
         si[I_NV] = nv + 1
         # ---- what follows the consultation
         done = wait + svc
         status_end = COMPLETED
-        if referred_out:  # Care.referred_up (no family-doctor referral: nobody is contracted)
+        if referred_out:  # Care.referred_up
             ki[slot, K_UPS] += 1
+            if _family_doctor_referral(tier, ki[slot, K_CONTRACTED] != 0):
+                ki[slot, K_FD] = 1
             _next(si, kf, ki, kheap, slot, VISIT, target, now + (done + travel_days[v, target]))
             continue
         if ki[slot, K_ADMIT]:
@@ -428,7 +448,8 @@ def _refresh_cache() -> None:
     digest = hashlib.sha256("".join(inspect.getsource(f) for f in
                                     (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
                                      lognormal_stay, normal_quantile, inpatient_fee, refers_down, resolves_remotely,
-                                     out_of_stock, is_day_case, fee_after_deductible)).encode())
+                                     out_of_stock, is_day_case, fee_after_deductible,
+                                     family_doctor_referral)).encode())
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
@@ -480,7 +501,7 @@ class FirstVisits:
         self.ledger = np.zeros(len(care.ledger.names))
         self.shared = (
             np.asarray(care.consult_days, dtype=np.float64), np.asarray(care.tcm._by_case, dtype=np.float64),
-            doctors.free, doctors.servers, doctors.busy,
+            doctors.free, doctors.servers, doctors.held, doctors.busy,
             np.asarray(care.fac_tier, dtype=np.int64), np.asarray(care.visit_cost, dtype=np.float64),
             np.asarray(care.tcm_visit_cost, dtype=np.float64), np.asarray(care.visit_service, dtype=np.float64),
             np.asarray(care.gatekept_by_condition, dtype=np.int64),
@@ -493,7 +514,7 @@ class FirstVisits:
             np.asarray(care.seeking.return_asc, dtype=np.float64),
             np.asarray(care.seeking.return_terms, dtype=np.float64), return_oop,
             care._wait_sum, care._wait_n, seen, solved, self.year, np.asarray(care.ledger.village, dtype=np.int64),
-            self.ledger, beds.free, beds.servers, beds.busy,
+            self.ledger, beds.free, beds.servers, beds.held, beds.busy,
             np.array([[m * care.response.los_factor(t, k) for k, m in enumerate(row)]  # Care.acute_stay's mean
                       for t, row in enumerate(care.los_mean)]),
             np.asarray(care.per_day, dtype=np.float64),
@@ -506,7 +527,9 @@ class FirstVisits:
             np.asarray(care.in_stock if care.in_stock is not None else np.ones((1, 1)), dtype=np.float64),
             np.asarray(care.day_surgery.eligible, dtype=np.int64),
             np.asarray(pay.year_ded, dtype=np.float64), np.asarray(pay.pool, dtype=np.int64),
-            *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))))
+            *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))),
+            np.array([t in care.fee_waived_tiers for t in range(n_tiers)], dtype=np.bool_),
+            np.array([[_team_threshold(care, t, k) for k in range(n_cases)] for t in range(n_tiers)]))
         self.si, self.sf = np.zeros(24, dtype=np.int64), np.zeros(14)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled

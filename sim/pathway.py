@@ -85,7 +85,8 @@ class CountyModel:
         care.settle(streams.extra("habits"))
         self.first_visits = None  # compiled first consultations, where the scenario allows them
         if self.COMPILED_FIRST_VISITS and first_visits.supports(self):
-            doctors, beds = StationBank([st.capacity for st in self.doctors]), StationBank([st.capacity for st in self.beds])
+            doctors, beds = (StationBank([st.capacity for st in stations], [st.reserved for st in stations])
+                             for stations in (self.doctors, self.beds))
             self.doctors, self.beds = doctors.stations, beds.stations
             self.first_visits = first_visits.FirstVisits(self, doctors, beds)
 

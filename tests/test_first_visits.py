@@ -40,6 +40,8 @@ SUPPORTED = {
     "yearly outpatient deductibles": [*SHORT, "reimbursement.outpatient_deductible_per=year",
                                       "reimbursement.township.outpatient_deductible=60",
                                       "reimbursement.county.outpatient_deductible=300"],
+    "family doctors with capitation": [*SHORT, "family_doctor.coverage=0.6", "family_doctor.reserved_share=0.4",
+                                       "family_doctor.capitation_cny=120", "geography.synthetic.county_hospitals.0.doctors=4"],
     "care-seeking and adaptation off": [*SHORT, "care_seeking.enabled=false", "adaptation.habit_bonus=0",
                                         "adaptation.beta_resolved=0"],
 }
@@ -77,8 +79,9 @@ def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
     assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
 
 
-@pytest.mark.parametrize("policy", ["capacity", "day_surgery", "differentiated_reimbursement", "information",
-                                    "medicine_stock", "medicines", "prices", "referral_rules", "resource_sinking"])
+@pytest.mark.parametrize("policy", ["capacity", "day_surgery", "differentiated_reimbursement", "family_doctor",
+                                    "gatekeeping", "information", "medicine_stock", "medicines", "prices",
+                                    "referral_rules", "resource_sinking"])
 def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     """The shipped policies the compiled steps accept, in a small county."""
     from benchmarks import bench
@@ -96,7 +99,7 @@ def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
 
 def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
     for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
-                  "family_doctor.coverage=0.3", "payment.global_budget.enabled=true"):
+                  "payment.global_budget.enabled=true"):
         model, _ = _run(small_county("simulation.years=0.02", extra), True, monkeypatch)
         assert model.first_visits is None, extra
 
@@ -149,16 +152,18 @@ def test_compiled_stay_rules_give_the_same_bits():
         assert down(tier, u, p) == refers_down(tier, u, p)
 
 
-@pytest.mark.parametrize("c", [None, 1, 3])
-def test_banked_station_waits_equal_station(c):
-    rng = np.random.default_rng(c or 0)
-    plain, bank = Station(c, 0, False), StationBank([c, 2])
+@pytest.mark.parametrize("c, reserved", [(None, 0), (1, 0), (3, 0), (4, 1), (6, 3)])
+def test_banked_station_waits_equal_station(c, reserved):
+    """Priority arrivals (family-doctor referrals) too: they take a reserved server freeing no
+    later than the first general one."""
+    rng = np.random.default_rng((c or 0) + reserved)
+    plain, bank = Station(c, reserved, False), StationBank([c, 2], [reserved, 0])
     banked = bank.stations[0]
     now = 0.0
     for _ in range(3000):
         now += rng.exponential(0.3)
-        duration = rng.exponential(1.0)
-        assert banked.serve(now, duration) == plain.serve(now, duration)
+        duration, priority = rng.exponential(1.0), bool(rng.random() < 0.3)
+        assert banked.serve(now, duration, priority) == plain.serve(now, duration, priority)
     assert banked.busy_time == plain.busy_time
     assert bank.busy[1] == 0.0
 

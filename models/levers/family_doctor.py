@@ -70,6 +70,12 @@ def contracted(resident: np.ndarray, coverage: float) -> np.ndarray:
     return h.astype(float) / float(1 << 53) < coverage
 
 
+def family_doctor_referral(tier: int, is_contracted: bool) -> bool:
+    """A referral from primary care (village, township) of a contracted resident is a family
+    doctor's (家庭医生转诊); compiled as is by ``sim/first_visits.py``."""
+    return is_contracted and (tier == PRIMARY[0] or tier == PRIMARY[1])
+
+
 class FamilyDoctor:
     def __init__(self, scenario: Scenario, county: County):
         spec = scenario.family_doctor
@@ -109,7 +115,7 @@ class FamilyDoctor:
 
     def refers(self, tier: int, is_contracted: bool) -> bool:
         """A contracted resident referred up from primary care is a family-doctor referral."""
-        return is_contracted and tier in PRIMARY
+        return family_doctor_referral(tier, is_contracted)
 
     def fee_waived(self, tier: int, is_contracted: bool) -> bool:
         """Capitation replaces the fund's fee-for-service payment for this visit."""

@@ -98,11 +98,12 @@ class Station:
 
 
 @njit(cache=True, inline="always")
-def serve_in_bank(free: np.ndarray, servers: np.ndarray, busy: np.ndarray, station: int, now: float,
-                  duration: float) -> float:
-    """``Station.serve`` for a station of a ``StationBank`` (no reserved servers, no queue
-    tracking): the server that frees first takes the arrival.  Which of several equally early
-    servers takes it does not matter: the set of free times, hence every wait, is the same."""
+def serve_in_bank(free: np.ndarray, servers: np.ndarray, held: np.ndarray, busy: np.ndarray, station: int,
+                  now: float, duration: float, priority: bool) -> float:
+    """``Station.serve`` for a station of a ``StationBank`` (no queue tracking): the general
+    server that frees first takes the arrival, or, for a priority arrival, a reserved one when it
+    frees no later.  Which of several equally early servers takes it does not matter: the set of
+    free times, hence every wait, is the same."""
     busy[station] += duration
     c = servers[station]
     if c < 0:
@@ -112,6 +113,13 @@ def serve_in_bank(free: np.ndarray, servers: np.ndarray, busy: np.ndarray, stati
     for s in range(1, c):
         if row[s] < row[k]:
             k = s
+    if priority and held[station] > 0:
+        h = c
+        for s in range(c + 1, c + held[station]):
+            if row[s] < row[h]:
+                h = s
+        if row[h] <= row[k]:
+            k = h
     first = row[k]
     if first > now:
         row[k] = first + duration
@@ -122,14 +130,16 @@ def serve_in_bank(free: np.ndarray, servers: np.ndarray, busy: np.ndarray, stati
 
 class StationBank:
     """Many stations' servers in numpy arrays, so compiled code (``sim/first_visits.py``) and
-    Python steps serve the same queues.  Waits equal ``Station``'s (tests/test_station.py);
-    only stations without reserved servers or queue tracking can be banked."""
+    Python steps serve the same queues.  Waits equal ``Station``'s (tests/test_first_visits.py);
+    only stations without queue tracking can be banked."""
 
-    def __init__(self, capacities: list[int | None]):
-        self.servers = np.array([-1 if c is None else c for c in capacities], dtype=np.int64)
-        self.free = np.zeros((len(capacities), max(1, int(self.servers.max(initial=0)))))
+    def __init__(self, capacities: list[int | None], reserved: list[int] | None = None):
+        reserved = reserved or [0] * len(capacities)
+        self.servers = np.array([-1 if c is None else c - r for c, r in zip(capacities, reserved)], dtype=np.int64)
+        self.held = np.array([0 if c is None else r for c, r in zip(capacities, reserved)], dtype=np.int64)
+        self.free = np.zeros((len(capacities), max(1, int((np.maximum(self.servers, 0) + self.held).max(initial=0)))))
         self.busy = np.zeros(len(capacities))
-        self.stations = [BankedStation(self, i, c) for i, c in enumerate(capacities)]
+        self.stations = [BankedStation(self, i, c, r) for i, (c, r) in enumerate(zip(capacities, reserved))]
 
 
 class BankedStation:
@@ -137,12 +147,12 @@ class BankedStation:
 
     __slots__ = ("bank", "index", "capacity", "reserved", "track")
 
-    def __init__(self, bank: StationBank, index: int, capacity: int | None):
-        self.bank, self.index, self.capacity, self.reserved, self.track = bank, index, capacity, 0, False
+    def __init__(self, bank: StationBank, index: int, capacity: int | None, reserved: int = 0):
+        self.bank, self.index, self.capacity, self.reserved, self.track = bank, index, capacity, reserved, False
 
     def serve(self, now: float, duration: float, priority: bool = False) -> float:
         b = self.bank
-        return serve_in_bank(b.free, b.servers, b.busy, self.index, now, duration)
+        return serve_in_bank(b.free, b.servers, b.held, b.busy, self.index, now, duration, priority)
 
     @property
     def busy_time(self) -> float:
