@@ -61,7 +61,7 @@ class Perceptions:
         share = np.divide(solved, counts, out=np.zeros_like(counts), where=seen)
         self.resolved = np.where(seen, (1 - a) * self.resolved + a * share, self.resolved)
         self.boost = (1 - a) * self.boost + a * self.target_boost
-        self._seen[:] = [0] * len(self._seen)  # in place: compiled first visits share them
+        self._seen[:] = [0] * len(self._seen)  # in place: the compiled steps share them
         self._solved[:] = [0] * len(self._solved)
 
     def utility(self, beta_quality: float) -> np.ndarray:

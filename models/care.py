@@ -478,7 +478,7 @@ class Care:
                 self.perceptions.month_end()
                 self._next_perception += self.days_per_year / 12.0
             self._update_choice(closed)
-            self._wait_sum[:] = [0.0] * len(self._wait_sum)  # in place: compiled first visits share them
+            self._wait_sum[:] = [0.0] * len(self._wait_sum)  # in place: the compiled steps share them
             self._wait_n[:] = [0] * len(self._wait_n)
         if day % self.days_per_year == 0:
             self.pay.new_year()

@@ -34,14 +34,14 @@ def _price_parts(base: np.ndarray, tiers: list[TierSpec], scenario: Scenario) ->
 
 def lognormal_stay(mean: float, sigma: float, u: float) -> float:
     """A lognormal stay of this ``mean`` and log-``sigma`` from the uniform ``u`` (inverse CDF, so
-    common random numbers hold); ``sim/first_visits.py`` compiles this same function."""
+    common random numbers hold); ``sim/compiled_steps.py`` compiles this same function."""
     z = normal_quantile(min(max(u, 1e-12), 1 - 1e-12))
     return mean * math.exp(sigma * z - 0.5 * sigma * sigma)
 
 
 def normal_quantile(p: float) -> float:
     """The standard normal's inverse CDF: ``statistics.NormalDist().inv_cdf`` written out (Wichura's
-    AS241, the same operations as the standard library's, which tests/test_first_visits.py checks
+    AS241, the same operations as the standard library's, which tests/test_compiled_steps.py checks
     bit for bit) so that it can be compiled."""
     q = p - 0.5
     if math.fabs(q) <= 0.425:

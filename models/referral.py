@@ -36,7 +36,7 @@ COUNTY_TIER = TIERS.index("county")
 
 def refers_down(tier: int, u: float, prob: float) -> bool:
     """A stable county or outside inpatient goes down (下转) with probability ``prob``; plain
-    arithmetic, compiled as is by ``sim/first_visits.py``."""
+    arithmetic, compiled as is by ``sim/compiled_steps.py``."""
     return tier >= COUNTY_TIER and u < prob
 
 class ReferralModel:

@@ -25,7 +25,7 @@ COUNTY = TIERS.index("county")
 
 def fee_share(cost: float, deductible: float, rate: float) -> float:
     """The fund's share of a visit's ``cost`` above a per-visit ``deductible``.  Plain arithmetic
-    on floats, so ``sim/first_visits.py`` compiles this same function for its consultations."""
+    on floats, so ``sim/compiled_steps.py`` compiles this same function for its consultations."""
     fee = cost - deductible
     return (0.0 if 0.0 > fee else fee) * rate  # max(fee, 0.0) without the call
 
@@ -34,7 +34,7 @@ def inpatient_fee(cost: float, deductible: float, rate: float, deductible_paid: 
                   continuous: bool) -> tuple[float, float]:
     """(the fund's share of a stay before any annual cap, deductible charged).  With the
     continuous deductible (``continuous``: 连续计算起付线, a referred patient) only the part above
-    what the episode already paid is due.  Compiled as is by ``sim/first_visits.py``."""
+    what the episode already paid is due.  Compiled as is by ``sim/compiled_steps.py``."""
     if continuous:
         deductible = max(deductible - deductible_paid, 0.0)
     return max(cost - deductible, 0.0) * rate, min(deductible, cost)
@@ -43,7 +43,7 @@ def inpatient_fee(cost: float, deductible: float, rate: float, deductible_paid: 
 def fee_after_deductible(cost: float, resident: int, paid, deductible: float, rate: float) -> float:
     """The fund's share of a visit that first pays what is left of the resident's yearly
     ``deductible`` (``paid``: every resident's payments towards it this year, charged here);
-    compiled as is by ``sim/first_visits.py``."""
+    compiled as is by ``sim/compiled_steps.py``."""
     left = deductible - paid[resident]
     charged = 0.0 if left <= 0.0 else (cost if cost < left else left)
     paid[resident] += charged
@@ -52,7 +52,7 @@ def fee_after_deductible(cost: float, resident: int, paid, deductible: float, ra
 
 def capped(fund: float, resident: int, used, cap: float) -> float:
     """``fund`` limited to what is left of the resident's annual ``cap``, charged to ``used``
-    (an array of every resident's use this year); compiled as is by ``sim/first_visits.py``."""
+    (an array of every resident's use this year); compiled as is by ``sim/compiled_steps.py``."""
     room = cap - used[resident]
     if fund > room:
         fund = room if room > 0 else 0.0

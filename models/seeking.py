@@ -63,8 +63,8 @@ def takes(u: float, odds_factor: float) -> bool:
 
 def return_odds_factor(asc: float, beta: float, scale: float, beta_hours: float, oop: float, hours: float) -> float:
     """``1 + exp(−utility)`` of coming back for a return visit costing ``oop`` CNY and ``hours``
-    of travel.  Plain float arithmetic with ``math``, so ``sim/first_visits.py`` compiles this same
-    function (``tests/test_first_visits.py`` checks both give the same bits)."""
+    of travel.  Plain float arithmetic with ``math``, so ``sim/compiled_steps.py`` compiles this same
+    function (``tests/test_compiled_steps.py`` checks both give the same bits)."""
     util = asc + beta * math.log1p(oop / scale) + beta_hours * hours
     return 1.0 + math.exp(-util)
 

@@ -30,7 +30,7 @@ from models.records import Monitor
 from models.referral import TREAT_HERE
 from models.scenario import Scenario
 from models.seeking import FORMAL
-from sim import first_visits
+from sim import compiled_steps
 from sim.core.clock import Clock
 from sim.core.station import Station, StationBank
 from sim.core.streams import Streams, inverse_cdf_sampler, unit_sampler
@@ -43,7 +43,7 @@ ROWS_AT_ONCE = 512
 
 
 class CountyModel:
-    COMPILED_FIRST_VISITS = True  # off: every consultation by the Python steps (tests compare both)
+    COMPILED_STEPS = True  # off: every consultation by the Python steps (tests compare both)
 
     def __init__(self, scenario: Scenario, county: County, streams: Streams):
         self.plan = plan_of(scenario)
@@ -83,12 +83,12 @@ class CountyModel:
         self.stock_draws = streams.extra("medicine_stock")
         self.chronic_draws = streams.extra("chronic_centres")
         care.settle(streams.extra("habits"))
-        self.first_visits = None  # compiled first consultations, where the scenario allows them
-        if self.COMPILED_FIRST_VISITS and first_visits.supports(self):
+        self.compiled = None  # compiled first consultations, where the scenario allows them
+        if self.COMPILED_STEPS and compiled_steps.supports(self):
             doctors, beds = (StationBank([st.capacity for st in stations], [st.reserved for st in stations])
                              for stations in (self.doctors, self.beds))
             self.doctors, self.beds = doctors.stations, beds.stations
-            self.first_visits = first_visits.FirstVisits(self, doctors, beds)
+            self.compiled = compiled_steps.CompiledSteps(self, doctors, beds)
 
     # ------------------------------------------------------------------ processes
     def run(self, event_log: str | None = None) -> Monitor:
@@ -100,7 +100,7 @@ class CountyModel:
         if self.sample_dt > 0:
             self.env.process(self._sampler())
         self.env.run(until=self.end)
-        self.monitor.commit()  # compiled first visits log a run of rows as one piece: count them as rows
+        self.monitor.commit()  # compiled steps log a run of rows as one piece: count them as rows
         if self.log:
             self.log.flush(final=True)
         for fac, when, amount in self.care.finish(self.end):
@@ -174,11 +174,11 @@ class CountyModel:
             late = np.flatnonzero(b.time >= end)
             m = late[0] if len(late) else n  # arrivals before the end of the run
             mon.arrival_times(b.time[:m])
-            if self.first_visits is not None:
+            if self.compiled is not None:
                 yield from self._compiled_day(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref,
                                               later, m)
                 if m < n:
-                    self.first_visits.hand_to_simpy()
+                    self.compiled.hand_to_simpy()
                     return
                 continue
             for lo in range(0, m, ROWS_AT_ONCE):  # Python rows made just before use, while in cache
@@ -193,24 +193,24 @@ class CountyModel:
                     visit(Episode(t, v, c, sv, a, case, r, f, u_svc, u_ref, j, k, sched, later), f, svc, tcm)
             if m < n:
                 return
-        if self.first_visits is not None:
-            self.first_visits.hand_to_simpy()
+        if self.compiled is not None:
+            self.compiled.hand_to_simpy()
 
     def _compiled_day(self, b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m):
         """A day's first consultations, and the referrals and return visits they lead to, by
-        ``sim/first_visits.py``, handing back to SimPy whenever one of its events is due."""
-        fast = self.first_visits
+        ``sim/compiled_steps.py``, handing back to SimPy whenever one of its events is due."""
+        fast = self.compiled
         fast.arrivals(b, first, is_contracted, svc0, tcm0, scheduled, cases, u_svc, u_ref, later, m)
         while True:
-            status = fast.run(first_visits.ARRIVALS)
-            if status == first_visits.WAIT:
+            status = fast.run(compiled_steps.ARRIVALS)
+            if status == compiled_steps.WAIT:
                 if fast.run_simpy_step():
                     continue
                 event = self.env.timeout_at(*fast.timeout)
                 fast.hand_to_simpy()
                 yield event
                 fast.resumed()
-            elif status == first_visits.DONE:
+            elif status == compiled_steps.DONE:
                 return
 
     def _daily(self):

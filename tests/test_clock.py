@@ -52,3 +52,44 @@ def test_fast_forward_waits_for_an_event_due_first():
 def test_call_later_refuses_a_negative_delay():
     with pytest.raises(ValueError, match="negative delay"):
         Clock().call_later(-1.0, lambda a, b: None, None, None)
+
+
+def _deferred_order(seed: int) -> list[tuple[float, int]]:
+    """The same events, but each callback's schedulings are collected with event ids taken in
+    order, and pushed with ``call_at`` after the callback (as compiled steps do), in reverse."""
+    env, rng, seen = Clock(), random.Random(seed), []
+
+    def step(k: int, depth: int) -> None:
+        seen.append((env.now, k))
+        if depth < 3:
+            start, ids = env.now, []
+            for j in range(2):
+                ids.append((float(rng.randint(0, 3)), env.take_event_id(), 10 * k + j))
+            env.resume_event_ids(ids[-1][1] + 1)
+            for delay, eid, a in reversed(ids):
+                env.call_at(start + delay, eid, step, a, depth + 1)
+
+    def arrivals():
+        for k, t in enumerate(sorted(rng.randint(0, 20) * 0.5 for _ in range(30))):
+            if not env.fast_forward(t):
+                eid = env.take_event_id()
+                env.resume_event_ids(eid + 1)
+                yield env.timeout_at(env.now + (t - env.now), eid)
+            step(k, 0)
+
+    env.process(arrivals())
+    env.run()
+    return seen
+
+
+def test_event_ids_handed_out_keep_simpys_order():
+    for seed in range(5):
+        assert _deferred_order(seed) == _order(False, seed)
+
+
+def test_run_next_call_makes_a_due_call_in_place():
+    env, made = Clock(), []
+    env.call_later(2.0, lambda a, b: made.append((env.now, a)), "x", None)
+    env.timeout(5.0)
+    assert env.run_next_call(skip=None) and made == [(2.0, "x")] and env.now == 2.0
+    assert not env.run_next_call(skip=None)  # a Timeout is SimPy's to process

@@ -52,5 +52,5 @@ class DaySurgery:
 
 def is_day_case(tier: int, eligible: bool, u: float, share: float) -> bool:
     """An eligible county admission done as a day case with probability ``share``; compiled as
-    is by ``sim/first_visits.py``."""
+    is by ``sim/compiled_steps.py``."""
     return tier == COUNTY and eligible and u < share

@@ -72,7 +72,7 @@ def contracted(resident: np.ndarray, coverage: float) -> np.ndarray:
 
 def family_doctor_referral(tier: int, is_contracted: bool) -> bool:
     """A referral from primary care (village, township) of a contracted resident is a family
-    doctor's (家庭医生转诊); compiled as is by ``sim/first_visits.py``."""
+    doctor's (家庭医生转诊); compiled as is by ``sim/compiled_steps.py``."""
     return is_contracted and (tier == PRIMARY[0] or tier == PRIMARY[1])
 
 

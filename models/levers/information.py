@@ -43,5 +43,5 @@ def telemedicine_resolves(spec: InformationSpec, tier: int, u: float) -> bool:
 
 def resolves_remotely(tier: int, u: float, share: float) -> bool:
     """A referral from primary care replaced by telemedicine with probability ``share``; plain
-    arithmetic, compiled as is by ``sim/first_visits.py``."""
+    arithmetic, compiled as is by ``sim/compiled_steps.py``."""
     return (tier == _LOWER[0] or tier == _LOWER[1]) and u < share

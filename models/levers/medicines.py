@@ -84,7 +84,7 @@ def in_stock(scenario: Scenario, county) -> list[list[float]] | None:
 
 def out_of_stock(u: float, chance_in_stock: float) -> bool:
     """The consultation finds the patient's medicine missing (缺药); compiled as is by
-    ``sim/first_visits.py``."""
+    ``sim/compiled_steps.py``."""
     return u >= chance_in_stock
 
 

@@ -47,7 +47,7 @@ class Clock(simpy.Environment):
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), _Call(fn, a, b)))
 
     # ------------------------------------------------------------------ for compiled steps
-    # A compiled run of steps (sim/first_visits.py) hands out SimPy's event ids itself, in the
+    # A compiled run of steps (sim/compiled_steps.py) hands out SimPy's event ids itself, in the
     # order the steps would have scheduled their events, and schedules those events afterwards:
     # every event keeps the time, priority and id it would have had, so the order is the same.
     def take_event_id(self) -> int:
@@ -89,10 +89,6 @@ class Clock(simpy.Environment):
 
     def drop_head(self) -> None:
         heappop(self._queue)
-
-    def next_due(self) -> float:
-        """Time of the next queued event (infinity when none): what ``fast_forward`` compares with."""
-        return self._queue[0][0] if self._queue else float("inf")
 
     def move_to(self, t: float) -> None:
         """Be at ``t``, which a compiled step has checked as ``fast_forward`` would (no event due

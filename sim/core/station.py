@@ -129,8 +129,8 @@ def serve_in_bank(free: np.ndarray, servers: np.ndarray, held: np.ndarray, busy:
 
 
 class StationBank:
-    """Many stations' servers in numpy arrays, so compiled code (``sim/first_visits.py``) and
-    Python steps serve the same queues.  Waits equal ``Station``'s (tests/test_first_visits.py);
+    """Many stations' servers in numpy arrays, so compiled code (``sim/compiled_steps.py``) and
+    Python steps serve the same queues.  Waits equal ``Station``'s (tests/test_compiled_steps.py);
     only stations without queue tracking can be banked."""
 
     def __init__(self, capacities: list[int | None], reserved: list[int] | None = None):

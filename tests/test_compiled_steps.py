@@ -1,4 +1,4 @@
-"""Compiled first consultations (sim/first_visits.py) give exactly the Python steps' results.
+"""Compiled first consultations (sim/compiled_steps.py) give exactly the Python steps' results.
 
 Small counties are run with the compiled path on and off and every table a run writes is
 compared bit for bit, with the event ids SimPy handed out; the rules the compiled path takes
@@ -18,7 +18,7 @@ from models.loading import county_of
 from models.referral import refers_down
 from models.reimbursement import capped, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
-from sim import first_visits
+from sim import compiled_steps
 from sim.core.station import Station, StationBank
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
@@ -49,21 +49,21 @@ TABLES = ("visits", "stays", "episodes", "transfers", "outside", "missed")
 
 
 def _run(scenario, compiled: bool, monkeypatch) -> tuple[CountyModel, object]:
-    monkeypatch.setattr(CountyModel, "COMPILED_FIRST_VISITS", compiled)
+    monkeypatch.setattr(CountyModel, "COMPILED_STEPS", compiled)
     model = CountyModel(scenario, county_of(scenario), make_streams(replication_seed(scenario.simulation.seed, 0)))
     return model, model.run()
 
 
 @pytest.mark.parametrize("case", SUPPORTED)
-def test_compiled_first_visits_give_identical_tables(case, monkeypatch):
+def test_compiled_steps_give_identical_tables(case, monkeypatch):
     scenario = small_county(*SUPPORTED[case])
     if case == "tight doctors":
-        monkeypatch.setattr(first_visits.FirstVisits, "CAPACITY", 2)  # room for pending return visits grows often
+        monkeypatch.setattr(compiled_steps.CompiledSteps, "CAPACITY", 2)  # room for pending return visits grows often
     fast, fast_mon = _run(scenario, True, monkeypatch)
     slow, slow_mon = _run(scenario, False, monkeypatch)
-    assert fast.first_visits is not None and slow.first_visits is None
+    assert fast.compiled is not None and slow.compiled is None
     if case == "tight doctors":
-        assert len(fast.first_visits.kheap) > 2, "the test meant to make room for pending return visits grow"
+        assert len(fast.compiled.kheap) > 2, "the test meant to make room for pending return visits grow"
     assert len(slow_mon.episodes) > 1000
     assert (slow_mon.stays.arrays()["down"] == 1).sum() > 5, "rehabilitation stays were meant to happen"
     for name in TABLES:
@@ -89,7 +89,7 @@ def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     scenario = bench.load(config, bench.scaled_overrides(10_000, years=0.1))
     fast, fast_mon = _run(scenario, True, monkeypatch)
     slow, slow_mon = _run(scenario, False, monkeypatch)
-    assert fast.first_visits is not None
+    assert fast.compiled is not None
     for name in TABLES:
         a, b = getattr(fast_mon, name).arrays(), getattr(slow_mon, name).arrays()
         assert all(a[col].tobytes() == b[col].tobytes() for col in b), f"{policy}: {name}"
@@ -101,7 +101,7 @@ def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
     for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
                   "payment.global_budget.enabled=true"):
         model, _ = _run(small_county("simulation.years=0.02", extra), True, monkeypatch)
-        assert model.first_visits is None, extra
+        assert model.compiled is None, extra
 
 
 def test_compiled_rules_give_the_same_bits():
@@ -170,5 +170,5 @@ def test_banked_station_waits_equal_station(c, reserved):
 
 def test_first_visit_columns_match_the_record_schemas():
     from models.records import EPISODE_COLUMNS, VISIT_COLUMNS
-    assert first_visits.VISIT_RECORD.names == tuple(VISIT_COLUMNS)
-    assert first_visits.EPISODE_RECORD.names == tuple(EPISODE_COLUMNS)
+    assert compiled_steps.VISIT_RECORD.names == tuple(VISIT_COLUMNS)
+    assert compiled_steps.EPISODE_RECORD.names == tuple(EPISODE_COLUMNS)

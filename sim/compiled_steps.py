@@ -1,19 +1,19 @@
-"""First consultations compiled (numba): the bulk of a county's episodes, in SimPy's order.
+"""The pathway's steps compiled (numba): consultations and stays, in SimPy's order of events.
 
-Most episodes end at their first consultation (95 % in the baseline).  ``FirstVisits`` takes a
-run of a day's arrivals and gives each its first consultation in time order while no SimPy
-event is due: the same test as ``Clock.fast_forward`` (an arrival goes ahead when it is not
-later than now or when every queued event is later than it).  An episode that continues
-(referral, admission, return visit) lowers that limit to the time of its next step, which the
-pathway schedules with ``Clock.call_later`` once the compiled run returns, in the same order
-and hence with the same SimPy event ids as step by step.  Every running sum (the doctors'
-queues, waits per facility, fund and ledger spending, annual caps, tallies) is added in the
-same order with the same IEEE operations as the Python steps, which share those books; the
-rules come from ``models/`` (the same functions, compiled) or from tables the Python rules
-fill.  Results are bit-identical (tests/test_first_visits.py).
-
-Only scenarios whose first consultation needs nothing more are run this way (``supports``);
-every other scenario, and every later consultation, stays on the Python steps.
+``CompiledSteps`` runs, in one compiled loop, what ``CountyModel``'s Python steps would do for
+the scenarios ``supports`` accepts: the first consultations of a day's arrivals, the
+consultations after a referral and return visits (复诊), acute and rehabilitation stays (下转)
+and the episode's end.  An arrival goes ahead exactly when ``Clock.fast_forward`` would; when it
+would not, the loop makes the arrivals' timeout itself and runs its own steps due before it,
+handing back to SimPy only when a SimPy event (a day's bookkeeping) comes first.  Episodes
+between steps wait here in a heap ordered by (time, event id), with event ids handed out in the
+order the Python steps would take them, so SimPy's order and ids are unchanged; a placeholder
+entry in SimPy's queue stands for the next of them while SimPy runs.  Every running sum (the
+queues, waits per facility, fund and ledger spending, caps and deductibles, tallies) is added in
+the same order with the same IEEE operations, on books shared with the Python steps.  The rules
+are the ``models/`` functions the Python steps call, compiled as they are, or tables filled by
+Care's own methods.  Results are bit-identical (tests/test_compiled_steps.py,
+benchmarks/table_hashes.py); benchmarks/issue15_speed.md has the design and the figures.
 """
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def _team_threshold(care, target_tier: int, case: int) -> float:
 
 
 
-# integer state (si) and float state (sf) of a compiled run, shared with FirstVisits
+# integer state (si) and float state (sf) of a compiled run, shared with CompiledSteps
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
     I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS, \
     I_HAS_STOCK, I_YEARLY = range(24)
@@ -453,7 +453,7 @@ def _refresh_cache() -> None:
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
-    stamp = Path(cache._cache_path) / "first_visits.dependencies"
+    stamp = Path(cache._cache_path) / "compiled_steps.dependencies"
     try:
         if stamp.read_text() == digest.hexdigest():
             return
@@ -469,7 +469,7 @@ def _refresh_cache() -> None:
 _refresh_cache()
 
 
-class FirstVisits:
+class CompiledSteps:
     """The compiled consultations of one run, with the tables and books they share with the
     Python steps of ``CountyModel``."""
 
