@@ -9,26 +9,38 @@ from simpy.events import Timeout
 from sim.core.clock import Clock
 
 
-def _order(use_call_later: bool, seed: int = 3) -> list[tuple[float, int]]:
-    """Events with many exact ties in time, scheduled from callbacks as the pathway does."""
+def _order(how: str, seed: int = 3) -> list[tuple[float, int]]:
+    """Events with many exact ties in time, scheduled from callbacks as the pathway does: with
+    ``call_later``, with a ``Timeout`` each, or ("deferred") with event ids taken in order and
+    the calls pushed with ``call_at`` after the callback, in reverse, as compiled steps do."""
     env, rng, seen = Clock(), random.Random(seed), []
 
     def step(k: int, depth: int) -> None:
         seen.append((env.now, k))
         if depth < 3:
+            start, ids = env.now, []
             for j in range(2):
-                later(float(rng.randint(0, 3)), step, 10 * k + j, depth + 1)
-
-    def later(delay, fn, a, b):
-        if use_call_later:
-            env.call_later(delay, fn, a, b)
-        else:
-            Timeout(env, delay).callbacks.append(lambda _ev: fn(a, b))
+                delay = float(rng.randint(0, 3))
+                if how == "deferred":
+                    ids.append((delay, env.take_event_id(), 10 * k + j))
+                elif how == "call_later":
+                    env.call_later(delay, step, 10 * k + j, depth + 1)
+                else:
+                    Timeout(env, delay).callbacks.append(lambda _ev, a=10 * k + j: step(a, depth + 1))
+            if ids:
+                env.resume_event_ids(ids[-1][1] + 1)
+            for delay, eid, a in reversed(ids):
+                env.call_at(start + delay, eid, step, a, depth + 1)
 
     def arrivals():
         for k, t in enumerate(sorted(rng.randint(0, 20) * 0.5 for _ in range(30))):
             if not env.fast_forward(t):
-                yield Timeout(env, t - env.now)
+                if how == "deferred":
+                    eid = env.take_event_id()
+                    env.resume_event_ids(eid + 1)
+                    yield env.timeout_at(env.now + (t - env.now), eid)
+                else:
+                    yield Timeout(env, t - env.now)
             step(k, 0)
 
     env.process(arrivals())
@@ -38,7 +50,7 @@ def _order(use_call_later: bool, seed: int = 3) -> list[tuple[float, int]]:
 
 def test_call_later_orders_events_as_a_timeout_does():
     for seed in range(5):
-        assert _order(True, seed) == _order(False, seed)
+        assert _order("call_later", seed) == _order("timeout", seed)
 
 
 def test_fast_forward_waits_for_an_event_due_first():
@@ -54,37 +66,9 @@ def test_call_later_refuses_a_negative_delay():
         Clock().call_later(-1.0, lambda a, b: None, None, None)
 
 
-def _deferred_order(seed: int) -> list[tuple[float, int]]:
-    """The same events, but each callback's schedulings are collected with event ids taken in
-    order, and pushed with ``call_at`` after the callback (as compiled steps do), in reverse."""
-    env, rng, seen = Clock(), random.Random(seed), []
-
-    def step(k: int, depth: int) -> None:
-        seen.append((env.now, k))
-        if depth < 3:
-            start, ids = env.now, []
-            for j in range(2):
-                ids.append((float(rng.randint(0, 3)), env.take_event_id(), 10 * k + j))
-            env.resume_event_ids(ids[-1][1] + 1)
-            for delay, eid, a in reversed(ids):
-                env.call_at(start + delay, eid, step, a, depth + 1)
-
-    def arrivals():
-        for k, t in enumerate(sorted(rng.randint(0, 20) * 0.5 for _ in range(30))):
-            if not env.fast_forward(t):
-                eid = env.take_event_id()
-                env.resume_event_ids(eid + 1)
-                yield env.timeout_at(env.now + (t - env.now), eid)
-            step(k, 0)
-
-    env.process(arrivals())
-    env.run()
-    return seen
-
-
 def test_event_ids_handed_out_keep_simpys_order():
     for seed in range(5):
-        assert _deferred_order(seed) == _order(False, seed)
+        assert _order("deferred", seed) == _order("timeout", seed)
 
 
 def test_run_next_call_makes_a_due_call_in_place():
