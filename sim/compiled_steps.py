@@ -98,14 +98,13 @@ def _team_threshold(care, target_tier: int, case: int) -> float:
     return care.response_spec.discretionary_referral_share * probability(gain, r.team_kappa) if gain > 0 else -1.0
 
 
-
 # integer state (si) and float state (sf) of a compiled run, shared with CompiledSteps
-I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NC, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
-    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_NS, \
-    I_HAS_STOCK, I_YEARLY = range(24)
+I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NS, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
+    I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_HAS_STOCK, \
+    I_YEARLY = range(23)
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
     F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS = range(14)
-ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending visits due before SimPy's next event
+ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending steps due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
 # day columns: floats (time, first consultation's duration) and ints
@@ -530,7 +529,7 @@ class CompiledSteps:
             *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))),
             np.array([t in care.fee_waived_tiers for t in range(n_tiers)], dtype=np.bool_),
             np.array([[_team_threshold(care, t, k) for k in range(n_cases)] for t in range(n_tiers)]))
-        self.si, self.sf = np.zeros(24, dtype=np.int64), np.zeros(14)
+        self.si, self.sf = np.zeros(I_YEARLY + 1, dtype=np.int64), np.zeros(F_DAY_CASE_LOS + 1)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
