@@ -25,6 +25,7 @@ from types import FunctionType
 import numpy as np
 from numba import njit
 
+from models.care import Care
 from models.costs import lognormal_stay, normal_quantile
 from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS
 from models.incentives import probability
@@ -76,17 +77,25 @@ KNOWN_LEVERS = frozenset({"family_doctor", "payment", "capacity", "sinking", "in
 
 def supports(model) -> bool:
     """Whether this run's consultations and stays need only what the compiled steps do: no
-    phased plan or staff pooling (the rules would change mid-run), no balking or queue sampling,
-    fee-for-service stays, and global budget off (no stake or assessment: the provider's gains
-    from a departure are then fixed, and only a capitated family-doctor team's can be positive)."""
-    care = model.care
+    balking or queue sampling, and in every part of a phased plan fee-for-service stays and the
+    global budget off (no stake or assessment: the provider's gains from a departure are then
+    fixed, and only a capitated family-doctor team's can be positive)."""
+    if model.balk is not None or model.sample_dt > 0 or any(s.track for s in (*model.doctors, *model.beds)):
+        return False
+    if not _rules_allow(model.care):
+        return False
+    variants = model.plan.variants
+    if any(v.payment.global_budget.enabled for v in variants):  # cheap: before building each part's rules
+        return False
+    return all(_rules_allow(Care(v, model.care.base_county)) for v in variants)
+
+
+def _rules_allow(care: Care) -> bool:
     r = care.response
     if any(getattr(care.scenario, lever.KEY) != lever.Spec() for lever in LEVERS if lever.KEY not in KNOWN_LEVERS):
         return False  # a lever added since: the Python steps, until this module handles it (docs/extending.md)
-    return (model.plan.empty and not care.pool.active and model.balk is None and model.sample_dt <= 0
-            and not care.community.enabled and r.points is None and r.per_diem is None
-            and all(f is None for fees in r.fixed for f in fees)
-            and not any(s.track for s in (*model.doctors, *model.beds)))
+    return (not care.community.enabled and r.points is None and r.per_diem is None
+            and all(f is None for fees in r.fixed for f in fees))
 
 
 def _team_threshold(care, target_tier: int, case: int) -> float:
@@ -475,8 +484,30 @@ class CompiledSteps:
     CAPACITY = 1024  # episodes between consultations to make room for at first (doubled when short)
 
     def __init__(self, model, doctors, beds):
-        self.model = model
-        care, pay = model.care, model.care.pay
+        self.model, self.doctors, self.beds = model, doctors, beds
+        care = model.care
+        # the books both paths add to, in event order: numpy arrays from now on
+        care._wait_sum = np.array(care._wait_sum, dtype=np.float64)
+        care._wait_n = np.array(care._wait_n, dtype=np.int64)
+        perceptions = care.perceptions
+        if perceptions is not None:
+            perceptions._seen = np.array(perceptions._seen, dtype=np.int64)
+            perceptions._solved = np.array(perceptions._solved, dtype=np.int64)
+        self.year = np.zeros(5)  # the community year's spending and visit tallies, copied in and out
+        self.ledger = np.zeros(len(care.ledger.names))
+        self.si, self.sf = np.zeros(I_YEARLY + 1, dtype=np.int64), np.zeros(F_DAY_CASE_LOS + 1)
+        self.refresh()
+        self._slots(self.CAPACITY)
+        self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
+                 np.zeros((0, LATER_W)))
+        self.drain_call = self._drain  # one bound method: placeholders are recognised by it
+        self.placed: set[int] = set()  # event ids of the pending consultations with a placeholder in SimPy's queue
+
+    def refresh(self) -> None:
+        """The rules' tables from the county's current Care (at the start, and when a phased plan
+        or pooled staff change them) and the stations' current arrays."""
+        care, doctors, beds = self.model.care, self.doctors, self.beds
+        pay = care.pay
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
         used_out = np.frombuffer(pay._used_out, dtype=np.float64) if pay._used_out is not None else np.zeros(1)
         used_in = np.frombuffer(pay._used_in, dtype=np.float64) if pay._used_in is not None else np.zeros(1)
@@ -486,18 +517,9 @@ class CompiledSteps:
                                    for r in referred])
         return_oop = np.array([[[[care.return_oop(t, k, r, g) for k in range(n_cases)] for t in range(n_tiers)]
                                 for g in (False, True)] for r in referred])
-        # the books both paths add to, in event order: numpy arrays from now on
-        care._wait_sum = np.array(care._wait_sum, dtype=np.float64)
-        care._wait_n = np.array(care._wait_n, dtype=np.int64)
         perceptions = care.perceptions
-        if perceptions is not None:
-            perceptions._seen = np.array(perceptions._seen, dtype=np.int64)
-            perceptions._solved = np.array(perceptions._solved, dtype=np.int64)
-            seen, solved = perceptions._seen, perceptions._solved
-        else:
-            seen = solved = np.zeros(1, dtype=np.int64)
-        self.year = np.zeros(5)  # the community year's spending and visit tallies, copied in and out
-        self.ledger = np.zeros(len(care.ledger.names))
+        seen, solved = (perceptions._seen, perceptions._solved) if perceptions is not None else \
+            (np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
         self.shared = (
             np.asarray(care.consult_days, dtype=np.float64), np.asarray(care.tcm._by_case, dtype=np.float64),
             doctors.free, doctors.servers, doctors.held, doctors.busy,
@@ -529,7 +551,6 @@ class CompiledSteps:
             *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))),
             np.array([t in care.fee_waived_tiers for t in range(n_tiers)], dtype=np.bool_),
             np.array([[_team_threshold(care, t, k) for k in range(n_cases)] for t in range(n_tiers)]))
-        self.si, self.sf = np.zeros(I_YEARLY + 1, dtype=np.int64), np.zeros(F_DAY_CASE_LOS + 1)
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
@@ -543,12 +564,6 @@ class CompiledSteps:
         self.si[I_HAS_STOCK], self.si[I_YEARLY] = care.in_stock is not None, pay.yearly
         self.sf[F_TELE_SHARE] = care.information.telemedicine_share
         self.sf[F_DAY_CASE_SHARE], self.sf[F_DAY_CASE_LOS] = care.day_surgery.share, care.day_surgery.los
-        self._slots(self.CAPACITY)
-        self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
-                 np.zeros((0, LATER_W)))
-        self.drain_call = self._drain  # one bound method: placeholders are recognised by it
-        self.placed: set[int] = set()  # event ids of the pending consultations with a placeholder in SimPy's queue
-
     def _slots(self, capacity: int) -> None:
         """Room for ``capacity`` episodes between consultations (those there keep their slots)."""
         n_old = len(getattr(self, "kheap", ()))

@@ -245,6 +245,8 @@ class CountyModel:
                 if capacity != station.capacity or held != station.reserved:
                     station.resize(capacity, held, now)
         self.monitor.capacity_changed(now, county.fac_doctors, county.fac_beds)
+        if self.compiled is not None:
+            self.compiled.refresh()  # the compiled steps take the new rules and stations
 
     def _sampler(self):
         """Time-average number in system per station (for Little's law checks)."""

@@ -97,6 +97,22 @@ def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     assert next(fast.env._eid) == next(slow.env._eid)
 
 
+@pytest.mark.parametrize("policy, residents, years", [("workforce_rotation", 30_000, 1.0),
+                                                      ("workforce_pooling", 100_000, 0.3)])
+def test_changing_rules_run_compiled_give_identical_tables(policy, residents, years, monkeypatch):
+    """A phased plan (rotation) and pooled staff change the rules and resize stations mid-run."""
+    from benchmarks import bench
+    config = bench.ROOT / "configs" / "policies" / f"{policy}.yaml"
+    scenario = bench.load(config, bench.scaled_overrides(residents, years=years))
+    fast, fast_mon = _run(scenario, True, monkeypatch)
+    slow, slow_mon = _run(scenario, False, monkeypatch)
+    assert fast.compiled is not None and len(fast_mon.capacity_log) > 0
+    for name in TABLES:
+        a, b = getattr(fast_mon, name).arrays(), getattr(slow_mon, name).arrays()
+        assert all(a[col].tobytes() == b[col].tobytes() for col in b), f"{policy}: {name}"
+    assert next(fast.env._eid) == next(slow.env._eid)
+
+
 def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
     for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
                   "payment.global_budget.enabled=true"):
@@ -166,6 +182,22 @@ def test_banked_station_waits_equal_station(c, reserved):
         assert banked.serve(now, duration, priority) == plain.serve(now, duration, priority)
     assert banked.busy_time == plain.busy_time
     assert bank.busy[1] == 0.0
+
+
+def test_banked_station_resizes_as_station():
+    rng = np.random.default_rng(8)
+    plain, bank = Station(4, 1, False), StationBank([4], [1])
+    banked, now = bank.stations[0], 0.0
+    for step in range(4000):
+        now += rng.exponential(0.2)
+        if step % 200 == 199:
+            c = int(rng.integers(1, 9))
+            r = int(rng.integers(0, c))
+            plain.resize(c, r, now)
+            banked.resize(c, r, now)
+            continue
+        duration, priority = rng.exponential(1.0), bool(rng.random() < 0.3)
+        assert banked.serve(now, duration, priority) == plain.serve(now, duration, priority)
 
 
 def test_first_visit_columns_match_the_record_schemas():

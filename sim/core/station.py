@@ -154,6 +154,25 @@ class BankedStation:
         b = self.bank
         return serve_in_bank(b.free, b.servers, b.held, b.busy, self.index, now, duration, priority)
 
+    def resize(self, capacity: int | None, reserved: int, now: float) -> None:
+        """``Station.resize``: the servers that free up first stay (the earliest go to the general
+        pool), added ones are free from ``now``."""
+        if (capacity is None) != (self.capacity is None):
+            raise ValueError("a station cannot switch between limited and unlimited capacity")
+        if capacity is None:
+            return
+        if not 0 <= reserved < max(capacity, 1):
+            raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
+        b, i = self.bank, self.index
+        times = sorted(b.free[i, :b.servers[i] + b.held[i]].tolist())
+        times = times[:capacity] + [now] * max(0, capacity - len(times))
+        if capacity > b.free.shape[1]:
+            b.free = np.pad(b.free, ((0, 0), (0, capacity - b.free.shape[1])))
+        general = capacity - (reserved if capacity else 0)
+        b.free[i, :capacity] = times
+        b.servers[i], b.held[i] = general, capacity - general
+        self.capacity, self.reserved = capacity, reserved if capacity else 0
+
     @property
     def busy_time(self) -> float:
         return float(self.bank.busy[self.index])
