@@ -57,14 +57,9 @@ class Station:
     def resize(self, capacity: int | None, reserved: int, now: float) -> None:
         """Change the number of servers at ``now``.  Added servers are free from ``now``; removed
         ones are those that free up last: they finish the work already given to them, then leave."""
-        if (capacity is None) != (self.capacity is None):
-            raise ValueError("a station cannot switch between limited and unlimited capacity")
-        if capacity is None:
+        times = _kept_servers(self.capacity, capacity, reserved, now, self._free + self._held)
+        if times is None:
             return
-        if not 0 <= reserved < max(capacity, 1):
-            raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
-        times = sorted(self._free + self._held)
-        times = times[:capacity] + [now] * max(0, capacity - len(times))
         general = capacity - (reserved if capacity else 0)
         self._free, self._held = times[:general], times[general:]
         heapq.heapify(self._free)
@@ -157,15 +152,10 @@ class BankedStation:
     def resize(self, capacity: int | None, reserved: int, now: float) -> None:
         """``Station.resize``: the servers that free up first stay (the earliest go to the general
         pool), added ones are free from ``now``."""
-        if (capacity is None) != (self.capacity is None):
-            raise ValueError("a station cannot switch between limited and unlimited capacity")
-        if capacity is None:
-            return
-        if not 0 <= reserved < max(capacity, 1):
-            raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
         b, i = self.bank, self.index
-        times = sorted(b.free[i, :b.servers[i] + b.held[i]].tolist())
-        times = times[:capacity] + [now] * max(0, capacity - len(times))
+        times = _kept_servers(self.capacity, capacity, reserved, now, b.free[i, :b.servers[i] + b.held[i]].tolist())
+        if times is None:
+            return
         if capacity > b.free.shape[1]:
             b.free = np.pad(b.free, ((0, 0), (0, capacity - b.free.shape[1])))
         general = capacity - (reserved if capacity else 0)
@@ -176,3 +166,16 @@ class BankedStation:
     @property
     def busy_time(self) -> float:
         return float(self.bank.busy[self.index])
+
+
+def _kept_servers(old: int | None, capacity: int | None, reserved: int, now: float, free_times: list[float]):
+    """The free times of a resized station's servers, earliest first (None: unlimited, nothing
+    to do); the servers that free up last are the ones removed, added ones are free from ``now``."""
+    if (capacity is None) != (old is None):
+        raise ValueError("a station cannot switch between limited and unlimited capacity")
+    if capacity is None:
+        return None
+    if not 0 <= reserved < max(capacity, 1):
+        raise ValueError(f"reserved servers must be in [0, {capacity - 1}], got {reserved}")
+    times = sorted(free_times)
+    return times[:capacity] + [now] * max(0, capacity - len(times))
