@@ -85,3 +85,25 @@ def test_rows_made_in_chunks_do_not_change_results(scenario, monkeypatch):
     for table in ("visits", "stays", "episodes"):
         for col, x in a.logs[table].items():
             assert np.array_equal(x, b.logs[table][col], equal_nan=x.dtype.kind == "f"), f"{table}.{col}"
+
+
+def test_collector_timing_and_table_chunks_do_not_change_results(scenario, monkeypatch):
+    """A run collects the young generation less often (for speed) and stores its tables in chunks;
+    neither can matter: collections every 50 new objects and 1,000-row chunks give the same
+    tables, and the collector's own setting is back as it was after the run."""
+    import gc
+
+    from sim.core.tables import Table
+    from sim.studies import runner
+
+    before = gc.get_threshold()
+    a = single_run(scenario, 0, keep_logs=True)
+    assert gc.get_threshold() == before
+    assert len(a.logs["visits"]["time"]) > 3000  # several chunks below
+    monkeypatch.setattr(runner, "YOUNG_COLLECTION_EVERY", 50)
+    monkeypatch.setattr(Table, "CHUNK_ROWS", 1000)
+    b = single_run(scenario, 0, keep_logs=True)
+    assert nan_equal_dicts(a.kpis, b.kpis)
+    for table in ("visits", "stays", "episodes"):
+        for col, x in a.logs[table].items():
+            assert np.array_equal(x, b.logs[table][col], equal_nan=x.dtype.kind == "f"), f"{table}.{col}"
