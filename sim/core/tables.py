@@ -27,7 +27,8 @@ DTYPES = {"i": "i4", "d": "f8", "f": "f4", "b": "i1"}  # struct / array type cod
 def _chunk(dtype: np.dtype, rows: int) -> np.ndarray:
     """An empty column chunk in memory of its own (an anonymous map), so that freeing it gives the
     memory back to the system: malloc would keep chunks below its mapping threshold in its heap,
-    where a freed chunk between live blocks still counts as the process's memory."""
+    where a freed chunk between live blocks still counts as the process's memory.  One map per
+    column chunk: a 2M-resident county-year makes about 1,400 (Linux allows 65,530 by default)."""
     return np.frombuffer(mmap.mmap(-1, rows * dtype.itemsize), dtype)
 
 
