@@ -52,3 +52,20 @@ def test_fast_forward_waits_for_an_event_due_first():
 def test_call_later_refuses_a_negative_delay():
     with pytest.raises(ValueError, match="negative delay"):
         Clock().call_later(-1.0, lambda a, b: None, None, None)
+
+
+def test_calls_due_on_later_days_wait_outside_the_queue_until_their_day():
+    env, ran = Clock(), []
+    for delay in (2.5, 0.5, 1.0, 2.0, 1.25):
+        env.call_later(delay, lambda a, b: ran.append((env.now, a)), delay, None)
+    assert len(env._queue) == 3  # today's call and one entry for each later day (1 and 2)
+    env.run()
+    assert ran == [(0.5, 0.5), (1.0, 1.0), (1.25, 1.25), (2.0, 2.0), (2.5, 2.5)]
+
+
+def test_fast_forward_past_a_day_start_brings_in_that_days_calls():
+    env = Clock()
+    env.call_later(1.5, lambda a, b: None, None, None)
+    assert env.fast_forward(1.2) and env.now == 1.2  # day 1 began: its call is queued, due later
+    assert len(env._queue) == 1
+    assert not env.fast_forward(1.6) and env.now == 1.2  # the call at 1.5 comes first
