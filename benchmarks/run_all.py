@@ -190,8 +190,8 @@ def do_scaling(t: Table, p: dict) -> dict:
     lo, hi = TARGETS["exponent"]
     t.add("scaling", "fitted exponent, log CPU time vs log episodes (wall)",
           f"{r['exponent_cpu']:.3f} ({r['exponent']:.3f})", f"{lo}-{hi}", lo <= r["exponent_cpu"] <= hi)
-    t.add("scaling", "fitted exponent, log memory the run adds (peak RSS less RSS once loaded) vs log episodes, "
-                     "three largest (MiB added by the largest)",
+    t.add("scaling", "fitted exponent, log memory the run adds (its own peak RSS: VmHWM reset once loaded, less "
+                     "RSS then) vs log episodes, three largest (MiB added by the largest)",
           f"{r['exponent_rss']:.3f} ({r['points'][-1]['run_rss_mib']:.0f})", f"<= {TARGETS['exponent_rss']:g}",
           r["exponent_rss"] <= TARGETS["exponent_rss"])
     return r
@@ -289,10 +289,12 @@ def write_latest(path: Path, table: Table, info: dict, argv: list[str], started:
     if "scaling" in raw:
         lines += ["- scaling CPU s per run: " + "; ".join(f"{_pop(q['population'])} {fmt(q['all_cpu_seconds'])}"
                                                         for q in raw["scaling"]["points"])]
-        lines += ["- scaling memory of the fastest run, MiB, peak RSS / added by the run (peak less RSS once "
-                  "loaded) / added per million episodes: " + "; ".join(
-                      f"{_pop(q['population'])} {q['child_rss_mib']:.0f} / {q['run_rss_mib']:.0f} / "
-                      f"{q['run_rss_mib'] / q['episodes'] * 1e6:.0f}" for q in raw["scaling"]["points"])]
+        lines += ["- scaling memory of the fastest run, MiB, RSS once loaded / added by the run (its peak RSS, "
+                  "VmHWM reset once loaded, less RSS then) / added per million episodes: " + "; ".join(
+                      f"{_pop(q['population'])} {q['loaded_rss_mib']:.0f} / {q['run_rss_mib']:.0f} / "
+                      f"{q['run_rss_mib'] / q['episodes'] * 1e6:.0f}" for q in raw["scaling"]["points"])
+                  + f"; exponent over all {len(raw['scaling']['points'])} sizes "
+                  f"{raw['scaling']['exponent_rss_all']:.3f}."]
     if "batch" in raw:
         b = raw["batch"]
         lines += ["- batch times, s: " + "; ".join(f"{w} worker(s) {fmt(ts)}" for w, ts in b["all_seconds"].items())]

@@ -90,21 +90,31 @@ class Habits:
             self.choices += int(counted.sum())
         self.last[resident] = facility
 
+    SETTLE_ROWS = 8192  # residents drawn at once: a block's (rows, K) temporaries stay in the core's cache
+
     def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
                episodes: int, rng: np.random.Generator) -> None:
         """Habits formed over ``episodes`` past illnesses per resident: conditions and severities
-        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit."""
+        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit.
+        Every resident's draws are made at once, the choices block by block (the same numbers:
+        each resident's choice depends only on its own row)."""
         n = len(resident_village)
         cum = np.cumsum(weights.ravel()) / weights.sum()
         S = util.shape[2]
         for _ in range(episodes):
-            cs = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1)
-            u = util[resident_village, cs // S, cs % S]  # (N, K)
-            options = choice_set[resident_village]
-            if self.enabled:
-                u = u + self.bonus * (options == self.last[:, None])
-            k = draw_logit(u, rng.random(n))
-            self.last = options[np.arange(n), k].astype(np.int32)
+            illness, pick = rng.random(n), rng.random(n)
+            last = np.empty(n, np.int32)
+            for lo in range(0, n, self.SETTLE_ROWS):
+                rows = slice(lo, lo + self.SETTLE_ROWS)
+                village = resident_village[rows]
+                cs = np.minimum(np.searchsorted(cum, illness[rows], side="right"), len(cum) - 1)
+                u = util[village, cs // S, cs % S]  # (rows, K)
+                options = choice_set[village]
+                if self.enabled:
+                    u = u + self.bonus * (options == self.last[rows, None])
+                k = draw_logit(u, pick[rows])
+                last[rows] = options[np.arange(len(k)), k]
+            self.last = last
 
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, ROOT, load
 
+from models.adaptation import Habits
 from models.demand import DemandModel
 from models.loading import county_of
 from models.reimbursement import Reimbursement
@@ -111,6 +112,24 @@ def test_hourly_profile_places_arrivals_by_weight_and_none_in_a_closed_hour():
     closed = load(BASELINE, "simulation.arrival_profile=[0.3,0.3,0.2,0.1,0.0,0.05,0.05,0.0,0.0]")
     hours = np.floor(DemandModel(closed, county_of(closed)).time_of_day(u) * 24).astype(int)
     assert not np.isin(hours, [12, 15, 16]).any()
+
+
+def test_settled_habits_do_not_depend_on_how_many_residents_are_drawn_at_once(monkeypatch):
+    """Habits settle block by block (to keep the work in cache); each resident's choice uses only
+    its own draws, so blocks of 7 residents give exactly what one block of all of them gives."""
+    rng = np.random.default_rng(2)
+    util = rng.normal(size=(6, 3, 2, 4))
+    util[..., 1:][rng.random((6, 3, 2, 3)) < 0.3] = -np.inf  # some options unavailable, never all
+    weights, choice_set, village = rng.random((3, 2)), rng.integers(0, 40, (6, 4)), rng.integers(0, 6, 100)
+    spec = type("HabitSpec", (), {"habit_bonus": 0.8})
+    settled = []
+    for rows in (1000, 7):
+        monkeypatch.setattr(Habits, "SETTLE_ROWS", rows)
+        habits = Habits(spec, len(village))
+        habits.settle(util, weights, choice_set, village, 5, np.random.default_rng(9))
+        settled.append(habits.last)
+    assert np.array_equal(*settled)
+    assert (settled[0][:, None] == choice_set[village]).any(axis=1).all()  # each chose one of its options
 
 
 def test_gatekeeping_names_known_conditions(tmp_path):

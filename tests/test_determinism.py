@@ -13,6 +13,14 @@ from sim.studies.runner import multiple_replications, runs_frame, single_run
 YEARS = "simulation.years=0.2"
 
 
+def assert_same_run(a, b):
+    """The same KPIs and, bit for bit, the same visit, stay and episode tables."""
+    assert nan_equal_dicts(a.kpis, b.kpis)
+    for table in ("visits", "stays", "episodes"):
+        for col, x in a.logs[table].items():
+            assert np.array_equal(x, b.logs[table][col], equal_nan=x.dtype.kind == "f"), f"{table}.{col}"
+
+
 @pytest.fixture(scope="module")
 def scenario():
     return small_county(YEARS)
@@ -21,13 +29,10 @@ def scenario():
 def test_same_seed_identical_results(scenario):
     a = single_run(scenario, 0, keep_logs=True)
     b = single_run(scenario, 0, keep_logs=True)
-    assert nan_equal_dicts(a.kpis, b.kpis)
+    assert_same_run(a, b)
     pd.testing.assert_frame_equal(a.facilities, b.facilities)
     pd.testing.assert_frame_equal(a.monthly, b.monthly)
     assert a.accounting == b.accounting
-    for table in ("visits", "stays", "episodes"):
-        for col, x in a.logs[table].items():
-            assert np.array_equal(x, b.logs[table][col], equal_nan=x.dtype.kind == "f"), f"{table}.{col}"
 
 
 def test_same_seed_identical_runs_table(scenario):
@@ -81,7 +86,23 @@ def test_rows_made_in_chunks_do_not_change_results(scenario, monkeypatch):
     assert a.accounting["arrived"] / 93 > 7  # several chunks a day below
     monkeypatch.setattr(pathway, "ROWS_AT_ONCE", 7)
     b = single_run(scenario, 0, keep_logs=True)
-    assert nan_equal_dicts(a.kpis, b.kpis)
-    for table in ("visits", "stays", "episodes"):
-        for col, x in a.logs[table].items():
-            assert np.array_equal(x, b.logs[table][col], equal_nan=x.dtype.kind == "f"), f"{table}.{col}"
+    assert_same_run(a, b)
+
+
+def test_collector_timing_and_table_chunks_do_not_change_results(scenario, monkeypatch):
+    """A run collects the young generation less often (for speed) and stores its tables in chunks;
+    neither can matter: collections every 50 new objects and 1,000-row chunks give the same
+    tables, and the collector's own setting is back as it was after the run."""
+    import gc
+
+    from sim.core.tables import Table
+    from sim.studies import runner
+
+    before = gc.get_threshold()
+    a = single_run(scenario, 0, keep_logs=True)
+    assert gc.get_threshold() == before
+    assert len(a.logs["visits"]["time"]) > 3000  # several chunks below
+    monkeypatch.setattr(runner, "YOUNG_COLLECTION_EVERY", 50)
+    monkeypatch.setattr(Table, "CHUNK_ROWS", 1000)
+    b = single_run(scenario, 0, keep_logs=True)
+    assert_same_run(a, b)

@@ -1,5 +1,5 @@
 """Column tables: packed rows come back as the typed values a numpy cast of them gives, in order,
-across daily commits, column growth and blocks added at once."""
+across daily commits, storage chunks, joins and blocks added at once."""
 import numpy as np
 import pytest
 
@@ -8,8 +8,8 @@ from sim.core.tables import Table
 COLUMNS = {"fac": "i", "time": "d", "cost": "f", "flag": "b"}
 
 
-def test_rows_round_trip_through_commits_and_growth(monkeypatch):
-    monkeypatch.setattr(Table, "MIN_ROOM", 8)  # force several growths
+def test_rows_round_trip_through_commits_and_chunks(monkeypatch):
+    monkeypatch.setattr(Table, "CHUNK_ROWS", 8)  # force many chunks
     rng = np.random.default_rng(3)
     fac, time = rng.integers(-5, 10**6, 200), rng.random(200) * 1e4
     cost, flag = rng.random(200) * 1e3, rng.random(200) < 0.3
@@ -32,6 +32,23 @@ def test_rows_round_trip_through_commits_and_growth(monkeypatch):
     assert np.array_equal(out["cost"], cost.astype("f4"))  # the same rounding as a float32 cast
     assert np.array_equal(out["flag"], flag.astype("i1"))
     assert np.array_equal(table.arrays(120)["time"], time[120:])
+
+
+def test_rows_read_from_any_start_before_and_after_joining(monkeypatch):
+    """``arrays(start)`` (what the event log streams) sees the same rows whether the columns are
+    still in chunks or were joined by ``arrays()``, and rows added after a join follow on."""
+    monkeypatch.setattr(Table, "CHUNK_ROWS", 8)
+    time = np.arange(50, dtype="f8")
+    table = Table(COLUMNS)
+    assert [len(a) for a in table.arrays().values()] == [0, 0, 0, 0]
+    for lo, hi in ((0, 5), (5, 21), (21, 30)):
+        table.add_block(fac=np.arange(lo, hi), time=time[lo:hi], cost=time[lo:hi], flag=np.zeros(hi - lo))
+    assert [np.array_equal(table.arrays(s)["time"], time[s:30]) for s in (3, 8, 16, 29, 30, 0)] == [True] * 6
+    table.add_block(fac=np.arange(30, 50), time=time[30:], cost=time[30:], flag=np.ones(20))
+    for s in (45, 29, 0, 31, 0):
+        assert np.array_equal(table.arrays(s)["time"], time[s:])
+        assert np.array_equal(table.arrays(s)["fac"], np.arange(s, 50, dtype="i4"))
+    assert np.array_equal(table.arrays()["flag"], np.r_[np.zeros(30), np.ones(20)].astype("i1"))
 
 
 def test_row_writer_must_name_the_columns_in_schema_order():

@@ -6,10 +6,12 @@ on the number of workers because each replication owns its seed).
 """
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,25 @@ class RunResult:
     logs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
 
+YOUNG_COLLECTION_EVERY = 10_000  # net new objects between young-generation collections in a run (CPython: 700)
+
+
+@contextmanager
+def _fewer_collections():
+    """Collect the young generation less often while the model runs.  A run makes almost no
+    reference cycles (a quarter-year of a 2M-resident county leaves 20 objects to the collector),
+    but its bursts of new objects set off a collection every 700, each walking what is young: in
+    that run 463 collections cost 0.49 µs per episode (0.17 at 50k and 500k), against 0.02 with
+    collections every 10,000.  Objects are still freed by their reference counts as before, and
+    results cannot change."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
 def single_run(scenario: Scenario, replication: int = 0, county: County | None = None,
                keep_logs: bool = False, event_log: str | Path | None = None) -> RunResult:
     """Run one replication; its streams come from (master seed, replication).  ``event_log``
@@ -55,8 +76,9 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     t0 = time.perf_counter()
     county = county if county is not None else county_of(scenario)
     streams = make_streams(replication_seed(scenario.simulation.seed, replication))
-    model = CountyModel(scenario, county, streams)
-    mon = model.run(str(event_log) if event_log else None)
+    with _fewer_collections():
+        model = CountyModel(scenario, county, streams)
+        mon = model.run(str(event_log) if event_log else None)
     visits, stays, episodes = mon.visits.arrays(), mon.stays.arrays(), mon.episodes.arrays()
     transfers, outside = mon.transfers.arrays(), mon.outside.arrays()
     sim_spec = scenario.simulation
