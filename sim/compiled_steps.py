@@ -12,7 +12,11 @@ entry in SimPy's queue stands for the next of them while SimPy runs.  Every runn
 queues, waits per facility, fund and ledger spending, caps and deductibles, tallies) is added in
 the same order with the same IEEE operations, on books shared with the Python steps.  The rules
 are the ``models/`` functions the Python steps call, compiled as they are, or tables filled by
-Care's own methods.  Results are bit-identical (tests/test_compiled_steps.py,
+Care's own methods.  Under the payment reforms (总额预算, DRG/DIP, 按床日, 同病同付) the provider's
+gains move with the community's stake (daily) and the DIP point price (yearly), which only the
+Python day steps change, between compiled runs: their tables are refilled at the next run; the
+assessment's part of keeping a referral moves with every visit and is computed in the loop from
+the running tallies (``marginal_payback``).  Results are bit-identical (tests/test_compiled_steps.py,
 benchmarks/table_hashes.py); benchmarks/issue15_speed.md has the design and the figures.
 """
 from __future__ import annotations
@@ -101,7 +105,7 @@ I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NS, I_STATU
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
     F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS, F_KAPPA, F_TEAM_KAPPA, F_REFERRAL_SHARE, \
     F_ADMISSION_SHARE, F_STEP_DOWN_SHARE, F_STEP_DOWN_ELIGIBLE, F_SAME_PAYMENT_SHARE, F_PER_DIEM, F_WITHHELD, \
-    F_DIP_PRICE, F_DIP_PAID = range(25)
+    F_DIP_PAID = range(24)
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending steps due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
@@ -175,6 +179,7 @@ def _k_pop(kf, ki, heap, si):
 
 @njit(cache=True, inline="always")
 def _claimed(order, n, fac):
+    """Whether ``fac`` is among the first ``n`` facilities of ``order`` (those with DIP claims this year)."""
     for j in range(n):
         if order[j] == fac:
             return True
@@ -327,7 +332,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     if not np.isnan(fee):
                         payment = CASE
                         if is_dip[tier, k]:  # Community.claim_points (the fee is the points at the price)
-                            if dip_points[fac] == 0.0 and not _claimed(dip_order, si[I_CLAIMED], fac):
+                            if not _claimed(dip_order, si[I_CLAIMED], fac):
                                 dip_order[si[I_CLAIMED]] = fac
                                 si[I_CLAIMED] += 1
                             dip_points[fac] += points[k]
