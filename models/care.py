@@ -25,7 +25,7 @@ from models.demand import DayBatch, DemandModel
 from models.episode import DECISION_DRAWS as D
 from models.episode import SERVICE_DRAWS, Episode, case_condition, case_key, case_severity
 from models.geography import County
-from models.incentives import ProviderResponse, probability
+from models.incentives import ProviderResponse, departs
 from models.levers import county_under_levers, information, medicines, salary, sinking
 from models.levers.chronic_centres import ChronicCentres
 from models.levers.day_surgery import DaySurgery
@@ -262,7 +262,7 @@ class Care:
 
     def _departs(self, ep: Episode, column: int, share: float, gain: float, kappa: float) -> bool:
         """A discretionary departure from routine, taken as incentives.py states."""
-        return gain > 0 and ep.decision_draw(column) < share * probability(gain, kappa)
+        return departs(ep.decision_draw(column), share, gain, kappa)
 
     def asks_back(self, ep: Episode, fac: int) -> float | None:
         """Days until a return visit (复诊) after a resolved outpatient consultation, or None: the

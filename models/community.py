@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 INDICATORS = ("county_visit_rate", "primary_care_share", "upward_referral_rate")
 LOWER_IS_BETTER = {"upward_referral_rate"}
+LOWER = tuple(k in LOWER_IS_BETTER for k in INDICATORS)
 
 
 @dataclass
@@ -197,24 +198,12 @@ class Community:
         """Linearised change in the year's paid-back amount if the tallies moved by these counts:
         what a decision is worth through the assessment (0 without one, or past a target)."""
         y = self.current
-        if not self.assessment or y is None or y.visits == 0:
+        if not self.assessment or y is None:
             return 0.0
-        n = y.visits
-        values = y.indicators()
-        moved = {"county_visit_rate": d_in_county, "primary_care_share": d_primary, "upward_referral_rate": d_referred}
-        total = sum(getattr(self.assessment, k).weight for k in INDICATORS)
-        if total <= 0:
-            return 0.0
-        gain = 0.0
-        for k in INDICATORS:
-            spec, v = getattr(self.assessment, k), values[k]
-            dv = (moved[k] - v * d_visits) / n
-            if k in LOWER_IS_BETTER:
-                if v > spec.target:
-                    gain -= spec.weight * spec.target / (v * v) * dv
-            elif v < spec.target:
-                gain += spec.weight * dv / spec.target
-        return y.withheld * gain / total
+        specs = [getattr(self.assessment, k) for k in INDICATORS]
+        return marginal_payback(y.withheld, (y.visits, y.visits_in_county, y.visits_primary, y.referred_up),
+                                (d_visits, d_in_county, d_primary, d_referred), tuple(s.weight for s in specs),
+                                tuple(s.target for s in specs), LOWER)
 
     # ------------------------------------------------------------------ the report
     def table(self) -> list[dict]:
@@ -240,3 +229,29 @@ class Community:
                 "dip_point_price": y.dip_price,
             })
         return rows
+
+
+def marginal_payback(withheld: float, tallies, moves, weights, targets, lower) -> float:
+    """``Community.assessment_gain`` from numbers: ``tallies`` are the year's (visits, then each
+    indicator's count), ``moves`` the decision's change to them, ``weights``/``targets``/
+    ``lower`` (lower is better) per indicator in ``INDICATORS`` order.  Plain arithmetic,
+    compiled as is by ``sim/compiled_steps.py`` (tuples here, arrays there)."""
+    n = tallies[0]
+    if n == 0:
+        return 0.0
+    total = 0.0
+    for w in weights:
+        total += w
+    if total <= 0:
+        return 0.0
+    gain = 0.0
+    for i in range(len(weights)):
+        v = tallies[i + 1] / n
+        dv = (moves[i + 1] - v * moves[0]) / n
+        weight, target = weights[i], targets[i]
+        if lower[i]:
+            if v > target:
+                gain -= weight * target / (v * v) * dv
+        elif v < target:
+            gain += weight * dv / target
+    return withheld * gain / total

@@ -47,11 +47,18 @@ if TYPE_CHECKING:
     from models.reimbursement import Reimbursement
 
 TOWNSHIP, COUNTY, OUTSIDE = TIERS.index("township"), TIERS.index("county"), TIERS.index("outside")
+KEEP_MOVES = (-1, 0, 0, -1)  # a kept referral's change to the tallies: a visit (out of county) and a referral fewer
 
 
 def probability(gain: float, kappa: float) -> float:
     """Probability of taking a discretionary departure worth ``gain`` CNY."""
     return 1.0 - math.exp(-gain / kappa) if gain > 0 else 0.0
+
+
+def departs(u: float, share: float, gain: float, kappa: float) -> bool:
+    """Whether a provider whose draw is ``u`` takes a discretionary departure worth ``gain``
+    (eligible with ``share``); compiled as is by ``sim/compiled_steps.py``."""
+    return gain > 0 and u < share * probability(gain, kappa)
 
 
 class ProviderResponse:
@@ -134,9 +141,14 @@ class ProviderResponse:
         """A county hospital treats a would-be out-of-county referral itself: the fund no longer
         pays the outside visit and stay, the county earns its own stay's premium, and the
         visit and the referral leave the assessment tallies."""
+        return self.keep_value(case, admit) + self.community.assessment_gain(*KEEP_MOVES)
+
+    def keep_value(self, case: int, admit: bool) -> float:
+        """``keep_gain`` before the assessment: fixed while the stake and the DIP price are (the
+        compiled steps add the assessment's part, which moves with every visit)."""
         fund_out = self.visit_fund[OUTSIDE][case] + (self.ffs_stay_fund(OUTSIDE, case) if admit else 0.0)
         premium, fund_in = self._stay(COUNTY, case) if admit else (0.0, 0.0)
-        return premium + self.stake * (fund_out - fund_in) + self.community.assessment_gain(-1, 0, 0, -1)
+        return premium + self.stake * (fund_out - fund_in)
 
     def admit_gain(self, case: int) -> float:
         """A mild county case admitted rather than treated as an outpatient (the marginal

@@ -12,7 +12,11 @@ entry in SimPy's queue stands for the next of them while SimPy runs.  Every runn
 queues, waits per facility, fund and ledger spending, caps and deductibles, tallies) is added in
 the same order with the same IEEE operations, on books shared with the Python steps.  The rules
 are the ``models/`` functions the Python steps call, compiled as they are, or tables filled by
-Care's own methods.  Results are bit-identical (tests/test_compiled_steps.py,
+Care's own methods.  Under the payment reforms (总额预算, DRG/DIP, 按床日, 同病同付) the provider's
+gains move with the community's stake (daily) and the DIP point price (yearly), which only the
+Python day steps change, between compiled runs: their tables are refilled at the next run; the
+assessment's part of keeping a referral moves with every visit and is computed in the loop from
+the running tallies (``marginal_payback``).  Results are bit-identical (tests/test_compiled_steps.py,
 benchmarks/table_hashes.py); benchmarks/issue15_speed.md has the design and the figures.
 """
 from __future__ import annotations
@@ -25,20 +29,21 @@ from types import FunctionType
 import numpy as np
 from numba import njit
 
-from models.care import Care
+from models.community import INDICATORS, LOWER, marginal_payback
 from models.costs import lognormal_stay, normal_quantile
 from models.episode import DECISION_DRAWS, MAX_VISITS, SERVICE_DRAWS
-from models.incentives import probability
+from models.incentives import KEEP_MOVES, departs, probability
 from models.levers import LEVERS
 from models.levers.day_surgery import is_day_case
 from models.levers.family_doctor import family_doctor_referral
 from models.levers.information import resolves_remotely
 from models.levers.medicines import out_of_stock
+from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM
 from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
 from models.referral import TREAT_HERE, refers_down
 from models.reimbursement import capped, fee_after_deductible, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
-from models.tiers import OUTSIDE
+from models.tiers import COUNTY, OUTSIDE
 from sim.core.station import serve_in_bank
 from sim.core.tables import DTYPES
 
@@ -60,6 +65,9 @@ _resolves_remotely = njit(cache=True, inline="always")(resolves_remotely)
 _out_of_stock = njit(cache=True, inline="always")(out_of_stock)
 _is_day_case = njit(cache=True, inline="always")(is_day_case)
 _family_doctor_referral = njit(cache=True, inline="always")(family_doctor_referral)
+_departs = njit(cache=True, inline="always")(
+    FunctionType(departs.__code__, {**departs.__globals__, "probability": njit(cache=True)(probability)}))
+_marginal_payback = njit(cache=True)(marginal_payback)
 
 
 def _records(columns: dict[str, str]) -> np.dtype:
@@ -77,42 +85,27 @@ KNOWN_LEVERS = frozenset({"family_doctor", "payment", "capacity", "sinking", "in
 
 def supports(model) -> bool:
     """Whether this run's consultations and stays need only what the compiled steps do: no
-    balking or queue sampling, and in every part of a phased plan fee-for-service stays and the
-    global budget off (no stake or assessment: the provider's gains from a departure are then
-    fixed, and only a capitated family-doctor team's can be positive)."""
+    balking or queue sampling, and in every part of a phased plan only levers this module
+    knows (the payment reforms included: global budget, assessment, DRG/DIP, per diem,
+    same-payment)."""
     if model.balk is not None or model.sample_dt > 0 or any(s.track for s in (*model.doctors, *model.beds)):
         return False
-    if not _rules_allow(model.care):
-        return False
-    variants = model.plan.variants
-    if any(v.payment.global_budget.enabled for v in variants):  # cheap: before building each part's rules
-        return False
-    return all(_rules_allow(Care(v, model.care.base_county)) for v in variants)
+    return all(_levers_known(v) for v in model.plan.variants)
 
 
-def _rules_allow(care: Care) -> bool:
-    r = care.response
-    if any(getattr(care.scenario, lever.KEY) != lever.Spec() for lever in LEVERS if lever.KEY not in KNOWN_LEVERS):
-        return False  # a lever added since: the Python steps, until this module handles it (docs/extending.md)
-    return (not care.community.enabled and r.points is None and r.per_diem is None
-            and all(f is None for fees in r.fixed for f in fees))
-
-
-def _team_threshold(care, target_tier: int, case: int) -> float:
-    """``Care._departs`` for a capitated family-doctor team keeping a referral to ``target_tier``:
-    the draw must fall below this (-1: it never does).  The gain is fixed while ``supports``
-    holds (no stake, fee-for-service stays), so the rule is evaluated once, in Python."""
-    r = care.response
-    gain = r.team_gain(target_tier, case, bool(case % 2))
-    return care.response_spec.discretionary_referral_share * probability(gain, r.team_kappa) if gain > 0 else -1.0
+def _levers_known(scenario) -> bool:
+    """A lever added since goes to the Python steps until this module handles it (docs/extending.md)."""
+    return all(getattr(scenario, lever.KEY) == lever.Spec() for lever in LEVERS if lever.KEY not in KNOWN_LEVERS)
 
 
 # integer state (si) and float state (sf) of a compiled run, shared with CompiledSteps
 I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NS, I_STATUS, I_TIMEOUT_EID, I_HAS_YEAR, \
     I_HAS_LEDGER, I_PERCEIVE, I_SEEKING, I_QPRIO, I_QEID, I_HAS_CAP, I_HAS_CAP_IN, I_CONTINUOUS, I_HAS_STOCK, \
-    I_YEARLY = range(23)
+    I_YEARLY, I_ASSESSED, I_HAS_DIP, I_CLAIMED, I_PER_DIEM = range(27)
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
-    F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS = range(14)
+    F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS, F_KAPPA, F_TEAM_KAPPA, F_REFERRAL_SHARE, \
+    F_ADMISSION_SHARE, F_STEP_DOWN_SHARE, F_STEP_DOWN_ELIGIBLE, F_SAME_PAYMENT_SHARE, F_PER_DIEM, F_WITHHELD, \
+    F_DIP_PAID = range(24)
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending steps due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
@@ -121,17 +114,18 @@ D_TIME, D_SVC = range(2)
 D_VILLAGE, D_COND, D_SEV, D_ADMIT, D_CASE, D_RESIDENT, D_FIRST, D_CONTRACTED, D_TCM, D_SCHEDULED = range(10)
 # an episode between consultations (a slot): floats, with its rows of draws, and ints
 SVC_W, REF_W, LATER_W = SERVICE_DRAWS.width, DECISION_DRAWS.width, MAX_VISITS - 1
-K_DUE, K_TIME, K_COST, K_FUND, K_OOP, K_DED_PAID = range(6)
-K_SVC_DRAWS = 6
+K_DUE, K_TIME, K_COST, K_FUND, K_OOP, K_DED_PAID, K_STEP_DOWN = range(7)
+K_SVC_DRAWS = 7
 K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
 K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
     K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD = range(18)
 KI_WIDTH = 18
-VISIT, ADMISSION, REHABILITATION = 0, 1, 2  # an episode's next step (K_KIND)
-NOT_DOWN, REHAB = 0, 1  # stays.down (sim/pathway.py)
-FD_LOCAL_DRAW = DECISION_DRAWS.fd_local
+VISIT, ADMISSION, REHABILITATION, ADMISSION_DOWN = 0, 1, 2, 3  # an episode's next step (K_KIND)
+NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # stays.down (sim/pathway.py)
+FD_LOCAL_DRAW, KEEP_DRAW, WITHHOLD_DRAW = DECISION_DRAWS.fd_local, DECISION_DRAWS.keep_in_county, DECISION_DRAWS.withhold
+STEP_DOWN_DRAW, SAME_PAYMENT_DRAW = DECISION_DRAWS.step_down, DECISION_DRAWS.same_payment
 TCM_DRAW, STAY_DRAW, REHAB_DRAW = SERVICE_DRAWS.tcm, SERVICE_DRAWS.stay, SERVICE_DRAWS.rehab
 DOWN_DRAW, TELE_DRAW, STOCK_DRAW, DAY_CASE_DRAW = DECISION_DRAWS.down, DECISION_DRAWS.telemedicine, \
     DECISION_DRAWS.stock, DECISION_DRAWS.day_surgery
@@ -184,6 +178,15 @@ def _k_pop(kf, ki, heap, si):
 
 
 @njit(cache=True, inline="always")
+def _claimed(order, n, fac):
+    """Whether ``fac`` is among the first ``n`` facilities of ``order`` (those with DIP claims this year)."""
+    for j in range(n):
+        if order[j] == fac:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def _free(kfree, si, slot):
     kfree[si[I_NFREE]] = slot
     si[I_NFREE] += 1
@@ -230,9 +233,11 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
          can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
-         bed_free, bed_servers, bed_held, bed_busy, stay_mean, per_day, in_row, in_ded, in_rate, used_in, stay_service,
+         bed_free, bed_servers, bed_held, bed_busy, per_day, in_row, in_ded, in_rate, used_in, stay_service,
          down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
-         paid_hospital, fee_waived, team_threshold, kf, ki, kheap, kfree, vrows, erows, srows):
+         paid_hospital, fee_waived, emergency, mild_odds, sends_down, points, weights, targets, lower, keep_moves,
+         dip_points, dip_order, stay_mean, team_gain, keep_value, admit_gain, step_down_gain, downshift_gain,
+         case_fee, is_dip, kf, ki, kheap, kfree, vrows, erows, srows):
     """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
@@ -243,7 +248,9 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
 
     Each consultation is ``CountyModel._visit`` with ``Care.consult`` and the rules after it, for
     what ``supports`` allows; the episode then ends (its row is logged), waits in its slot for
-    its next consultation (referral, return visit) or goes to the Python steps (admission)."""
+    its next consultation (referral, return visit) or its stays.  The provider's gains
+    (``Care._departs``) come from tables refilled whenever the stake or the DIP price changes,
+    the assessment's part of keeping a referral from the running tallies."""
     status = DONE
     beta, scale, beta_hours = return_terms[0], return_terms[1], return_terms[2]
     while True:
@@ -294,19 +301,50 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             slot = _k_pop(kf, ki, kheap, si)
             now = kf[slot, K_DUE]
             sf[F_NOW] = now
-            if ki[slot, K_KIND] != VISIT:  # CountyModel._admit (no step-down to a township) or _rehab
+            if ki[slot, K_KIND] != VISIT:  # CountyModel._admit, _admit_down or _rehab
                 fac = ki[slot, K_FAC]
                 tier, v, c, k = fac_tier[fac], ki[slot, K_VILLAGE], ki[slot, K_COND], ki[slot, K_CASE]
-                acute = ki[slot, K_KIND] == ADMISSION
-                if acute:  # Care.acute_stay: no early step-down, fee-for-service
+                kind = ki[slot, K_KIND]
+                if kind == ADMISSION and tier == COUNTY and sf[F_SAME_PAYMENT_SHARE] > 0 and sends_down[c] \
+                        and _departs(kf[slot, K_REF_DRAWS + SAME_PAYMENT_DRAW], sf[F_SAME_PAYMENT_SHARE],
+                                     downshift_gain[k], sf[F_KAPPA]):  # Care.downshift
+                    rf = rehab_fac[v]
+                    if rf != TREAT_HERE and can[rf, k]:
+                        ki[slot, K_DOWNS] += 1
+                        _next(si, kf, ki, kheap, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
+                        continue
+                acute = kind != REHABILITATION
+                fee, payment = 0.0, FEE_FOR_SERVICE
+                if acute:  # Care.acute_stay
+                    down = DOWNSHIFT if kind == ADMISSION_DOWN else NOT_DOWN
                     if _is_day_case(tier, day_case_eligible[c], kf[slot, K_REF_DRAWS + DAY_CASE_DRAW],
                                     sf[F_DAY_CASE_SHARE]):
                         los = sf[F_DAY_CASE_LOS]
                     else:
                         los = _lognormal_stay(stay_mean[tier, k], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + STAY_DRAW])
-                    cost, down = per_day[tier, k] * los, NOT_DOWN
+                        if tier == COUNTY and not _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW], down_prob[c]) \
+                                and rehab_fac[v] != TREAT_HERE \
+                                and _departs(kf[slot, K_REF_DRAWS + STEP_DOWN_DRAW], sf[F_STEP_DOWN_ELIGIBLE],
+                                             step_down_gain[k], sf[F_KAPPA]):  # Care._steps_down
+                            kf[slot, K_STEP_DOWN] = los * sf[F_STEP_DOWN_SHARE]
+                            los -= kf[slot, K_STEP_DOWN]
+                    fee = case_fee[tier, k]
+                    if not np.isnan(fee):
+                        payment = CASE
+                        if is_dip[tier, k]:  # Community.claim_points (the fee is the points at the price)
+                            if not _claimed(dip_order, si[I_CLAIMED], fac):
+                                dip_order[si[I_CLAIMED]] = fac
+                                si[I_CLAIMED] += 1
+                            dip_points[fac] += points[k]
+                            sf[F_DIP_PAID] += fee
+                    cost = per_day[tier, k] * los
                 else:  # Care.rehab_stay
-                    los = _lognormal_stay(sf[F_REHAB_MEAN], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + REHAB_DRAW])
+                    if kf[slot, K_STEP_DOWN] > 0:
+                        los = kf[slot, K_STEP_DOWN]
+                    else:
+                        los = _lognormal_stay(sf[F_REHAB_MEAN], sf[F_SIGMA], kf[slot, K_SVC_DRAWS + REHAB_DRAW])
+                    if si[I_PER_DIEM]:
+                        fee, payment = sf[F_PER_DIEM] * los, PER_DIEM
                     cost, down = sf[F_REHAB_PER_DAY] * los, REHAB
                 # ---- CountyModel._stay and Care.stay_bill
                 wait = serve_in_bank(bed_free, bed_servers, bed_held, bed_busy, fac, now, los, ki[slot, K_FD] != 0)
@@ -317,6 +355,8 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 if si[I_HAS_CAP_IN]:
                     fund = _capped(fund, ki[slot, K_RESIDENT], used_in, sf[F_CAP_IN])
                 oop = cost - fund
+                if payment != FEE_FOR_SERVICE:  # the fund pays the fixed fee; the patient by the usual rules
+                    fund = fee
                 kf[slot, K_DED_PAID] += charged
                 _spend(si, kf, year, ledger_village, ledger_spent, slot, v, cost, fund, oop)
                 ki[slot, K_STAYS] += 1
@@ -324,10 +364,11 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 rs = srows[ns]
                 rs.fac, rs.time, rs.wait, rs.los, rs.cost, rs.fund, rs.oop = fac, now, wait, los, cost, fund, oop
                 rs.service_revenue, rs.down, rs.referred = cost * stay_service[tier, c], down, referred
-                rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], ki[slot, K_FD], 0
+                rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], ki[slot, K_FD], payment
                 si[I_NS] = ns + 1
                 end = now + wait + los
-                if acute and _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW], down_prob[c]) \
+                if acute and (kf[slot, K_STEP_DOWN] > 0 or _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW],
+                                                                          down_prob[c])) \
                         and rehab_fac[v] != TREAT_HERE:  # Care.rehab_after
                     ki[slot, K_DOWNS] += 1
                     _next(si, kf, ki, kheap, slot, REHABILITATION, rehab_fac[v], now + (end - now))
@@ -356,6 +397,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
             ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
             ki[slot, K_DOWNS], ki[slot, K_STAYS], ki[slot, K_FD], kf[slot, K_DED_PAID] = 0, 0, 0, 0.0
+            kf[slot, K_STEP_DOWN] = 0.0
             si[I_NEXT] = i + 1
         sf[F_NOW] = now
         # ---- CountyModel._visit
@@ -396,12 +438,31 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             if target != TREAT_HERE and (ki[slot, K_ADMIT] == 0 or fac_beds[fac] != 0):  # Care._keep_here
                 if _resolves_remotely(tier, kf[slot, K_REF_DRAWS + TELE_DRAW], sf[F_TELE_SHARE]):
                     target, tele = TREAT_HERE, True
+                elif tier == COUNTY and fac_tier[target] == OUTSIDE:  # the community keeps it in the county
+                    assessed = si[I_ASSESSED] != 0 and si[I_HAS_YEAR] != 0
+                    gain = keep_value[k, ki[slot, K_ADMIT]] + (
+                        _marginal_payback(sf[F_WITHHELD], year[1:], keep_moves, weights, targets, lower) if assessed
+                        else 0.0)
+                    if _departs(kf[slot, K_REF_DRAWS + KEEP_DRAW], sf[F_REFERRAL_SHARE], gain, sf[F_KAPPA]):
+                        target = TREAT_HERE
                 elif ki[slot, K_CONTRACTED] and is_primary[tier] and \
-                        kf[slot, K_REF_DRAWS + FD_LOCAL_DRAW] < team_threshold[fac_tier[target], k]:
+                        _departs(kf[slot, K_REF_DRAWS + FD_LOCAL_DRAW], sf[F_REFERRAL_SHARE],
+                                 team_gain[fac_tier[target], k], sf[F_TEAM_KAPPA]):
                     target = TREAT_HERE  # the capitated team manages its contracted resident itself
         elif si[I_HAS_STOCK] and _out_of_stock(kf[slot, K_REF_DRAWS + STOCK_DRAW + visits - 1], in_stock[fac, c]):
             target = target_of[v, tier, k]  # the medicine is missing: sent up the referral chain
             stockout = target != TREAT_HERE
+        elif tier == COUNTY and ki[slot, K_SEV] == 0 and not emergency[c]:  # Care._marginal_admission
+            u = kf[slot, K_REF_DRAWS + WITHHOLD_DRAW]
+            if ki[slot, K_ADMIT]:
+                if _departs(u, sf[F_ADMISSION_SHARE], -admit_gain[k], sf[F_KAPPA]):
+                    ki[slot, K_ADMIT] = 0
+            else:
+                admitted = k | 1
+                odds = mild_odds[c]
+                if odds > 0 and can[fac, admitted] and fac_beds[fac] != 0 \
+                        and _departs(u, sf[F_ADMISSION_SHARE] * odds, admit_gain[admitted], sf[F_KAPPA]):
+                    ki[slot, K_ADMIT], ki[slot, K_CASE], k = 1, admitted, admitted
         referred_out = target != TREAT_HERE
         if si[I_HAS_YEAR]:  # Community.count_visit
             year[1] += 1.0
@@ -457,7 +518,7 @@ def _refresh_cache() -> None:
                                     (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
                                      lognormal_stay, normal_quantile, inpatient_fee, refers_down, resolves_remotely,
                                      out_of_stock, is_day_case, fee_after_deductible,
-                                     family_doctor_referral)).encode())
+                                     family_doctor_referral, departs, probability, marginal_payback)).encode())
     cache = _run._cache
     if not hasattr(cache, "_cache_path"):
         return
@@ -495,7 +556,9 @@ class CompiledSteps:
             perceptions._solved = np.array(perceptions._solved, dtype=np.int64)
         self.year = np.zeros(5)  # the community year's spending and visit tallies, copied in and out
         self.ledger = np.zeros(len(care.ledger.names))
-        self.si, self.sf = np.zeros(I_YEARLY + 1, dtype=np.int64), np.zeros(F_DAY_CASE_LOS + 1)
+        self.si, self.sf = np.zeros(I_PER_DIEM + 1, dtype=np.int64), np.zeros(F_DIP_PAID + 1)
+        n_fac = care.county.n_facilities
+        self.dip_points, self.dip_order = np.zeros(n_fac), np.zeros(n_fac, dtype=np.int64)  # the year's DIP claims
         self.refresh()
         self._slots(self.CAPACITY)
         self.day(np.zeros(0), np.zeros((0, 10), dtype=np.int64), np.zeros((0, SVC_W)), np.zeros((0, REF_W)),
@@ -507,7 +570,8 @@ class CompiledSteps:
         """The rules' tables from the county's current Care (at the start, and when a phased plan
         or pooled staff change them) and the stations' current arrays."""
         care, doctors, beds = self.model.care, self.doctors, self.beds
-        pay = care.pay
+        pay, response = care.pay, care.response
+        specs = [getattr(care.scenario.payment.assessment, k) for k in INDICATORS]
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
         used_out = np.frombuffer(pay._used_out, dtype=np.float64) if pay._used_out is not None else np.zeros(1)
         used_in = np.frombuffer(pay._used_in, dtype=np.float64) if pay._used_in is not None else np.zeros(1)
@@ -536,8 +600,6 @@ class CompiledSteps:
             np.asarray(care.seeking.return_terms, dtype=np.float64), return_oop,
             care._wait_sum, care._wait_n, seen, solved, self.year, np.asarray(care.ledger.village, dtype=np.int64),
             self.ledger, beds.free, beds.servers, beds.held, beds.busy,
-            np.array([[m * care.response.los_factor(t, k) for k, m in enumerate(row)]  # Care.acute_stay's mean
-                      for t, row in enumerate(care.los_mean)]),
             np.asarray(care.per_day, dtype=np.float64),
             np.array([[[pay._row(t, r, g) for t in range(n_tiers)] for g in (False, True)] for r in referred]),
             np.asarray(pay.in_ded, dtype=float), np.asarray(pay.in_rate, dtype=float), used_in,
@@ -550,7 +612,24 @@ class CompiledSteps:
             np.asarray(pay.year_ded, dtype=np.float64), np.asarray(pay.pool, dtype=np.int64),
             *(np.frombuffer(paid, dtype=np.float64) for paid in (pay._ded_paid or (np.zeros(1), np.zeros(1)))),
             np.array([t in care.fee_waived_tiers for t in range(n_tiers)], dtype=np.bool_),
-            np.array([[_team_threshold(care, t, k) for k in range(n_cases)] for t in range(n_tiers)]))
+            np.asarray(care.emergency, dtype=np.bool_), np.asarray(care.mild_admission_odds, dtype=np.float64),
+            np.asarray(care.case_payment.downshift or [False] * len(care.emergency), dtype=np.bool_),
+            np.asarray(response.points or [0.0] * n_cases, dtype=np.float64),
+            *(np.array([getattr(s, name) for s in specs], dtype=dtype)
+              for name, dtype in (("weight", np.float64), ("target", np.float64))),
+            np.array(LOWER, dtype=np.bool_), np.array(KEEP_MOVES, dtype=np.float64),
+            self.dip_points, self.dip_order)
+        spec = care.response_spec
+        self.si[I_ASSESSED], self.si[I_HAS_DIP] = care.community.assessment is not None, response.points is not None
+        self.si[I_PER_DIEM] = response.per_diem is not None
+        self.sf[F_PER_DIEM] = response.per_diem if response.per_diem is not None else 0.0
+        self.sf[F_KAPPA], self.sf[F_TEAM_KAPPA] = response.kappa, response.team_kappa
+        self.sf[F_REFERRAL_SHARE], self.sf[F_ADMISSION_SHARE] = spec.discretionary_referral_share, \
+            spec.discretionary_admission_share
+        self.sf[F_STEP_DOWN_SHARE], self.sf[F_STEP_DOWN_ELIGIBLE] = spec.step_down_share, spec.step_down_eligible_share
+        self.sf[F_SAME_PAYMENT_SHARE] = care.case_payment.eligible_share
+        self._gains_for = None
+        self._refresh_gains()
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None
         self.si[I_SEEKING] = care.seeking.enabled
         self.sf[F_CAP] = pay.cap_out if pay.cap_out is not None else 0.0
@@ -559,11 +638,34 @@ class CompiledSteps:
         self.si[I_HAS_CAP_IN], self.si[I_CONTINUOUS] = pay.cap_in is not None, pay.continuous
         self.sf[F_CAP_IN] = pay.cap_in if pay.cap_in is not None else 0.0
         self.sf[F_SIGMA] = care.costs.los_sigma
-        self.sf[F_REHAB_MEAN] = care.costs.rehab_days * care.response.rehab_los_factor()  # Care.rehab_stay's mean
         self.sf[F_REHAB_PER_DAY] = care.costs.rehab_per_day
         self.si[I_HAS_STOCK], self.si[I_YEARLY] = care.in_stock is not None, pay.yearly
         self.sf[F_TELE_SHARE] = care.information.telemedicine_share
         self.sf[F_DAY_CASE_SHARE], self.sf[F_DAY_CASE_LOS] = care.day_surgery.share, care.day_surgery.los
+
+    def _refresh_gains(self) -> None:
+        """What the provider's departures gain (ProviderResponse, per case) and the stays' means
+        and fixed fees: they move with the community's stake (daily) and the DIP point price
+        (yearly), which the Python steps change between compiled runs; refilled when they did."""
+        care = self.model.care
+        r, community = care.response, care.community
+        key = (r, community.stake, community.dip_price)
+        if key == self._gains_for:
+            return
+        self._gains_for = key
+        n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
+        tiers, cases = range(n_tiers), range(n_cases)
+        fees = [[r.case_fee(t, k) for k in cases] for t in tiers]
+        self.gains = (
+            np.array([[m * r.los_factor(t, k) for k, m in enumerate(row)]  # Care.acute_stay's mean
+                      for t, row in enumerate(care.los_mean)]),
+            np.array([[r.team_gain(t, k, bool(k % 2)) for k in cases] for t in tiers]),
+            np.array([[r.keep_value(k, admit) for admit in (False, True)] for k in cases]),
+            *(np.array([gain(k) for k in cases]) for gain in (r.admit_gain, r.step_down_gain, r.downshift_gain)),
+            np.array([[np.nan if f is None else f for f in row] for row in fees]),
+            np.array([[r.is_dip(t, k) for k in cases] for t in tiers], dtype=np.bool_))
+        self.sf[F_REHAB_MEAN] = care.costs.rehab_days * r.rehab_los_factor()  # Care.rehab_stay's mean
+
     def _slots(self, capacity: int) -> None:
         """Room for ``capacity`` episodes between consultations (those there keep their slots)."""
         n_old = len(getattr(self, "kheap", ()))
@@ -627,6 +729,16 @@ class CompiledSteps:
         spent = care.ledger._spent
         if spent is not None:
             self.ledger[:] = spent
+        self._refresh_gains()
+        dip = y is not None and si[I_HAS_DIP] != 0
+        if dip:  # Community.claim_points' books, in the order facilities first claimed
+            self.dip_points[:] = 0.0
+            claimed = list(y.dip_points)
+            self.dip_order[:len(claimed)] = claimed
+            self.dip_points[claimed] = list(y.dip_points.values())
+            si[I_CLAIMED], sf[F_DIP_PAID] = len(claimed), y.dip_paid
+        if y is not None:
+            sf[F_WITHHELD] = y.withheld
         head = env.head()
         while head is not None and getattr(head[3], "fn", None) is self.drain_call:
             env.drop_head()  # the consultations a placeholder stands for are run here, in order
@@ -640,7 +752,7 @@ class CompiledSteps:
         else:
             sf[F_QTIME], si[I_QPRIO], si[I_QEID] = head[0], head[1], head[2]
         sf[F_NOW] = env.now
-        _run(si, sf, self.day_f, self.day_i, self.u_svc, self.u_ref, self.later, *self.shared,
+        _run(si, sf, self.day_f, self.day_i, self.u_svc, self.u_ref, self.later, *self.shared, *self.gains,
              self.kf, self.ki, self.kheap, self.kfree, self.vrows, self.erows, self.srows)
         env.resume_event_ids(int(si[I_EID]))
         if y is not None:
@@ -650,6 +762,9 @@ class CompiledSteps:
                 int(book[3]), int(book[4])
         if spent is not None:
             spent[:] = self.ledger.tolist()
+        if dip:
+            y.dip_points = {int(f): float(self.dip_points[f]) for f in self.dip_order[:si[I_CLAIMED]]}
+            y.dip_paid = float(sf[F_DIP_PAID])
         if si[I_NV]:
             model.add_visit(self.vrows[:si[I_NV]].tobytes())
         if si[I_NS]:

@@ -13,7 +13,10 @@ import pytest
 from conftest import small_county
 from numba import njit
 
+from models.community import INDICATORS, LOWER, marginal_payback
 from models.costs import lognormal_stay, normal_quantile
+from models.incentives import departs
+from models.levers.payment import CASE, PER_DIEM
 from models.loading import county_of
 from models.referral import refers_down
 from models.reimbursement import capped, fee_share, inpatient_fee
@@ -21,7 +24,7 @@ from models.seeking import return_odds_factor, takes
 from sim import compiled_steps
 from sim.core.station import Station, StationBank
 from sim.core.streams import make_streams, replication_seed
-from sim.pathway import CountyModel
+from sim.pathway import DOWNSHIFT, CountyModel
 
 SHORT = ("simulation.years=0.15",  # with return visits (复诊) and rehabilitation stays (下转), which the
          "provider_demand.return_visit_prob={village: 0.1, township: 0.15, county: 0.2, outside: 0.2}",  # compiled
@@ -44,6 +47,16 @@ SUPPORTED = {
                                        "family_doctor.capitation_cny=120", "geography.synthetic.county_hospitals.0.doctors=4"],
     "care-seeking and adaptation off": [*SHORT, "care_seeking.enabled=false", "adaptation.habit_bonus=0",
                                         "adaptation.beta_resolved=0"],
+    **(PAYMENT := {  # the payment reforms: gains that move with the stake, the assessment and the DIP price
+        "global budget, assessment, DRG, same payment": [
+            *SHORT, "payment.global_budget.enabled=true", "payment.global_budget.budget_per_resident=1200",
+            "payment.assessment.enabled=true", "payment.drg.enabled=true",
+            "payment.same_payment.conditions=[moderate_acute, minor_acute]", "payment.same_payment.eligible_share=0.5",
+            "payment.response.sensitivity_cny=100"],
+        "global budget, DIP, per diem": [
+            *SHORT, "payment.global_budget.enabled=true", "payment.global_budget.budget_per_resident=1200",
+            "payment.dip.enabled=true", "payment.per_diem.enabled=true", "payment.response.sensitivity_cny=100"],
+    }),
 }
 TABLES = ("visits", "stays", "episodes", "transfers", "outside", "missed")
 
@@ -77,11 +90,19 @@ def test_compiled_steps_give_identical_tables(case, monkeypatch):
     assert [s.busy_time for s in fast.doctors] == [s.busy_time for s in slow.doctors]
     assert fast.env.now == slow.env.now
     assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
+    if case in PAYMENT:  # the reforms' departures and payments were meant to happen
+        stays = slow_mon.stays.arrays()
+        assert len(fast_mon.community_budget) > 0
+        assert (stays["payment"] == CASE).sum() > 5
+        if "DIP" in case:
+            assert (stays["payment"] == PER_DIEM).sum() > 5
+        else:
+            assert (stays["down"] == DOWNSHIFT).sum() > 0, "same-payment admissions were meant to go down"
 
 
 @pytest.mark.parametrize("policy", ["capacity", "day_surgery", "differentiated_reimbursement", "family_doctor",
                                     "gatekeeping", "information", "medicine_stock", "medicines", "prices",
-                                    "referral_rules", "resource_sinking"])
+                                    "referral_rules", "resource_sinking", "payment_reform", "full_reform"])
 def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     """The shipped policies the compiled steps accept, in a small county."""
     from benchmarks import bench
@@ -97,12 +118,14 @@ def test_policies_run_compiled_give_identical_tables(policy, monkeypatch):
     assert next(fast.env._eid) == next(slow.env._eid)
 
 
-@pytest.mark.parametrize("policy, residents, years", [("workforce_rotation", 30_000, 1.0),
-                                                      ("workforce_pooling", 100_000, 0.3)])
+@pytest.mark.parametrize("policy, residents, years", [("policies/workforce_rotation", 30_000, 1.0),
+                                                      ("policies/workforce_pooling", 100_000, 0.3),
+                                                      ("plans/qijiang_payment_first", 5_000, 4)])
 def test_changing_rules_run_compiled_give_identical_tables(policy, residents, years, monkeypatch):
-    """A phased plan (rotation) and pooled staff change the rules and resize stations mid-run."""
+    """A phased plan (rotation; Qijiang's switches DRG, per diem and the global budget on in
+    turn) and pooled staff change the rules and resize stations mid-run."""
     from benchmarks import bench
-    config = bench.ROOT / "configs" / "policies" / f"{policy}.yaml"
+    config = bench.ROOT / "configs" / f"{policy}.yaml"
     scenario = bench.load(config, bench.scaled_overrides(residents, years=years))
     fast, fast_mon = _run(scenario, True, monkeypatch)
     slow, slow_mon = _run(scenario, False, monkeypatch)
@@ -114,8 +137,7 @@ def test_changing_rules_run_compiled_give_identical_tables(policy, residents, ye
 
 
 def test_unsupported_scenarios_run_the_python_steps(monkeypatch):
-    for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5",
-                  "payment.global_budget.enabled=true"):
+    for extra in ("service.balk_queue_length=3", "simulation.sample_interval_days=0.5"):
         model, _ = _run(small_county("simulation.years=0.02", extra), True, monkeypatch)
         assert model.compiled is None, extra
 
@@ -137,6 +159,29 @@ def test_compiled_rules_give_the_same_bits():
         u = rng.random()
         assert take(u, a) == takes(u, a)
     assert used_nb.tolist() == used_py
+
+
+def test_compiled_incentive_rules_give_the_same_bits():
+    """A departure's rule and the assessment's marginal payback, compiled (arrays) and as Python
+    (tuples of counts), on random tallies around the targets."""
+    from types import FunctionType
+
+    from models.incentives import probability
+    depart = njit(FunctionType(departs.__code__, {**departs.__globals__, "probability": njit(probability)}))
+    payback = njit(marginal_payback)
+    rng = np.random.default_rng(11)
+    moves = (-1, 0, 0, -1)
+    for _ in range(3000):
+        u, share, gain, kappa = rng.random(), rng.random(), rng.normal(0, 300), rng.uniform(10, 1000)
+        assert depart(u, share, gain, kappa) == departs(u, share, gain, kappa)
+        n = int(rng.integers(0, 5000))
+        tallies = (n, *(int(x) for x in rng.integers(0, n + 1, 3)))
+        weights, targets = tuple(rng.choice([0.0, 0.2, 0.4], 3)), tuple(rng.uniform(0.01, 1, 3))
+        withheld = rng.uniform(0, 1e6)
+        assert payback(withheld, np.array(tallies, dtype=float), np.array(moves, dtype=float), np.array(weights),
+                       np.array(targets), np.array(LOWER)) == marginal_payback(withheld, tallies, moves, weights,
+                                                                              targets, LOWER)
+    assert len(LOWER) == len(INDICATORS)
 
 
 def test_normal_quantile_is_the_standard_librarys():
