@@ -96,15 +96,13 @@ class Habits:
         drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit."""
         n = len(resident_village)
         cum = np.cumsum(weights.ravel()) / weights.sum()
-        S = util.shape[2]
+        util = np.ascontiguousarray(util)
+        village = np.ascontiguousarray(resident_village, dtype=np.int64)
+        options = np.ascontiguousarray(choice_set, dtype=np.int64)
         for _ in range(episodes):
-            cs = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1)
-            u = util[resident_village, cs // S, cs % S]  # (N, K)
-            options = choice_set[resident_village]
-            if self.enabled:
-                u = u + self.bonus * (options == self.last[:, None])
-            k = draw_logit(u, rng.random(n))
-            self.last = options[np.arange(n), k].astype(np.int32)
+            shifted = _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled)
+            p = np.exp(shifted)  # numpy's exp on the same contiguous (N, K) block as draw_logit's
+            self.last = _burn_in_choice(p, rng.random(n), village, options)
 
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -135,3 +133,48 @@ def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
                 k += 1
         out[i] = k if k < last else last
     return out
+
+
+@njit(cache=True)
+def count_at_or_below(sorted_values, x):
+    """``np.searchsorted(sorted_values, x, side="right")`` for one value (no NaN) in a short
+    sorted array: counted without branches, which beats a binary search on a few dozen values."""
+    k = 0
+    for v in sorted_values:
+        k += v <= x
+    return k
+
+
+@njit(cache=True)
+def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
+    """(N, K) utilities of one burn-in illness per resident less each row's maximum, as
+    ``draw_logit`` shifts them: the illness (condition × severity) by ``searchsorted`` on ``cum``,
+    plus ``bonus`` on the resident's ``last`` facility when ``habit``; the same IEEE operations
+    as the numpy expression, without its (N, K) temporaries."""
+    n, S, K, top = len(u), util.shape[2], util.shape[3], len(cum) - 1
+    out = np.empty((n, K))
+    for i in range(n):
+        cs = min(count_at_or_below(cum, u[i]), top)
+        v, c, s = village[i], cs // S, cs % S
+        for j in range(K):
+            x = util[v, c, s, j]
+            if habit:
+                x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
+            out[i, j] = x
+        m = out[i, 0]
+        for j in range(1, K):
+            if out[i, j] > m:
+                m = out[i, j]
+        for j in range(K):
+            out[i, j] = out[i, j] - m
+    return out
+
+
+@njit(cache=True)
+def _burn_in_choice(p, u, village, options):
+    """Each resident's facility after one burn-in illness: ``draw_logit``'s inverse CDF on ``p``."""
+    k = _inverse_cdf(p, u)
+    last = np.empty(len(u), dtype=np.int32)
+    for i in range(len(u)):
+        last[i] = options[village[i], k[i]]
+    return last
