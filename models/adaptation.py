@@ -19,6 +19,7 @@ from numba import njit
 from pydantic import Field
 
 from sim.core.config_files import Strict
+from sim.core.search import count_at_or_below
 
 
 class AdaptationSpec(Strict):
@@ -133,16 +134,6 @@ def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
                 k += 1
         out[i] = k if k < last else last
     return out
-
-
-@njit(cache=True)
-def count_at_or_below(sorted_values, x):
-    """``np.searchsorted(sorted_values, x, side="right")`` for one value (no NaN) in a short
-    sorted array: counted without branches, which beats a binary search on a few dozen values."""
-    k = 0
-    for v in sorted_values:
-        k += v <= x
-    return k
 
 
 @njit(cache=True)
