@@ -108,8 +108,47 @@ class Habits:
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index of the option chosen in each row of ``util`` (N, K; -inf = unavailable) by inverse CDF."""
-    p = np.exp(util - util.max(axis=1, keepdims=True))  # numpy's exp, as the logit weights always were
-    return _inverse_cdf(np.ascontiguousarray(p), np.ascontiguousarray(u, dtype=np.float64))
+    p = np.exp(_less_row_max(util))  # numpy's exp, as the logit weights always were
+    return _inverse_cdf(p, np.ascontiguousarray(u, dtype=np.float64))
+
+
+@njit(cache=True)
+def _less_row_max(util):
+    """``util - util.max(axis=1, keepdims=True)`` as a new C-ordered array (numpy's reduction over
+    a short row costs more than the row's arithmetic); no NaN in ``util``."""
+    n, K = util.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        m = util[i, 0]
+        for j in range(1, K):
+            if util[i, j] > m:
+                m = util[i, j]
+        for j in range(K):
+            out[i, j] = util[i, j] - m
+    return out
+
+
+@njit(cache=True)
+def utility_less_row_max(util, village, condition, severity, extra):
+    """``_less_row_max(util[village, condition, severity] + extra)`` for (V, C, S, K) ``util`` and
+    (N, K) ``extra``, without the gathered temporaries."""
+    n, K = extra.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        row = util[village[i], condition[i], severity[i]]
+        for j in range(K):
+            out[i, j] = row[j] + extra[i, j]
+    return _less_row_max(out)
+
+
+@njit(cache=True)
+def chosen_options(p, u, choice_set, village):
+    """``choice_set[village, _inverse_cdf(p, u)]``: the facility each patient chose."""
+    k = _inverse_cdf(p, u)
+    out = np.empty(len(u), dtype=choice_set.dtype)
+    for i in range(len(u)):
+        out[i] = choice_set[village[i], k[i]]
+    return out
 
 
 @njit(cache=True)
@@ -139,7 +178,7 @@ def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
     """(N, K) utilities of one burn-in illness per resident less each row's maximum, as
-    ``draw_logit`` shifts them: the illness (condition × severity) by ``searchsorted`` on ``cum``,
+    ``draw_logit`` shifts them (``_less_row_max``): the illness (condition × severity) by ``searchsorted`` on ``cum``,
     plus ``bonus`` on the resident's ``last`` facility when ``habit``; the same IEEE operations
     as the numpy expression, without its (N, K) temporaries."""
     n, S, K, top = len(u), util.shape[2], util.shape[3], len(cum) - 1
@@ -152,20 +191,10 @@ def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
             if habit:
                 x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
             out[i, j] = x
-        m = out[i, 0]
-        for j in range(1, K):
-            if out[i, j] > m:
-                m = out[i, j]
-        for j in range(K):
-            out[i, j] = out[i, j] - m
-    return out
+    return _less_row_max(out)
 
 
 @njit(cache=True)
 def _burn_in_choice(p, u, village, options):
     """Each resident's facility after one burn-in illness: ``draw_logit``'s inverse CDF on ``p``."""
-    k = _inverse_cdf(p, u)
-    last = np.empty(len(u), dtype=np.int32)
-    for i in range(len(u)):
-        last[i] = options[village[i], k[i]]
-    return last
+    return chosen_options(p, u, options, village).astype(np.int32)

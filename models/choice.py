@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models import levers
-from models.adaptation import draw_logit
+from models.adaptation import chosen_options, utility_less_row_max
 from models.costs import CostModel
 from models.geography import County
 from models.levers.tcm import inclusive_value, tcm_probability
@@ -120,9 +120,9 @@ class ChoiceModel:
              habit: np.ndarray | None = None) -> np.ndarray:
         """Facility chosen by each patient, by inverse CDF on the patient's own uniform; ``habit``
         (N, K) adds each option's habit utility for the patient."""
-        if habit is not None:
-            k = draw_logit(self.util[village, condition, severity] + habit, u)
-            return self.choice_set[village, k]
+        if habit is not None:  # draw_logit on util[village, condition, severity] + habit, gathered compiled
+            p = np.exp(utility_less_row_max(self.util, village, condition, severity, habit))  # numpy's exp
+            return chosen_options(p, np.ascontiguousarray(u, dtype=np.float64), self.choice_set, village)
         cum = self.cum[village, condition, severity]  # (N, K)
         k = (u[:, None] >= cum).sum(axis=1)
         last = (self.prob[village, condition, severity] > 0).cumsum(axis=1).argmax(axis=1)

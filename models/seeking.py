@@ -36,6 +36,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field, field_validator
 
 from models.tiers import TIERS, Tier
@@ -141,8 +142,7 @@ class CareSeeking:
         """FORMAL, SELF_TREATMENT or FORGONE for each episode, by inverse CDF on its own uniform."""
         if not self.enabled:
             return np.zeros(len(village), dtype=np.int8)
-        cum = self.cum[village, condition, severity]
-        return np.minimum((u[:, None] >= cum[:, :2]).sum(axis=1), 2).astype(np.int8)
+        return _options(self.cum, village, condition, severity, u)
 
     def comes_back(self, tier: int, oop: float, hours: float, u: float) -> bool:
         """Whether a patient asked back for a return visit comes (always when the model is off)."""
@@ -163,3 +163,13 @@ class CareSeeking:
         util = float(self.adm_asc[condition, severity]) + self.spec.admission_beta_log_oop * math.log1p(
             stay_oop / ADMISSION_OOP_SCALE)
         return 1.0 + math.exp(-util)
+
+
+@njit(cache=True)
+def _options(cum, village, condition, severity, u):
+    """``min(Σ_j [u ≥ cum[v, c, s, j]] over the first two options, 2)`` per episode, as int8."""
+    out = np.empty(len(u), dtype=np.int8)
+    for i in range(len(u)):
+        row = cum[village[i], condition[i], severity[i]]
+        out[i] = min((u[i] >= row[0]) + (u[i] >= row[1]), 2)
+    return out
