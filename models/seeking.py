@@ -129,14 +129,9 @@ class CareSeeking:
         facility choice there (recomputed whenever perceived waits change)."""
         if not self.enabled:
             return
-        formal = self.asc_formal + self.spec.nest_scale * inclusive_value  # (V, C, S)
-        util = np.stack([formal, np.broadcast_to(self.self_util, formal.shape), np.zeros_like(formal)], axis=-1)
-        util -= util.max(axis=-1, keepdims=True)
-        p = np.exp(util)
-        p /= p.sum(axis=-1, keepdims=True)
-        p[:, self.emergency] = (1.0, 0.0, 0.0)
-        self.prob = p
-        self.cum = np.cumsum(p, axis=-1)
+        # formal care, self-treatment, forgone (0) less their maximum; numpy's exp and sum
+        p = np.exp(_option_utility(self.asc_formal, self.spec.nest_scale, inclusive_value, self.self_util))
+        self.prob, self.cum = _option_shares(p, p.sum(axis=-1, keepdims=True), self.emergency)
 
     def options(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
         """FORMAL, SELF_TREATMENT or FORGONE for each episode, by inverse CDF on its own uniform."""
@@ -173,3 +168,40 @@ def _options(cum, village, condition, severity, u):
         row = cum[village[i], condition[i], severity[i]]
         out[i] = min((u[i] >= row[0]) + (u[i] >= row[1]), 2)
     return out
+
+
+@njit(cache=True)
+def _option_utility(asc_formal, nest_scale, inclusive_value, self_util):
+    """(V, C, S, 3) utilities of formal care ``asc_formal + nest_scale · IV``, self-treatment
+    (by severity) and forgone care (0), less their maximum: the numpy expression's operations."""
+    V, C, S = inclusive_value.shape
+    u = np.empty((V, C, S, 3))
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                a, b, z = asc_formal[c, s] + nest_scale * inclusive_value[v, c, s], self_util[s], 0.0
+                m = a
+                if b > m:
+                    m = b
+                if z > m:
+                    m = z
+                u[v, c, s, 0], u[v, c, s, 1], u[v, c, s, 2] = a - m, b - m, z - m
+    return u
+
+
+@njit(cache=True)
+def _option_shares(p, total, emergency):
+    """``p / total`` with emergencies always formal, and its running sum (left to right)."""
+    V, C, S, K = p.shape
+    prob = np.empty_like(p)
+    cum = np.empty_like(p)
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                run = 0.0
+                for k in range(K):
+                    x = (1.0 if k == 0 else 0.0) if emergency[c] else p[v, c, s, k] / total[v, c, s, 0]
+                    prob[v, c, s, k] = x
+                    run = x if k == 0 else run + x
+                    cum[v, c, s, k] = run
+    return prob, cum
