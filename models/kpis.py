@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from models import cadres
 from models.geography import County
@@ -51,10 +52,48 @@ def kpi_table(s: pd.DataFrame, resident_years, open_share, groups: frozenset[str
 
 
 def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
+    """``np.bincount(group[mask], weights[mask], minlength=n)[:n]`` as floats, in one compiled
+    pass without the masked copies: each group's sum is added in row order from 0.0, as
+    bincount adds (the weights as float64, as bincount casts them)."""
+    if (mask is None or mask.dtype != np.bool_ or len(group) != len(mask)
+            or (weights is not None and len(weights) != len(group))):
+        return _bincount(group, n, weights, mask)
+    if weights is None:
+        return _masked_count(group, n, mask)
+    return _masked_sum(group, n, weights, mask)
+
+
+def _bincount(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
     if mask is not None:
         group = group[mask]
         weights = None if weights is None else weights[mask]
     return np.bincount(group, weights=weights, minlength=n)[:n].astype(float)
+
+
+@njit(cache=True)
+def _masked_sum(group, n, weights, mask):
+    out = np.zeros(n)
+    for i in range(len(group)):
+        if mask[i]:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[g] += np.float64(weights[i])
+    return out
+
+
+@njit(cache=True)
+def _masked_count(group, n, mask):
+    out = np.zeros(n, dtype=np.int64)
+    for i in range(len(group)):
+        if mask[i]:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[g] += 1
+    return out.astype(np.float64)
 
 
 class KpiCalculator:
