@@ -116,16 +116,21 @@ def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
 def _less_row_max(util):
     """``util - util.max(axis=1, keepdims=True)`` as a new C-ordered array (numpy's reduction over
     a short row costs more than the row's arithmetic); no NaN in ``util``."""
-    n, K = util.shape
-    out = np.empty((n, K))
+    return _shift_rows(util.copy())
+
+
+@njit(cache=True)
+def _shift_rows(x):
+    """``x -= x.max(axis=1, keepdims=True)`` in place, row by row; returns ``x``."""
+    n, K = x.shape
     for i in range(n):
-        m = util[i, 0]
+        m = x[i, 0]
         for j in range(1, K):
-            if util[i, j] > m:
-                m = util[i, j]
+            if x[i, j] > m:
+                m = x[i, j]
         for j in range(K):
-            out[i, j] = util[i, j] - m
-    return out
+            x[i, j] = x[i, j] - m
+    return x
 
 
 @njit(cache=True)
@@ -138,7 +143,7 @@ def utility_less_row_max(util, village, condition, severity, extra):
         row = util[village[i], condition[i], severity[i]]
         for j in range(K):
             out[i, j] = row[j] + extra[i, j]
-    return _less_row_max(out)
+    return _shift_rows(out)
 
 
 @njit(cache=True)
@@ -191,7 +196,7 @@ def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
             if habit:
                 x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
             out[i, j] = x
-    return _less_row_max(out)
+    return _shift_rows(out)
 
 
 @njit(cache=True)
