@@ -83,7 +83,7 @@ class Habits:
 
     def utility(self, choice_set: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """(N, K) habit bonus of each option for each episode's resident."""
-        return self.bonus * (choice_set == self.last[resident][:, None])
+        return _habit_bonus(choice_set, self.last, resident, self.bonus)
 
     def remember(self, resident: np.ndarray, facility: np.ndarray, counted: np.ndarray | None = None) -> None:
         if counted is not None and counted.any():
@@ -104,6 +104,18 @@ class Habits:
             shifted = _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled)
             p = np.exp(shifted)  # numpy's exp on the same contiguous (N, K) block as draw_logit's
             self.last = _burn_in_choice(p, rng.random(n), village, options)
+
+
+@njit(cache=True)
+def _habit_bonus(choice_set, last, resident, bonus):
+    """``bonus * (choice_set == last[resident][:, None])`` in one pass."""
+    n, K = choice_set.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        mine = last[resident[i]]
+        for j in range(K):
+            out[i, j] = bonus * (1.0 if choice_set[i, j] == mine else 0.0)
+    return out
 
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:

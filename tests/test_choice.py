@@ -127,3 +127,13 @@ def test_gathered_habit_draw_is_draw_logit():
     p = np.exp(utility_less_row_max(util, v, c, s, habit))
     assert np.array_equal(p, np.exp(util[v, c, s] + habit - (util[v, c, s] + habit).max(axis=1, keepdims=True)))
     assert np.array_equal(chosen_options(p, u, choice_set, v), choice_set[v, draw_logit(util[v, c, s] + habit, u)])
+
+
+def test_habit_bonus_is_numpys():
+    from models.adaptation import AdaptationSpec, Habits
+    rng = np.random.default_rng(6)
+    habits = Habits(AdaptationSpec(habit_bonus=1.5), 500)
+    habits.last[:] = rng.integers(-1, 20, 500)
+    options, resident = rng.integers(-1, 20, (300, 7)), rng.integers(0, 500, 300)
+    expected = 1.5 * (options == habits.last[resident][:, None])
+    assert np.array_equal(habits.utility(options, resident), expected)
