@@ -100,9 +100,10 @@ class Habits:
         util = np.ascontiguousarray(util)
         village = np.ascontiguousarray(resident_village, dtype=np.int64)
         options = np.ascontiguousarray(choice_set, dtype=np.int64)
+        shifted, p = np.empty((n, util.shape[3])), np.empty((n, util.shape[3]))  # reused by every round
         for _ in range(episodes):
-            shifted = _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled)
-            p = np.exp(shifted)  # numpy's exp on the same contiguous (N, K) block as draw_logit's
+            _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled, shifted)
+            np.exp(shifted, out=p)  # numpy's exp on a contiguous (N, K) block, as draw_logit's
             self.last = _burn_in_choice(p, rng.random(n), village, options)
 
 
@@ -193,13 +194,12 @@ def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
-    """(N, K) utilities of one burn-in illness per resident less each row's maximum, as
-    ``draw_logit`` shifts them (``_less_row_max``): the illness (condition × severity) by ``searchsorted`` on ``cum``,
-    plus ``bonus`` on the resident's ``last`` facility when ``habit``; the same IEEE operations
-    as the numpy expression, without its (N, K) temporaries."""
+def _burn_in_utility(util, cum, u, village, options, last, bonus, habit, out):
+    """Into ``out`` (N, K): utilities of one burn-in illness per resident less each row's
+    maximum, as ``draw_logit`` shifts them (``_less_row_max``): the illness (condition ×
+    severity) by ``searchsorted`` on ``cum``, plus ``bonus`` on the resident's ``last`` facility
+    when ``habit``; the same IEEE operations as the numpy expression, without its temporaries."""
     n, S, K, top = len(u), util.shape[2], util.shape[3], len(cum) - 1
-    out = np.empty((n, K))
     for i in range(n):
         cs = min(count_at_or_below(cum, u[i]), top)
         v, c, s = village[i], cs // S, cs % S
@@ -208,7 +208,7 @@ def _burn_in_utility(util, cum, u, village, options, last, bonus, habit):
             if habit:
                 x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
             out[i, j] = x
-    return _shift_rows(out)
+    _shift_rows(out)
 
 
 @njit(cache=True)
