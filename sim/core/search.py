@@ -1,4 +1,7 @@
-"""Compiled look-ups in sorted arrays, for numba loops that replace numpy's ``searchsorted``."""
+"""Compiled look-ups in sorted arrays, for numba loops that replace numpy's ``searchsorted``.
+
+numba's on-disk cache keys a compiled caller on its own file only: after changing this file,
+delete the ``__pycache__`` numba entries of its callers (models/demand.py, models/adaptation.py)."""
 from __future__ import annotations
 
 import numpy as np
