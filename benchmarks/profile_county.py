@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/profile_county.py                    # pyinstrument, 50k residents, 0.5 y
     .venv/bin/python benchmarks/profile_county.py --cprofile --top 30
     .venv/bin/python benchmarks/profile_county.py --population 500000 --years 1 --html /tmp/p.html
+    .venv/bin/python benchmarks/profile_county.py --cold     # include imports and numba cache loads
 
 pyinstrument samples (low overhead, shares close to reality); cProfile counts every call
 (exact call counts, but inflates the share of many small Python functions).
@@ -28,10 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cprofile", action="store_true", help="cProfile instead of pyinstrument")
     ap.add_argument("--top", type=int, default=25, help="cProfile: rows to print")
     ap.add_argument("--html", type=Path, help="pyinstrument: also write an HTML report here")
+    ap.add_argument("--cold", action="store_true",
+                    help="profile the first run (imports, numba cache loads) instead of a warm one")
     args = ap.parse_args(argv)
 
     from sim.studies.runner import single_run
 
+    if not args.cold:  # as the engine benchmark does: imports and compiled functions loaded first
+        single_run(bench.load(bench.BASELINE, bench.scaled_overrides(2000, years=0.05)))
     scenario = bench.load(bench.BASELINE, bench.scaled_overrides(args.population, years=args.years))
     if args.cprofile:
         import cProfile

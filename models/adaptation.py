@@ -19,6 +19,7 @@ from numba import njit
 from pydantic import Field
 
 from sim.core.config_files import Strict
+from sim.core.search import count_at_or_below
 
 
 class AdaptationSpec(Strict):
@@ -82,7 +83,7 @@ class Habits:
 
     def utility(self, choice_set: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """(N, K) habit bonus of each option for each episode's resident."""
-        return self.bonus * (choice_set == self.last[resident][:, None])
+        return _habit_bonus(choice_set, self.last, resident, self.bonus)
 
     def remember(self, resident: np.ndarray, facility: np.ndarray, counted: np.ndarray | None = None) -> None:
         if counted is not None and counted.any():
@@ -90,37 +91,82 @@ class Habits:
             self.choices += int(counted.sum())
         self.last[resident] = facility
 
-    SETTLE_ROWS = 8192  # residents drawn at once: a block's (rows, K) temporaries stay in the core's cache
-
     def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
                episodes: int, rng: np.random.Generator) -> None:
         """Habits formed over ``episodes`` past illnesses per resident: conditions and severities
-        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit.
-        Every resident's draws are made at once, the choices block by block (the same numbers:
-        each resident's choice depends only on its own row)."""
+        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit."""
         n = len(resident_village)
         cum = np.cumsum(weights.ravel()) / weights.sum()
-        S = util.shape[2]
+        util = np.ascontiguousarray(util)
+        village = np.ascontiguousarray(resident_village, dtype=np.int64)
+        options = np.ascontiguousarray(choice_set, dtype=np.int64)
+        shifted, p = np.empty((n, util.shape[3])), np.empty((n, util.shape[3]))  # reused by every round
         for _ in range(episodes):
-            illness, pick = rng.random(n), rng.random(n)
-            last = np.empty(n, np.int32)
-            for lo in range(0, n, self.SETTLE_ROWS):
-                rows = slice(lo, lo + self.SETTLE_ROWS)
-                village = resident_village[rows]
-                cs = np.minimum(np.searchsorted(cum, illness[rows], side="right"), len(cum) - 1)
-                u = util[village, cs // S, cs % S]  # (rows, K)
-                options = choice_set[village]
-                if self.enabled:
-                    u = u + self.bonus * (options == self.last[rows, None])
-                k = draw_logit(u, pick[rows])
-                last[rows] = options[np.arange(len(k)), k]
-            self.last = last
+            _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled, shifted)
+            np.exp(shifted, out=p)  # numpy's exp on a contiguous (N, K) block, as draw_logit's
+            self.last = _burn_in_choice(p, rng.random(n), village, options)
+
+
+@njit(cache=True)
+def _habit_bonus(choice_set, last, resident, bonus):
+    """``bonus * (choice_set == last[resident][:, None])`` in one pass."""
+    n, K = choice_set.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        mine = last[resident[i]]
+        for j in range(K):
+            out[i, j] = bonus * (1.0 if choice_set[i, j] == mine else 0.0)
+    return out
 
 
 def draw_logit(util: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index of the option chosen in each row of ``util`` (N, K; -inf = unavailable) by inverse CDF."""
-    p = np.exp(util - util.max(axis=1, keepdims=True))  # numpy's exp, as the logit weights always were
-    return _inverse_cdf(np.ascontiguousarray(p), np.ascontiguousarray(u, dtype=np.float64))
+    p = np.exp(_less_row_max(util))  # numpy's exp, as the logit weights always were
+    return _inverse_cdf(p, np.ascontiguousarray(u, dtype=np.float64))
+
+
+@njit(cache=True)
+def _less_row_max(util):
+    """``util - util.max(axis=1, keepdims=True)`` as a new C-ordered array (numpy's reduction over
+    a short row costs more than the row's arithmetic); no NaN in ``util``."""
+    return _shift_rows(util.copy())
+
+
+@njit(cache=True)
+def _shift_rows(x):
+    """``x -= x.max(axis=1, keepdims=True)`` in place, row by row; returns ``x``."""
+    n, K = x.shape
+    for i in range(n):
+        m = x[i, 0]
+        for j in range(1, K):
+            if x[i, j] > m:
+                m = x[i, j]
+        for j in range(K):
+            x[i, j] = x[i, j] - m
+    return x
+
+
+@njit(cache=True)
+def utility_less_row_max(util, village, condition, severity, extra):
+    """``_less_row_max(util[village, condition, severity] + extra)`` for (V, C, S, K) ``util`` and
+    (N, K) ``extra``, without the gathered temporaries."""
+    n, K = extra.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        row = util[village[i], condition[i], severity[i]]
+        for j in range(K):
+            out[i, j] = row[j] + extra[i, j]
+    return _shift_rows(out)
+
+
+@njit(cache=True)
+def chosen_options(p, u, choice_set, village):
+    """``choice_set[village, _inverse_cdf(p, u)]``: the facility each patient chose."""
+    k = _inverse_cdf(p, u)
+    out = np.empty(len(u), dtype=choice_set.dtype)
+    for i in range(len(u)):
+        out[i] = choice_set[village[i], k[i]]
+    return out
 
 
 @njit(cache=True)
@@ -145,3 +191,27 @@ def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
                 k += 1
         out[i] = k if k < last else last
     return out
+
+
+@njit(cache=True)
+def _burn_in_utility(util, cum, u, village, options, last, bonus, habit, out):
+    """Into ``out`` (N, K): utilities of one burn-in illness per resident less each row's
+    maximum, as ``draw_logit`` shifts them (``_less_row_max``): the illness (condition ×
+    severity) by ``searchsorted`` on ``cum``, plus ``bonus`` on the resident's ``last`` facility
+    when ``habit``; the same IEEE operations as the numpy expression, without its temporaries."""
+    n, S, K, top = len(u), util.shape[2], util.shape[3], len(cum) - 1
+    for i in range(n):
+        cs = min(count_at_or_below(cum, u[i]), top)
+        v, c, s = village[i], cs // S, cs % S
+        for j in range(K):
+            x = util[v, c, s, j]
+            if habit:
+                x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
+            out[i, j] = x
+    _shift_rows(out)
+
+
+@njit(cache=True)
+def _burn_in_choice(p, u, village, options):
+    """Each resident's facility after one burn-in illness: ``draw_logit``'s inverse CDF on ``p``."""
+    return chosen_options(p, u, options, village).astype(np.int32)

@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from models import levers
-from models.adaptation import draw_logit
+from models.adaptation import chosen_options, utility_less_row_max
 from models.costs import CostModel
 from models.geography import County
 from models.levers.tcm import inclusive_value, tcm_probability
@@ -98,16 +99,10 @@ class ChoiceModel:
             dyn = dyn + perceived[self._fac]
         if closed is not None and len(closed):
             dyn = np.where(np.isin(self._fac, closed) & self.valid, -np.inf, dyn)
-        u = self.static + dyn[:, None, None, :]
-        top = u.max(axis=-1, keepdims=True)
-        u = u - top
-        self.util = u
-        e = np.exp(u)
+        self.util, top = _static_plus(self.static, dyn)  # static + dyn less the row maximum (and it)
+        e = np.exp(self.util)  # numpy's exp, sum and log on the arrays they always had
         total = e.sum(axis=-1, keepdims=True)
-        p = e / total
-        self.prob = p
-        self.cum = np.cumsum(p, axis=-1)
-        self.inclusive_value = (top + np.log(total))[..., 0]  # (V, C, S): ln Σ exp(utility)
+        self.prob, self.cum, self.inclusive_value = _shares(e, total, top, np.log(total))
 
     def deductible_utility(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray,
                            due: np.ndarray) -> np.ndarray:
@@ -120,12 +115,55 @@ class ChoiceModel:
              habit: np.ndarray | None = None) -> np.ndarray:
         """Facility chosen by each patient, by inverse CDF on the patient's own uniform; ``habit``
         (N, K) adds each option's habit utility for the patient."""
-        if habit is not None:
-            k = draw_logit(self.util[village, condition, severity] + habit, u)
-            return self.choice_set[village, k]
+        if habit is not None:  # draw_logit on util[village, condition, severity] + habit, gathered compiled
+            p = np.exp(utility_less_row_max(self.util, village, condition, severity, habit))  # numpy's exp
+            return chosen_options(p, np.ascontiguousarray(u, dtype=np.float64), self.choice_set, village)
         cum = self.cum[village, condition, severity]  # (N, K)
         k = (u[:, None] >= cum).sum(axis=1)
         last = (self.prob[village, condition, severity] > 0).cumsum(axis=1).argmax(axis=1)
         k = np.minimum(k, last)  # guards rounding at the top of the cumulative sum
         return self.choice_set[village, k]
 
+
+
+@njit(cache=True)
+def _static_plus(static, dyn):
+    """``u = static + dyn[:, None, None, :]`` less its maximum over facilities, and that maximum
+    (V, C, S, 1): the same additions and subtractions as the numpy expression, in one pass."""
+    V, C, S, K = static.shape
+    u = np.empty((V, C, S, K))
+    top = np.empty((V, C, S, 1))
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                for k in range(K):
+                    u[v, c, s, k] = static[v, c, s, k] + dyn[v, k]
+                m = u[v, c, s, 0]
+                for k in range(1, K):
+                    if u[v, c, s, k] > m:
+                        m = u[v, c, s, k]
+                top[v, c, s, 0] = m
+                for k in range(K):
+                    u[v, c, s, k] = u[v, c, s, k] - m
+    return u, top
+
+
+@njit(cache=True)
+def _shares(e, total, top, log_total):
+    """``p = e / total``, its running sum over facilities (``np.cumsum``: left to right) and the
+    inclusive value ``top + ln total`` (V, C, S)."""
+    V, C, S, K = e.shape
+    p = np.empty_like(e)
+    cum = np.empty_like(e)
+    iv = np.empty((V, C, S))
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                run = 0.0
+                for k in range(K):
+                    x = e[v, c, s, k] / total[v, c, s, 0]
+                    p[v, c, s, k] = x
+                    run = x if k == 0 else run + x
+                    cum[v, c, s, k] = run
+                iv[v, c, s] = top[v, c, s, 0] + log_total[v, c, s, 0]
+    return p, cum, iv

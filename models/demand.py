@@ -6,14 +6,16 @@ day at a time (a Poisson count, then marks by rate share), which is the same pro
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from models.geography import County
 from models.levers import medicines
 from models.tiers import SEVERITY_LEVELS
+from sim.core.search import count_at_or_below, stable_order
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -33,13 +35,17 @@ class DayBatch:
     def __len__(self) -> int:
         return len(self.time)
 
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The arrays in field order (spelled out: ``dataclasses.fields`` costs more than a day's take)."""
+        return self.time, self.village, self.condition, self.severity, self.admit, self.resident
+
     def take(self, index: np.ndarray) -> "DayBatch":
         """The episodes at ``index`` (a subset or a reordering)."""
-        return DayBatch(*(getattr(self, f.name)[index] for f in fields(self)))
+        return DayBatch(*(a[index] for a in self.columns()))
 
     def join(self, other: "DayBatch") -> "DayBatch":
         """These episodes followed by ``other``'s (not re-sorted)."""
-        return DayBatch(*(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)))
+        return DayBatch(*(np.concatenate([a, b]) for a, b in zip(self.columns(), other.columns())))
 
 
 class DemandModel:
@@ -68,6 +74,10 @@ class DemandModel:
             self.hour_cum = np.cumsum(self.hour_weight)
         else:
             self.hour_weight = None
+        # the compiled day takes arrays either way
+        self.profile_cum, self.profile_weight = (np.zeros(1), np.ones(1)) if profile is None else (
+            self.hour_cum, self.hour_weight)
+        self._month_rates: dict[int, tuple[float, np.ndarray]] = {}
         pop = county.village_pop.astype(float)
         self.population = pop.sum()
         self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
@@ -94,18 +104,57 @@ class DemandModel:
 
     def day_batch(self, rng: np.random.Generator, day: int) -> DayBatch:
         """Draw one day's arrivals; the number of draws depends only on the arrivals themselves."""
-        rates = self.daily_rates(day)
-        total = rates.sum()
+        month = self.month_of(day)
+        if month not in self._month_rates:  # the same rates every day of a month
+            rates = self.daily_rates(day)
+            total = rates.sum()
+            self._month_rates[month] = (total, np.cumsum(rates) / total if total > 0 else rates)
+        total, rate_cum = self._month_rates[month]
         n = int(rng.poisson(total)) if total > 0 else 0
         u = rng.random((n, 6))
-        cond = np.searchsorted(np.cumsum(rates) / total, u[:, 0], side="right") if n else np.zeros(0, int)
-        cond = np.minimum(cond, len(rates) - 1)
-        village = np.minimum(np.searchsorted(self.village_cum, u[:, 1], side="right"), len(self.village_cum) - 1)
-        tod = np.where(self.all_day[cond], u[:, 2], self.time_of_day(u[:, 2]))
-        sev = np.minimum((u[:, 3, None] >= self.sev_cum[cond]).sum(axis=1), SEVERITY_LEVELS - 1)
-        admit = u[:, 4] < self.admission_prob[cond, sev]
-        resident = self.offsets[village] + (rng.random(n) * self.village_pop[village]).astype(np.int64)
-        kept = u[:, 5] < self.keep[cond]  # thinning, e.g. fewer refills with long prescriptions
-        order = np.argsort(tod, kind="stable")
-        order = order[kept[order]]
-        return DayBatch(day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order])
+        r = rng.random(n)
+        return DayBatch(*_day_marks(u, r, day, rate_cum, self.village_cum, self.all_day, self.profile_cum,
+                                    self.profile_weight, self.hour_weight is not None, self.open_start, self.open_len,
+                                    self.sev_cum, self.admission_prob, self.offsets, self.village_pop, self.keep))
+
+
+@njit(cache=True)
+def _day_marks(u, r, day, rate_cum, village_cum, all_day, hour_cum, hour_weight, by_hour, open_start, open_len,
+               sev_cum, admission_prob, offsets, village_pop, keep):
+    """A day's episodes from their uniforms ``u`` (N, 6) and ``r`` (N,), kept and in time
+    order: condition, village, time of day, severity, admission, thinning and resident, each
+    element by the same IEEE operations as the numpy expressions they replace (``searchsorted``
+    side right, ``np.minimum``, ``np.clip``, a stable sort)."""
+    n = len(r)
+    C, V = len(rate_cum), len(village_cum)
+    cond = np.empty(n, dtype=np.int64)
+    village = np.empty(n, dtype=np.int64)
+    tod = np.empty(n)
+    sev = np.empty(n, dtype=np.int64)
+    admit = np.empty(n, dtype=np.bool_)
+    resident = np.empty(n, dtype=np.int64)
+    kept = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        c = min(count_at_or_below(rate_cum, u[i, 0]), C - 1)
+        v = min(count_at_or_below(village_cum, u[i, 1]), V - 1)
+        x = u[i, 2]
+        if all_day[c]:
+            t = x
+        elif by_hour:
+            h = min(count_at_or_below(hour_cum, x), len(hour_cum) - 1)
+            within = (x - (hour_cum[h] - hour_weight[h])) / hour_weight[h]
+            if within < 0.0:
+                within = 0.0
+            elif within > 1.0:
+                within = 1.0
+            t = open_start + (h + within) / 24.0
+        else:
+            t = open_start + open_len * x
+        s = min(count_at_or_below(sev_cum[c], u[i, 3]), SEVERITY_LEVELS - 1)
+        cond[i], village[i], tod[i], sev[i] = c, v, t, s
+        admit[i] = u[i, 4] < admission_prob[c, s]
+        resident[i] = offsets[v] + np.int64(r[i] * village_pop[v])
+        kept[i] = u[i, 5] < keep[c]
+    order = stable_order(tod)
+    order = order[kept[order]]
+    return day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order]

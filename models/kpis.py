@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from models import cadres
 from models.geography import County
@@ -51,10 +52,86 @@ def kpi_table(s: pd.DataFrame, resident_years, open_share, groups: frozenset[str
 
 
 def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
+    """``np.bincount(group[mask], weights[mask], minlength=n)[:n]`` as floats, in one compiled
+    pass without the masked copies: each group's sum is added in row order from 0.0, as
+    bincount adds (the weights as float64, as bincount casts them)."""
+    if (mask is None or mask.dtype != np.bool_ or len(group) != len(mask)
+            or (weights is not None and len(weights) != len(group))):
+        return _bincount(group, n, weights, mask)
+    if weights is None:
+        return _masked_count(group, n, mask)
+    return _masked_sum(group, n, weights, mask)
+
+
+def _sum_by(group: np.ndarray, n: int, key: np.ndarray, k: int, weights=None, mask=None) -> np.ndarray:
+    """(k, n): row j is ``_sum(group, n, weights, mask & (key == j))``, all rows in one pass (each
+    cell's additions in the same row order)."""
+    if mask is None or mask.dtype != np.bool_ or not (len(group) == len(mask) == len(key)) or (
+            weights is not None and len(weights) != len(group)):
+        return np.array([_bincount(group, n, weights, (key == j) if mask is None else mask & (key == j))
+                         for j in range(k)]).reshape(k, n)
+    if weights is None:
+        return _masked_count_by(group, n, key, k, mask)
+    return _masked_sum_by(group, n, key, k, weights, mask)
+
+
+@njit(cache=True)
+def _masked_sum_by(group, n, key, k, weights, mask):
+    out = np.zeros((k, n))
+    for i in range(len(group)):
+        if mask[i] and 0 <= key[i] < k:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[key[i], g] += np.float64(weights[i])
+    return out
+
+
+@njit(cache=True)
+def _masked_count_by(group, n, key, k, mask):
+    out = np.zeros((k, n), dtype=np.int64)
+    for i in range(len(group)):
+        if mask[i] and 0 <= key[i] < k:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[key[i], g] += 1
+    return out.astype(np.float64)
+
+
+def _bincount(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
     if mask is not None:
         group = group[mask]
         weights = None if weights is None else weights[mask]
     return np.bincount(group, weights=weights, minlength=n)[:n].astype(float)
+
+
+@njit(cache=True)
+def _masked_sum(group, n, weights, mask):
+    out = np.zeros(n)
+    for i in range(len(group)):
+        if mask[i]:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[g] += np.float64(weights[i])
+    return out
+
+
+@njit(cache=True)
+def _masked_count(group, n, mask):
+    out = np.zeros(n, dtype=np.int64)
+    for i in range(len(group)):
+        if mask[i]:
+            g = group[i]
+            if g < 0:
+                raise ValueError("negative group")
+            if g < n:
+                out[g] += 1
+    return out.astype(np.float64)
 
 
 class KpiCalculator:
@@ -133,14 +210,15 @@ class KpiCalculator:
                 continue
             t = outside["time"]
             out[name] = _sum(self._month(t), n, mask=(t >= self.warmup) & (t < self.end) & (outside["option"] == code))
+        T = len(TIERS)  # per tier: rows of that tier, each tier's sums in one pass
+        wait_t, visits_t, service_t = (_sum_by(g, n, vt, T, w, vin) for w in (visits["wait"], None, visits["service"]))
+        bed_wait_t, admissions_t, los_t = (_sum_by(gs, n, st, T, w, sin) for w in (stays["wait"], None, stays["los"]))
         for t, name in enumerate(TIERS):
-            m = vin & (vt == t)
-            out[f"wait_{name}"], out[f"visits_{name}"] = _sum(g, n, visits["wait"], m), _sum(g, n, mask=m)
-            out[f"service_{name}"] = _sum(g, n, visits["service"], m)
-            m = sin & (st == t)
-            out[f"bed_wait_{name}"], out[f"admissions_{name}"] = _sum(gs, n, stays["wait"], m), _sum(gs, n, mask=m)
+            out[f"wait_{name}"], out[f"visits_{name}"] = wait_t[t], visits_t[t]
+            out[f"service_{name}"] = service_t[t]
+            out[f"bed_wait_{name}"], out[f"admissions_{name}"] = bed_wait_t[t], admissions_t[t]
             out[f"bed_days_{name}"] = self._bed_days(stays, n, st == t)
-            out[f"los_{name}"] = _sum(gs, n, stays["los"], m)  # bed-days asked for (stays begun), queue or not
+            out[f"los_{name}"] = los_t[t]  # bed-days asked for (stays begun), queue or not
         out["referred_up"] = _sum(g, n, mask=vin & (visits["referred_out"] == 1))
         out["referred_down"] = _sum(gs, n, mask=sin & (stays["down"] > 0))
         contracted = sin & (stays["contracted"] == 1)
@@ -162,9 +240,9 @@ class KpiCalculator:
         margin = stays["fund"].astype(float) + stays["oop"] - stays["cost"]
         out["county_margin"] = _sum(gs, n, margin, sin & (st == county))
         quint = self.remoteness[episodes["village"]]
+        oop_q, episodes_q = (_sum_by(ge, n, quint, 5, w, ein) for w in (episodes["oop"], None))
         for q in range(5):
-            mq = ein & (quint == q)
-            out[f"oop_q{q + 1}"], out[f"episodes_q{q + 1}"] = _sum(ge, n, episodes["oop"], mq), _sum(ge, n, mask=mq)
+            out[f"oop_q{q + 1}"], out[f"episodes_q{q + 1}"] = oop_q[q], episodes_q[q]
         docs, beds = self.capacity_by_month(n)
         for name in ("township", "county"):
             fac = self.tier == TIERS.index(name)

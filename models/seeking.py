@@ -36,6 +36,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from pydantic import Field, field_validator
 
 from models.tiers import TIERS, Tier
@@ -128,21 +129,15 @@ class CareSeeking:
         facility choice there (recomputed whenever perceived waits change)."""
         if not self.enabled:
             return
-        formal = self.asc_formal + self.spec.nest_scale * inclusive_value  # (V, C, S)
-        util = np.stack([formal, np.broadcast_to(self.self_util, formal.shape), np.zeros_like(formal)], axis=-1)
-        util -= util.max(axis=-1, keepdims=True)
-        p = np.exp(util)
-        p /= p.sum(axis=-1, keepdims=True)
-        p[:, self.emergency] = (1.0, 0.0, 0.0)
-        self.prob = p
-        self.cum = np.cumsum(p, axis=-1)
+        # formal care, self-treatment, forgone (0) less their maximum; numpy's exp and sum
+        p = np.exp(_option_utility(self.asc_formal, self.spec.nest_scale, inclusive_value, self.self_util))
+        self.prob, self.cum = _option_shares(p, p.sum(axis=-1, keepdims=True), self.emergency)
 
     def options(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
         """FORMAL, SELF_TREATMENT or FORGONE for each episode, by inverse CDF on its own uniform."""
         if not self.enabled:
             return np.zeros(len(village), dtype=np.int8)
-        cum = self.cum[village, condition, severity]
-        return np.minimum((u[:, None] >= cum[:, :2]).sum(axis=1), 2).astype(np.int8)
+        return _options(self.cum, village, condition, severity, u)
 
     def comes_back(self, tier: int, oop: float, hours: float, u: float) -> bool:
         """Whether a patient asked back for a return visit comes (always when the model is off)."""
@@ -163,3 +158,50 @@ class CareSeeking:
         util = float(self.adm_asc[condition, severity]) + self.spec.admission_beta_log_oop * math.log1p(
             stay_oop / ADMISSION_OOP_SCALE)
         return 1.0 + math.exp(-util)
+
+
+@njit(cache=True)
+def _options(cum, village, condition, severity, u):
+    """``min(Σ_j [u ≥ cum[v, c, s, j]] over the first two options, 2)`` per episode, as int8."""
+    out = np.empty(len(u), dtype=np.int8)
+    for i in range(len(u)):
+        row = cum[village[i], condition[i], severity[i]]
+        out[i] = min((u[i] >= row[0]) + (u[i] >= row[1]), 2)
+    return out
+
+
+@njit(cache=True)
+def _option_utility(asc_formal, nest_scale, inclusive_value, self_util):
+    """(V, C, S, 3) utilities of formal care ``asc_formal + nest_scale · IV``, self-treatment
+    (by severity) and forgone care (0), less their maximum: the numpy expression's operations."""
+    V, C, S = inclusive_value.shape
+    u = np.empty((V, C, S, 3))
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                a, b, z = asc_formal[c, s] + nest_scale * inclusive_value[v, c, s], self_util[s], 0.0
+                m = a
+                if b > m:
+                    m = b
+                if z > m:
+                    m = z
+                u[v, c, s, 0], u[v, c, s, 1], u[v, c, s, 2] = a - m, b - m, z - m
+    return u
+
+
+@njit(cache=True)
+def _option_shares(p, total, emergency):
+    """``p / total`` with emergencies always formal, and its running sum (left to right)."""
+    V, C, S, K = p.shape
+    prob = np.empty_like(p)
+    cum = np.empty_like(p)
+    for v in range(V):
+        for c in range(C):
+            for s in range(S):
+                run = 0.0
+                for k in range(K):
+                    x = (1.0 if k == 0 else 0.0) if emergency[c] else p[v, c, s, k] / total[v, c, s, 0]
+                    prob[v, c, s, k] = x
+                    run = x if k == 0 else run + x
+                    cum[v, c, s, k] = run
+    return prob, cum

@@ -132,7 +132,8 @@ class CountyModel:
         if len(fu):
             arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
         came, centre, missed = care.centre_followups(self.chronic_draws, day)
-        self.monitor.missed.add_block(time=missed.time, village=missed.village)
+        if len(missed):
+            self.monitor.missed.add_block(time=missed.time, village=missed.village)
         if len(came):
             arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
         return arrivals

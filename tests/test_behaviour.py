@@ -114,22 +114,28 @@ def test_hourly_profile_places_arrivals_by_weight_and_none_in_a_closed_hour():
     assert not np.isin(hours, [12, 15, 16]).any()
 
 
-def test_settled_habits_do_not_depend_on_how_many_residents_are_drawn_at_once(monkeypatch):
-    """Habits settle block by block (to keep the work in cache); each resident's choice uses only
-    its own draws, so blocks of 7 residents give exactly what one block of all of them gives."""
+def test_settled_habits_match_the_numpy_burn_in():
+    """The compiled burn-in (Habits.settle) makes exactly the choices of the plain numpy rounds it
+    replaced: illness by the weights' inverse CDF, facility by ``draw_logit`` on the utility plus
+    the habit bonus, one pair of draws per resident and round."""
+    from models.adaptation import draw_logit
+
     rng = np.random.default_rng(2)
     util = rng.normal(size=(6, 3, 2, 4))
     util[..., 1:][rng.random((6, 3, 2, 3)) < 0.3] = -np.inf  # some options unavailable, never all
     weights, choice_set, village = rng.random((3, 2)), rng.integers(0, 40, (6, 4)), rng.integers(0, 6, 100)
     spec = type("HabitSpec", (), {"habit_bonus": 0.8})
-    settled = []
-    for rows in (1000, 7):
-        monkeypatch.setattr(Habits, "SETTLE_ROWS", rows)
-        habits = Habits(spec, len(village))
-        habits.settle(util, weights, choice_set, village, 5, np.random.default_rng(9))
-        settled.append(habits.last)
-    assert np.array_equal(*settled)
-    assert (settled[0][:, None] == choice_set[village]).any(axis=1).all()  # each chose one of its options
+    habits = Habits(spec, len(village))
+    habits.settle(util, weights, choice_set, village, 5, np.random.default_rng(9))
+    draws, cum, last = np.random.default_rng(9), np.cumsum(weights.ravel()) / weights.sum(), np.full(len(village), -1)
+    for _ in range(5):
+        illness, pick = draws.random(len(village)), draws.random(len(village))
+        cs = np.minimum(np.searchsorted(cum, illness, side="right"), len(cum) - 1)
+        options = choice_set[village]
+        u = util[village, cs // 2, cs % 2] + 0.8 * (options == last[:, None])
+        last = options[np.arange(len(village)), draw_logit(u, pick)]
+    assert np.array_equal(habits.last, last)
+    assert (habits.last[:, None] == choice_set[village]).any(axis=1).all()  # each chose one of its options
 
 
 def test_gatekeeping_names_known_conditions(tmp_path):

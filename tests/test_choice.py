@@ -110,3 +110,30 @@ def test_draw_logit_is_numpys_inverse_cdf():
         cum = np.cumsum(p, axis=1)
         expected = np.minimum((u[:, None] * cum[:, -1:] >= cum).sum(axis=1), (p > 0).cumsum(axis=1).argmax(axis=1))
         assert np.array_equal(draw_logit(util, u), expected)
+
+
+def test_gathered_habit_draw_is_draw_logit():
+    """ChoiceModel.draw's compiled gather (utility + habit less the row maximum, then the chosen
+    facility) picks what draw_logit on numpy's gathered utilities picks."""
+    from models.adaptation import chosen_options, draw_logit, utility_less_row_max
+    rng = np.random.default_rng(5)
+    V, C, S, K, n = 6, 4, 3, 5, 5000
+    util = rng.normal(0, 2, (V, C, S, K))
+    util[..., 3:] = -np.inf
+    choice_set = rng.integers(0, 30, (V, K))
+    v, c, s = rng.integers(0, V, n), rng.integers(0, C, n), rng.integers(0, S, n)
+    habit = 1.5 * (rng.random((n, K)) < 0.2)
+    u = rng.random(n)
+    p = np.exp(utility_less_row_max(util, v, c, s, habit))
+    assert np.array_equal(p, np.exp(util[v, c, s] + habit - (util[v, c, s] + habit).max(axis=1, keepdims=True)))
+    assert np.array_equal(chosen_options(p, u, choice_set, v), choice_set[v, draw_logit(util[v, c, s] + habit, u)])
+
+
+def test_habit_bonus_is_numpys():
+    from models.adaptation import AdaptationSpec, Habits
+    rng = np.random.default_rng(6)
+    habits = Habits(AdaptationSpec(habit_bonus=1.5), 500)
+    habits.last[:] = rng.integers(-1, 20, 500)
+    options, resident = rng.integers(-1, 20, (300, 7)), rng.integers(0, 500, 300)
+    expected = 1.5 * (options == habits.last[resident][:, None])
+    assert np.array_equal(habits.utility(options, resident), expected)
