@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from pydantic import Field
 
 from sim.core.config_files import Strict
+from sim.core.jit import njit
 from sim.core.search import count_at_or_below
 
 

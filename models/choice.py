@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from models import levers
 from models.adaptation import chosen_options, utility_less_row_max
@@ -30,6 +29,7 @@ from models.levers.tcm import inclusive_value, tcm_probability
 from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
 from models.tiers import PRIMARY_TIERS, TIERS
+from sim.core.jit import njit
 
 if TYPE_CHECKING:
     from models.scenario import Scenario

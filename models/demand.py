@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from models.geography import County
 from models.levers import medicines
 from models.tiers import SEVERITY_LEVELS
+from sim.core.jit import njit
 from sim.core.search import count_at_or_below, stable_order
 
 if TYPE_CHECKING:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from models import cadres
 from models.geography import County
 from models.kpi_registry import GROWTH, KPIS, REGISTRY
 from models.kpi_registry import ratio as _ratio
 from models.tiers import TIERS
+from sim.core.jit import njit
 
 PRIMARY = np.array([t in ("village", "township") for t in TIERS])
 IN_COUNTY = np.array([t != "outside" for t in TIERS])

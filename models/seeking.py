@@ -36,11 +36,11 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 from pydantic import Field, field_validator
 
 from models.tiers import TIERS, Tier
 from sim.core.config_files import Strict
+from sim.core.jit import njit
 
 if TYPE_CHECKING:
     from models.scenario import ChoiceSpec

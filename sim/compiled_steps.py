@@ -21,13 +21,9 @@ benchmarks/table_hashes.py); benchmarks/issue15_speed.md has the design and the 
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
-from pathlib import Path
 from types import FunctionType
 
 import numpy as np
-from numba import njit
 
 from models.community import INDICATORS, LOWER, marginal_payback
 from models.costs import lognormal_stay, normal_quantile
@@ -44,6 +40,7 @@ from models.referral import TREAT_HERE, refers_down
 from models.reimbursement import capped, fee_after_deductible, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from models.tiers import COUNTY, OUTSIDE
+from sim.core.jit import njit
 from sim.core.station import serve_in_bank
 from sim.core.tables import DTYPES
 
@@ -508,34 +505,6 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     continue
         _finish(si, kf, ki, kfree, erows, slot, fac, now + done, status_end)
     si[I_STATUS] = status
-
-
-def _refresh_cache() -> None:
-    """Numba keeps ``_run`` compiled on disk and reuses it while this file is unchanged, but the
-    functions it compiles in from ``models/`` and ``sim/core/station.py`` may change: their source
-    is fingerprinted next to the cache, and a new fingerprint clears it."""
-    digest = hashlib.sha256("".join(inspect.getsource(f) for f in
-                                    (fee_share, capped, takes, return_odds_factor, serve_in_bank.py_func,
-                                     lognormal_stay, normal_quantile, inpatient_fee, refers_down, resolves_remotely,
-                                     out_of_stock, is_day_case, fee_after_deductible,
-                                     family_doctor_referral, departs, probability, marginal_payback)).encode())
-    cache = _run._cache
-    if not hasattr(cache, "_cache_path"):
-        return
-    stamp = Path(cache._cache_path) / "compiled_steps.dependencies"
-    try:
-        if stamp.read_text() == digest.hexdigest():
-            return
-    except OSError:
-        pass
-    cache.flush()
-    try:
-        stamp.write_text(digest.hexdigest())
-    except OSError:
-        pass  # a read-only install: compiled again in each process
-
-
-_refresh_cache()
 
 
 class CompiledSteps:

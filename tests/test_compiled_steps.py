@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pytest
 from conftest import small_county
-from numba import njit
 
 from models.community import INDICATORS, LOWER, marginal_payback
 from models.costs import lognormal_stay, normal_quantile
@@ -22,6 +21,7 @@ from models.referral import refers_down
 from models.reimbursement import capped, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from sim import compiled_steps
+from sim.core.jit import njit
 from sim.core.station import Station, StationBank
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import DOWNSHIFT, CountyModel

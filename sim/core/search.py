@@ -1,11 +1,9 @@
-"""Compiled look-ups in sorted arrays, for numba loops that replace numpy's ``searchsorted``.
-
-numba's on-disk cache keys a compiled caller on its own file only: after changing this file,
-delete the ``__pycache__`` numba entries of its callers (models/demand.py, models/adaptation.py)."""
+"""Compiled look-ups in sorted arrays, for numba loops that replace numpy's ``searchsorted``."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from sim.core.jit import njit
 
 SHORT = 64  # up to this many values a branch-free count beats a binary search (measured)
 

@@ -15,7 +15,8 @@ import heapq
 from heapq import heapreplace
 
 import numpy as np
-from numba import njit
+
+from sim.core.jit import njit
 
 
 class Station:
