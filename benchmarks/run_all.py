@@ -4,10 +4,10 @@
 Sections (all by default, in this order):
   engine       county model episodes/s vs a bare SimPy M/M/c and ciw's M/M/c, interleaved rounds
   county-year  the baseline county, one replication, one core, fresh process: wall, episodes/s, peak RSS
-  scaling      50k-500k residents (capacities scaled): fitted exponent of time vs episodes
+  scaling      50k-2M residents (capacities scaled): fitted exponents of time and memory vs episodes
   batch        the same 8-replication experiment on 1 and 2 workers: speed-up
   figures      a tiny two-replication run --out with and without its figures: the figure step's cost
-  province     a 20-county province (small counties) on a Dask LocalCluster of 1 and 2 workers: speed-up,
+  province     a 20-county province (150k-450k residents) on a Dask LocalCluster of 1 and 2 workers: speed-up,
                and a projection for 100 counties x 10 replications from the measured per-county cost
 
 The machines are shared and noisy: ratios are what the targets judge; absolute figures are
@@ -54,7 +54,7 @@ FULL = {
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000, 2_000_000), years=1.0, rounds=3),
     "batch": dict(population=20_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
-    "province": dict(counties=20, population=(30_000, 90_000), years=0.5, workers=(1, 2), rounds=1),
+    "province": dict(counties=20, population=(150_000, 450_000), years=0.5, workers=(1, 2), rounds=1),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
