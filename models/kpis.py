@@ -488,13 +488,9 @@ class KpiCalculator:
         V = c.n_villages
         vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
-        vv = visits["village"][vin]
-        nv = np.bincount(vv, minlength=V).astype(float)
-        prim = np.bincount(vv, weights=PRIMARY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
-        inc = np.bincount(vv, weights=IN_COUNTY[self.tier[visits["fac"][vin]]].astype(float), minlength=V)
-        ev = episodes["village"][ein]
-        ne = np.bincount(ev, minlength=V).astype(float)
-        oop = np.bincount(ev, weights=episodes["oop"][ein], minlength=V)
+        vv, vt = visits["village"], self.tier[visits["fac"]]  # counts of 1.0s: the bincounts of 0/1 weights
+        nv, prim, inc = (_sum(vv, V, mask=m) for m in (vin, vin & PRIMARY[vt], vin & IN_COUNTY[vt]))
+        ne, oop = _sum(episodes["village"], V, mask=ein), _sum(episodes["village"], V, episodes["oop"], ein)
         return pd.DataFrame({
             "village": c.village_names,
             "township": [c.township_names[t] for t in c.village_township],
