@@ -14,6 +14,7 @@ import pandas as pd
 
 from models.geography import County
 from models.kpi_registry import ratio
+from sim.core.jit import njit
 
 
 class CommunityLedger:
@@ -68,22 +69,59 @@ def community_indicators(county: County, visits: dict, episodes: dict, warmup: f
     """Per community: residents, visits, primary-care share, county visit rate, the share of its
     residents' in-county visits made in another community, and fund spending per resident-year."""
     n = len(county.community_names)
-    vin = (visits["time"] >= warmup) & (visits["time"] < end)
-    com = county.village_community[visits["village"][vin]]
-    fac = visits["fac"][vin]
-    tier = county.fac_tier[fac]
-    other = in_county[tier] & (county.fac_community[fac] >= 0) & (county.fac_community[fac] != com)
-    ein = (episodes["time"] >= warmup) & (episodes["time"] < end)
-    ecom = county.village_community[episodes["village"][ein]]
+    nv, inc, prim, other = _visit_sums(visits["time"], visits["village"], visits["fac"], warmup, end,
+                                       county.village_community, county.fac_community, county.fac_tier,
+                                       in_county, primary, n)
+    fund = _fund_sums(episodes["time"], episodes["village"], episodes["fund"], warmup, end,
+                      county.village_community, n)
     pop = np.bincount(county.village_community, weights=county.village_pop, minlength=n)
-    nv = np.bincount(com, minlength=n).astype(float)
-    inc = np.bincount(com, weights=in_county[tier].astype(float), minlength=n)
-    fund = np.bincount(ecom, weights=episodes["fund"][ein], minlength=n)
     years = (end - warmup) / days_per_year
     return pd.DataFrame({
         "community": county.community_names, "residents": pop, "visits": nv,
-        "primary_care_share": ratio(np.bincount(com, weights=primary[tier].astype(float), minlength=n), nv),
+        "primary_care_share": ratio(prim, nv),
         "county_visit_rate": ratio(inc, nv),
-        "cross_community_share": ratio(np.bincount(com, weights=other.astype(float), minlength=n), inc),
+        "cross_community_share": ratio(other, inc),
         "fund_per_resident": ratio(fund, pop * years),
     })
+
+
+@njit(cache=True)
+def _community(village_community, village, n):
+    """The resident's community, checked as ``np.bincount(..., minlength=n)`` would need it."""
+    com = village_community[village]
+    if com < 0 or com >= n:
+        raise ValueError("village community outside 0..n-1")
+    return com
+
+
+@njit(cache=True)
+def _visit_sums(time, village, fac, warmup, end, village_community, fac_community, fac_tier, in_county,
+                primary, n):
+    """Per residents' community, one pass over the visits from ``warmup`` to ``end``: visits,
+    in-county visits, primary-care visits and in-county visits to another community's facility
+    (counts as floats, as ``np.bincount`` of masks gave them, without the masked copies)."""
+    visits, inc, prim, other = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(len(time)):
+        if time[i] >= warmup and time[i] < end:
+            com = _community(village_community, village[i], n)
+            f = fac[i]
+            tier = fac_tier[f]
+            visits[com] += 1.0
+            if in_county[tier]:
+                inc[com] += 1.0
+                if fac_community[f] >= 0 and fac_community[f] != com:
+                    other[com] += 1.0
+            if primary[tier]:
+                prim[com] += 1.0
+    return visits, inc, prim, other
+
+
+@njit(cache=True)
+def _fund_sums(time, village, fund, warmup, end, village_community, n):
+    """Fund spending per residents' community over the episodes from ``warmup`` to ``end``, added
+    in row order from 0.0 as ``np.bincount`` adds its float64 weights."""
+    out = np.zeros(n)
+    for i in range(len(time)):
+        if time[i] >= warmup and time[i] < end:
+            out[_community(village_community, village[i], n)] += np.float64(fund[i])
+    return out

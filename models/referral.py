@@ -76,10 +76,12 @@ class ReferralModel:
         self.largest = {TIERS.index(t) for t, r in rule.items() if r == "largest"}
         self.by_community = {TIERS.index(t) for t, r in rule.items() if r == "community"}
         self.specialist = ~self.offers.all(axis=1)[:, None] & self.offers  # [f, c]: f's own specialty line
+        self._picked: dict[tuple[int, bytes, int], np.ndarray] = {}  # _pick's answers while building
         self.target = self._targets(county, C, S)
         self.emergency_first = self._emergency(county, C, S)
         down = scenario.referral.down_prob
         self.down_prob = np.array([down.get(n, 0.0) for n in names])
+        del self._picked
 
     def offered(self, county: County) -> np.ndarray:
         """offered[v, k, c]: choice-set option k treats condition c at all (False for a specialty
@@ -113,7 +115,15 @@ class ReferralModel:
 
     def _pick(self, county: County, tier: int, ok: np.ndarray, admit: int) -> np.ndarray:
         """Per village, the facility among ``ok`` that a referral of this tier goes to: the nearest,
-        the largest, or the largest of the village's own medical community (else the largest)."""
+        the largest, or the largest of the village's own medical community (else the largest).
+        Many (tier, condition, severity) cases share one set of capable facilities: each set is
+        picked once per model (callers copy the answer into their tables)."""
+        key = (tier, ok.tobytes(), admit)
+        if key not in self._picked:
+            self._picked[key] = self._pick_new(county, tier, ok, admit)
+        return self._picked[key]
+
+    def _pick_new(self, county: County, tier: int, ok: np.ndarray, admit: int) -> np.ndarray:
         if tier in self.by_community:
             out = self._pick_largest(county, ok, admit)
             for com in range(len(county.community_names)):
