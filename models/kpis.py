@@ -63,9 +63,7 @@ def _sum(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
     if (mask is None or mask.dtype != np.bool_ or len(group) != len(mask)
             or (weights is not None and len(weights) != len(group))):
         return _bincount(group, n, weights, mask)
-    if weights is None:
-        return _masked_count(group, n, mask)
-    return _masked_sum(group, n, weights, mask)
+    return _masked_sums(group, n, None, 1, weights, mask)[0]
 
 
 def _sum_by(group: np.ndarray, n: int, key: np.ndarray, k: int, weights=None, mask=None) -> np.ndarray:
@@ -75,35 +73,31 @@ def _sum_by(group: np.ndarray, n: int, key: np.ndarray, k: int, weights=None, ma
             weights is not None and len(weights) != len(group)):
         return np.array([_bincount(group, n, weights, (key == j) if mask is None else mask & (key == j))
                          for j in range(k)]).reshape(k, n)
-    if weights is None:
-        return _masked_count_by(group, n, key, k, mask)
-    return _masked_sum_by(group, n, key, k, weights, mask)
+    return _masked_sums(group, n, key, k, weights, mask)
 
 
 @njit(cache=True)
-def _masked_sum_by(group, n, key, k, weights, mask):
+def _masked_sums(group, n, key, k, weights, mask):
+    """(k, n) sums of ``weights`` (counts when None) by ``key`` row (one row when None) and group,
+    over the rows ``mask`` keeps, each cell added in row order from 0.0 (counts of 1.0 are exact)."""
     out = np.zeros((k, n))
     for i in range(len(group)):
-        if mask[i] and 0 <= key[i] < k:
-            g = group[i]
-            if g < 0:
-                raise ValueError("negative group")
-            if g < n:
-                out[key[i], g] += np.float64(weights[i])
+        if not mask[i]:
+            continue
+        j = 0
+        if key is not None:
+            j = key[i]
+            if not 0 <= j < k:
+                continue
+        g = group[i]
+        if g < 0:
+            raise ValueError("negative group")
+        if g < n:
+            if weights is None:
+                out[j, g] += 1.0
+            else:
+                out[j, g] += np.float64(weights[i])
     return out
-
-
-@njit(cache=True)
-def _masked_count_by(group, n, key, k, mask):
-    out = np.zeros((k, n), dtype=np.int64)
-    for i in range(len(group)):
-        if mask[i] and 0 <= key[i] < k:
-            g = group[i]
-            if g < 0:
-                raise ValueError("negative group")
-            if g < n:
-                out[key[i], g] += 1
-    return out.astype(np.float64)
 
 
 def _bincount(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
@@ -111,32 +105,6 @@ def _bincount(group: np.ndarray, n: int, weights=None, mask=None) -> np.ndarray:
         group = group[mask]
         weights = None if weights is None else weights[mask]
     return np.bincount(group, weights=weights, minlength=n)[:n].astype(float)
-
-
-@njit(cache=True)
-def _masked_sum(group, n, weights, mask):
-    out = np.zeros(n)
-    for i in range(len(group)):
-        if mask[i]:
-            g = group[i]
-            if g < 0:
-                raise ValueError("negative group")
-            if g < n:
-                out[g] += np.float64(weights[i])
-    return out
-
-
-@njit(cache=True)
-def _masked_count(group, n, mask):
-    out = np.zeros(n, dtype=np.int64)
-    for i in range(len(group)):
-        if mask[i]:
-            g = group[i]
-            if g < 0:
-                raise ValueError("negative group")
-            if g < n:
-                out[g] += 1
-    return out.astype(np.float64)
 
 
 class KpiCalculator:

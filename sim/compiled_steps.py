@@ -48,22 +48,27 @@ COMPLETED, DECLINED = 0, 2  # episode status codes (models/episode.py)
 HOURS_PER_DAY = 24.0
 ADMISSION_DRAW, RETURN_DRAW = DECISION_DRAWS.admission, DECISION_DRAWS.return_visit
 
-_fee_share = njit(cache=True, inline="always")(fee_share)
-_capped = njit(cache=True, inline="always")(capped)
-_fee_after_deductible = njit(cache=True, inline="always")(fee_after_deductible)
-_takes = njit(cache=True, inline="always")(takes)
-_return_odds_factor = njit(cache=True, inline="always")(return_odds_factor)
-_lognormal_stay = njit(cache=True, inline="always")(
-    FunctionType(lognormal_stay.__code__, {**lognormal_stay.__globals__,  # the same code, calling the compiled
-                                           "normal_quantile": njit(cache=True)(normal_quantile)}))  # quantile
-_inpatient_fee = njit(cache=True, inline="always")(inpatient_fee)
-_refers_down = njit(cache=True, inline="always")(refers_down)
-_resolves_remotely = njit(cache=True, inline="always")(resolves_remotely)
-_out_of_stock = njit(cache=True, inline="always")(out_of_stock)
-_is_day_case = njit(cache=True, inline="always")(is_day_case)
-_family_doctor_referral = njit(cache=True, inline="always")(family_doctor_referral)
-_departs = njit(cache=True, inline="always")(
-    FunctionType(departs.__code__, {**departs.__globals__, "probability": njit(cache=True)(probability)}))
+_inline = njit(cache=True, inline="always")  # a models/ rule compiled as it is, into the loop
+
+
+def _calling_compiled(rule, name: str, callee):
+    """``rule``'s own code, with its call of ``name`` going to ``callee`` compiled."""
+    return FunctionType(rule.__code__, {**rule.__globals__, name: njit(cache=True)(callee)})
+
+
+_fee_share = _inline(fee_share)
+_capped = _inline(capped)
+_fee_after_deductible = _inline(fee_after_deductible)
+_takes = _inline(takes)
+_return_odds_factor = _inline(return_odds_factor)
+_lognormal_stay = _inline(_calling_compiled(lognormal_stay, "normal_quantile", normal_quantile))
+_inpatient_fee = _inline(inpatient_fee)
+_refers_down = _inline(refers_down)
+_resolves_remotely = _inline(resolves_remotely)
+_out_of_stock = _inline(out_of_stock)
+_is_day_case = _inline(is_day_case)
+_family_doctor_referral = _inline(family_doctor_referral)
+_departs = _inline(_calling_compiled(departs, "probability", probability))
 _marginal_payback = njit(cache=True)(marginal_payback)
 
 
