@@ -125,7 +125,6 @@ class ChoiceModel:
         return self.choice_set[village, k]
 
 
-
 @njit(cache=True)
 def _static_plus(static, dyn):
     """``u = static + dyn[:, None, None, :]`` less its maximum over facilities, and that maximum
