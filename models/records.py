@@ -53,10 +53,10 @@ class Monitor:
         """Episodes that arrived: a day's arrival times at once."""
         self._arrivals.frombytes(np.ascontiguousarray(times, dtype="f8").tobytes())
 
-    def commit(self) -> None:
-        """Store the rows buffered since the last commit (once a simulated day)."""
+    def store_due(self) -> None:
+        """Store each table's buffered rows once they fill a batch (called once a simulated day)."""
         for table in (self.visits, self.stays, self.episodes, self.transfers, self.outside, self.missed):
-            table.commit()
+            table.store_due()
 
     @property
     def arrived(self) -> int:

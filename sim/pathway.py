@@ -100,7 +100,6 @@ class CountyModel:
         if self.sample_dt > 0:
             self.env.process(self._sampler())
         self.env.run(until=self.end)
-        self.monitor.commit()  # compiled steps log a run of rows as one piece: count them as rows
         if self.log:
             self.log.flush(final=True)
         for fac, when, amount in self.care.finish(self.end):
@@ -228,7 +227,7 @@ class CountyModel:
             yield Timeout(env, 1.0)
             day += 1
             care.end_of_day(day, env.now)
-            self.monitor.commit()
+            self.monitor.store_due()
             if self.log:
                 self.log.flush()
 

@@ -54,3 +54,41 @@ def test_rows_read_from_any_start_before_and_after_joining(monkeypatch):
 def test_row_writer_must_name_the_columns_in_schema_order():
     with pytest.raises(ValueError, match="differ from the table's columns"):
         Table(COLUMNS).row_writer(("time", "fac", "cost", "flag"))
+
+
+def test_joining_whole_page_chunks_gives_their_memory_back_without_losing_rows(monkeypatch):
+    """Chunks of whole pages are released column by column as they are joined (what keeps a
+    big run's peak at its rows plus one column); the joined columns keep every row."""
+    import mmap
+
+    monkeypatch.setattr(Table, "CHUNK_ROWS", mmap.PAGESIZE)
+    released = []
+    monkeypatch.setattr("sim.core.tables._release", lambda store, offset, length: released.append((offset, length))
+                        or store.madvise(mmap.MADV_DONTNEED, offset, length))
+    n = 3 * mmap.PAGESIZE + 17
+    rng = np.random.default_rng(5)
+    fac, time, cost = rng.integers(0, 999, n), rng.random(n), rng.random(n)
+    table = Table(COLUMNS)
+    for lo in range(0, n, 1000):
+        hi = min(lo + 1000, n)
+        table.add_block(fac=fac[lo:hi], time=time[lo:hi], cost=cost[lo:hi], flag=fac[lo:hi] % 2)
+    out = table.arrays()
+    assert len(released) == 4 * len(COLUMNS)  # four chunks, every column
+    assert np.array_equal(out["fac"], fac.astype("i4")) and np.array_equal(out["time"], time)
+    assert np.array_equal(out["cost"], cost.astype("f4")) and np.array_equal(out["flag"], (fac % 2).astype("i1"))
+
+
+def test_rows_logged_as_one_piece_count_as_rows_and_are_stored_once_a_batch_is_full(monkeypatch):
+    """Compiled steps append a run of packed rows as one piece: ``len`` counts its rows, and
+    ``store_due`` stores the buffer only once it holds a batch's bytes, in the order logged."""
+    monkeypatch.setattr(Table, "BATCH_BYTES", 10 * 17)  # ten rows of 4 + 8 + 4 + 1 bytes
+    table = Table(COLUMNS)
+    pack, append = table.row_writer(tuple(COLUMNS))
+    append(b"".join(pack(i, float(i), 0.5, 1) for i in range(6)))
+    table.store_due()
+    assert len(table) == 6 and table._stored == 0  # below a batch: still buffered
+    append(pack(6, 6.0, 0.5, 0))
+    append(b"".join(pack(i, float(i), 0.5, 1) for i in range(7, 12)))
+    table.store_due()
+    assert len(table) == 12 and table._stored == 12
+    assert np.array_equal(table.arrays()["fac"], np.arange(12, dtype="i4"))

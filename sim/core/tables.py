@@ -1,10 +1,12 @@
-"""Typed column tables: rows packed as bytes, copied into numpy columns once a day.
+"""Typed column tables: rows packed as bytes, copied into numpy columns a few hundred KiB at a time.
 
 No pandas or dicts per event: a county-year logs a few million rows.  A row is packed by one
-``struct`` call into the bytes of a numpy record and appended to a list; ``commit`` — called
-once a simulated day — reads the day's bytes as records and copies them into one typed column
-each (1, 4 or 8 bytes a value).  Packing stores exactly what a typed array would (same C casts),
-at a fraction of the cost of converting Python objects later.
+``struct`` call into the bytes of a numpy record and appended to a list (compiled code appends
+a run of rows as one piece); ``store_due`` — called once a simulated day — reads the buffered
+bytes as records and copies them into one typed column each (1, 4 or 8 bytes a value) once they
+fill a batch.  Copying a column costs about as much for a hundred rows as for thousands, so
+batching, not the day, sets the cost.  Packing stores exactly what a typed array would (same C
+casts), at a fraction of the cost of converting Python objects later.
 
 Columns are stored in fixed-size chunks, never copied while a run grows, so memory follows the
 rows logged (a growing array would briefly need the old and the new copy, and its step sizes
@@ -24,18 +26,43 @@ import numpy as np
 DTYPES = {"i": "i4", "d": "f8", "f": "f4", "b": "i1"}  # struct / array type codes → numpy
 
 
-def _chunk(dtype: np.dtype, rows: int) -> np.ndarray:
-    """An empty column chunk in memory of its own (an anonymous map), so that freeing it gives the
-    memory back to the system: malloc would keep chunks below its mapping threshold in its heap,
-    where a freed chunk between live blocks still counts as the process's memory.  One map per
-    column chunk: a 2M-resident county-year makes about 1,400 (Linux allows 65,530 by default)."""
-    return np.frombuffer(mmap.mmap(-1, rows * dtype.itemsize), dtype)
+HUGE_PAGES = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux; elsewhere the system's ordinary pages
+
+
+def _block(dtypes: tuple[np.dtype, ...], rows: int) -> tuple[mmap.mmap, list[np.ndarray]]:
+    """An empty storage chunk of every column, in memory of its own (an anonymous map), column
+    after column: freeing it gives the memory back to the system (malloc would keep blocks below
+    its mapping threshold in its heap, where a freed block between live ones still counts as the
+    process's memory).  Transparent huge pages where the system offers them: a run writes every
+    byte of its tables once, and faulting them in 2 MiB at a time rather than 4 KiB costs a
+    fifth of the system time (untouched room then costs up to a block of RSS per table)."""
+    size = rows * sum(d.itemsize for d in dtypes)
+    private = getattr(mmap, "MAP_PRIVATE", None)  # private memory (not shared: shared maps keep their pages)
+    store = mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private | mmap.MAP_ANONYMOUS)
+    if HUGE_PAGES is not None:
+        try:
+            store.madvise(HUGE_PAGES)
+        except OSError:  # a kernel without transparent huge pages: ordinary pages
+            pass
+    columns, offset = [], 0
+    for dtype in dtypes:
+        columns.append(np.frombuffer(store, dtype, rows, offset))
+        offset += rows * dtype.itemsize
+    return store, columns
+
+
+def _release(store: mmap.mmap, offset: int, length: int) -> None:
+    """Give one column's pages of a block back to the system (the block's map stays for the others)."""
+    if offset % mmap.PAGESIZE == 0 and length % mmap.PAGESIZE == 0:  # whole pages (not tests' tiny blocks)
+        store.madvise(mmap.MADV_DONTNEED, offset, length)
 
 
 class Table:
     """Column store with row writers bound once for the hot path."""
 
     CHUNK_ROWS = 1 << 18  # rows a storage chunk holds: 256 KiB-2 MiB a column, untouched room costs no RSS
+    BATCH_BYTES = 1 << 19  # buffered bytes that make ``store_due`` store them (~10k rows)
+    BATCH_PIECES = 4096  # ... or buffered pieces (rows logged one at a time hold ~100 bytes each)
 
     def __init__(self, columns: dict[str, str]):
         self.names = tuple(columns)
@@ -44,6 +71,7 @@ class Table:
         self._record = np.dtype([(k, "<" + DTYPES[code]) for k, code in columns.items()])
         self._rows: list[bytes] = []  # packed rows since the last commit
         self._chunks: list[list[np.ndarray]] = [[] for _ in self.dtypes]  # per column; only the last has room
+        self._blocks: list[mmap.mmap] = []  # the maps holding the chunks not yet joined
         self._room = 0  # unused rows at the end of each column's last chunk
         self._stored = 0
 
@@ -65,8 +93,17 @@ class Table:
 
     def add_block(self, **columns: np.ndarray) -> None:
         """Append many rows at once, one array per column (every column required)."""
-        self.commit()
-        self._store([np.asarray(columns[k]) for k in self.names])
+        rows = np.empty(len(columns[self.names[0]]), self._record)
+        for k in self.names:
+            rows[k] = columns[k]
+        self._rows.append(rows.tobytes())
+
+    def store_due(self) -> None:
+        """``commit`` once the buffered rows fill a batch (the buffer's size is its bytes, or its
+        pieces when rows come one at a time); rows are stored in the order logged either way."""
+        rows = self._rows
+        if len(rows) >= self.BATCH_PIECES or sum(map(len, rows)) >= self.BATCH_BYTES:
+            self.commit()
 
     def commit(self) -> None:
         """Copy the buffered rows into the columns."""
@@ -80,8 +117,10 @@ class Table:
         n, done = len(arrays[0]), 0
         while done < n:
             if not self._room:
-                for chunks, dtype in zip(self._chunks, self.dtypes):
-                    chunks.append(_chunk(dtype, self.CHUNK_ROWS))
+                store, columns = _block(self.dtypes, self.CHUNK_ROWS)
+                self._blocks.append(store)
+                for chunks, column in zip(self._chunks, columns):
+                    chunks.append(column)
                 self._room = self.CHUNK_ROWS
             at = len(self._chunks[0][-1]) - self._room
             take = min(self._room, n - done)
@@ -99,15 +138,22 @@ class Table:
         """Make each column one array, column by column (a column's chunks are freed once joined)."""
         if len(self._chunks[0]) < 2:
             return
-        for i, chunks in enumerate(self._chunks):
+        offset = 0
+        for i, (chunks, dtype) in enumerate(zip(self._chunks, self.dtypes)):
             joined = np.concatenate(self._filled(chunks))
             chunks.clear()
             self._chunks[i] = [joined]
+            for store in self._blocks:
+                _release(store, offset, self.CHUNK_ROWS * dtype.itemsize)
+            offset += self.CHUNK_ROWS * dtype.itemsize
+        self._blocks.clear()
         self._room = 0
 
     def arrays(self, start: int = 0) -> dict[str, np.ndarray]:
         """The columns as numpy arrays from row ``start`` on: views of the whole columns for
-        ``start`` 0 (joining the chunks first), else a copy of those rows if they span chunks."""
+        ``start`` 0 (joining the chunks first; they stay valid), else a copy of those rows if
+        they span chunks or a view of one chunk, valid until the next ``arrays()`` joins (which
+        gives the chunks' memory back): read it at once, as the event log does."""
         self.commit()
         if start == 0:
             self._join()
@@ -122,7 +168,7 @@ class Table:
         return out
 
     def __len__(self) -> int:
-        return self._stored + len(self._rows)
+        return self._stored + sum(map(len, self._rows)) // self._packer.size
 
 
 class EventLog:
