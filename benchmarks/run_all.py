@@ -52,7 +52,7 @@ FULL = {
     "engine": dict(population=50_000, years=0.5, customers=150_000, lam=4.0, mu=1.0, c=5, rounds=5),
     "county_year": dict(overrides=[], full_overrides=[]),
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000, 2_000_000), years=1.0, rounds=3),
-    "batch": dict(population=100_000, years=1.0, runs=8, workers=(1, 2), repeats=2),
+    "batch": dict(population=100_000, years=1.0, runs=16, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
     "province": dict(counties=20, population=(150_000, 450_000), years=1.0, workers=(1, 2), rounds=1, repeats=2),
 }
