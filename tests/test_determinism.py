@@ -90,9 +90,10 @@ def test_rows_made_in_chunks_do_not_change_results(scenario, monkeypatch):
 
 
 def test_collector_timing_and_table_chunks_do_not_change_results(scenario, monkeypatch):
-    """A run collects the young generation less often (for speed) and stores its tables in chunks;
-    neither can matter: collections every 50 new objects and 1,000-row chunks give the same
-    tables, and the collector's own setting is back as it was after the run."""
+    """A run collects the young generation less often (for speed) and grows its columns by
+    doubling; neither can matter: collections every 50 new objects and columns that start at
+    1,000 rows (and double several times) give the same tables, and the collector's own setting
+    is back as it was after the run."""
     import gc
 
     from sim.core.tables import Table
@@ -101,8 +102,8 @@ def test_collector_timing_and_table_chunks_do_not_change_results(scenario, monke
     before = gc.get_threshold()
     a = single_run(scenario, 0, keep_logs=True)
     assert gc.get_threshold() == before
-    assert len(a.logs["visits"]["time"]) > 3000  # several chunks below
+    assert len(a.logs["visits"]["time"]) > 3000  # the columns double twice or more below
     monkeypatch.setattr(runner, "YOUNG_COLLECTION_EVERY", 50)
-    monkeypatch.setattr(Table, "CHUNK_ROWS", 1000)
+    monkeypatch.setattr(Table, "INITIAL_ROWS", 1000)
     b = single_run(scenario, 0, keep_logs=True)
     assert_same_run(a, b)

@@ -1,5 +1,5 @@
 """Column tables: packed rows come back as the typed values a numpy cast of them gives, in order,
-across daily commits, storage chunks, joins and blocks added at once."""
+across commits, columns grown in place or moved, and blocks added at once."""
 import numpy as np
 import pytest
 
@@ -9,7 +9,7 @@ COLUMNS = {"fac": "i", "time": "d", "cost": "f", "flag": "b"}
 
 
 def test_rows_round_trip_through_commits_and_chunks(monkeypatch):
-    monkeypatch.setattr(Table, "CHUNK_ROWS", 8)  # force many chunks
+    monkeypatch.setattr(Table, "INITIAL_ROWS", 8)  # columns double many times
     rng = np.random.default_rng(3)
     fac, time = rng.integers(-5, 10**6, 200), rng.random(200) * 1e4
     cost, flag = rng.random(200) * 1e3, rng.random(200) < 0.3
@@ -34,10 +34,11 @@ def test_rows_round_trip_through_commits_and_chunks(monkeypatch):
     assert np.array_equal(table.arrays(120)["time"], time[120:])
 
 
-def test_rows_read_from_any_start_before_and_after_joining(monkeypatch):
-    """``arrays(start)`` (what the event log streams) sees the same rows whether the columns are
-    still in chunks or were joined by ``arrays()``, and rows added after a join follow on."""
-    monkeypatch.setattr(Table, "CHUNK_ROWS", 8)
+def test_rows_read_from_any_start_while_the_columns_grow(monkeypatch):
+    """``arrays(start)`` (what the event log streams) sees the rows from ``start`` on; rows added
+    after earlier views were handed out follow on, and those views keep their rows (a column
+    whose views are held is moved to a new map when it grows, not resized under them)."""
+    monkeypatch.setattr(Table, "INITIAL_ROWS", 8)
     time = np.arange(50, dtype="f8")
     table = Table(COLUMNS)
     assert [len(a) for a in table.arrays().values()] == [0, 0, 0, 0]
@@ -56,26 +57,18 @@ def test_row_writer_must_name_the_columns_in_schema_order():
         Table(COLUMNS).row_writer(("time", "fac", "cost", "flag"))
 
 
-def test_joining_whole_page_chunks_gives_their_memory_back_without_losing_rows(monkeypatch):
-    """Chunks of whole pages are released column by column as they are joined (what keeps a
-    big run's peak at its rows plus one column); the joined columns keep every row."""
-    import mmap
-
-    monkeypatch.setattr(Table, "CHUNK_ROWS", mmap.PAGESIZE)
-    released = []
-    monkeypatch.setattr("sim.core.tables._release", lambda store, offset, length: released.append((offset, length))
-                        or store.madvise(mmap.MADV_DONTNEED, offset, length))
-    n = 3 * mmap.PAGESIZE + 17
-    rng = np.random.default_rng(5)
-    fac, time, cost = rng.integers(0, 999, n), rng.random(n), rng.random(n)
+def test_held_views_keep_their_rows_when_the_columns_grow(monkeypatch):
+    """Views from ``arrays()`` pin their column's map: growing moves the column to a new map
+    (the rows copied) and the held views still read what they read before."""
+    monkeypatch.setattr(Table, "INITIAL_ROWS", 4)
     table = Table(COLUMNS)
-    for lo in range(0, n, 1000):
-        hi = min(lo + 1000, n)
-        table.add_block(fac=fac[lo:hi], time=time[lo:hi], cost=cost[lo:hi], flag=fac[lo:hi] % 2)
+    table.add_block(fac=np.arange(4), time=np.arange(4.0), cost=np.ones(4), flag=np.zeros(4))
+    held = table.arrays()
+    table.add_block(fac=np.arange(4, 40), time=np.arange(4.0, 40.0), cost=np.ones(36), flag=np.ones(36))
+    assert np.array_equal(held["time"], np.arange(4.0)) and np.array_equal(held["fac"], np.arange(4))
     out = table.arrays()
-    assert len(released) == 4 * len(COLUMNS)  # four chunks, every column
-    assert np.array_equal(out["fac"], fac.astype("i4")) and np.array_equal(out["time"], time)
-    assert np.array_equal(out["cost"], cost.astype("f4")) and np.array_equal(out["flag"], (fac % 2).astype("i1"))
+    assert np.array_equal(out["time"], np.arange(40.0)) and np.array_equal(out["fac"], np.arange(40, dtype="i4"))
+    assert np.array_equal(out["flag"], np.r_[np.zeros(4), np.ones(36)].astype("i1"))
 
 
 def test_rows_logged_as_one_piece_count_as_rows_and_are_stored_once_a_batch_is_full(monkeypatch):

@@ -8,11 +8,11 @@ fill a batch.  Copying a column costs about as much for a hundred rows as for th
 batching, not the day, sets the cost.  Packing stores exactly what a typed array would (same C
 casts), at a fraction of the cost of converting Python objects later.
 
-Columns are stored in fixed-size chunks, never copied while a run grows, so memory follows the
-rows logged (a growing array would briefly need the old and the new copy, and its step sizes
-would make memory per row depend on where a run's size lands).  ``arrays()`` joins each column's
-chunks into one array, column by column, freeing a column's chunks once it is joined: the peak
-is the stored rows plus one column.
+Each column is one anonymous memory map that doubles in place as rows arrive (``mremap``:
+the kernel moves page tables, not bytes), so a column is always one contiguous array: ``arrays()``
+hands out views, never joins or copies, and memory follows the rows logged — room reserved but
+not yet written costs address space, not RSS.  A column whose views are held when it must grow
+is copied into a new map instead; the views stay valid.
 """
 from __future__ import annotations
 
@@ -26,33 +26,17 @@ import numpy as np
 DTYPES = {"i": "i4", "d": "f8", "f": "f4", "b": "i1"}  # struct / array type codes → numpy
 
 
-def _block(dtypes: tuple[np.dtype, ...], rows: int) -> tuple[mmap.mmap, list[np.ndarray]]:
-    """An empty storage chunk of every column, in private memory of its own (an anonymous map),
-    column after column: freeing it gives the memory back to the system (malloc would keep blocks
-    below its mapping threshold in its heap, where a freed block between live ones still counts
-    as the process's memory).  One map per chunk of all columns: a 2M-resident county-year makes
-    about 90.  Ordinary pages: transparent huge pages cut the page faults but not the median run
-    time, and added runs with 40-80 ms of system time (50k residents, 0.5 y: 8 runs each)."""
-    size = rows * sum(d.itemsize for d in dtypes)
-    private = getattr(mmap, "MAP_PRIVATE", None)  # private memory (not shared: shared maps keep their pages)
-    store = mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private | mmap.MAP_ANONYMOUS)
-    columns, offset = [], 0
-    for dtype in dtypes:
-        columns.append(np.frombuffer(store, dtype, rows, offset))
-        offset += rows * dtype.itemsize
-    return store, columns
-
-
-def _release(store: mmap.mmap, offset: int, length: int) -> None:
-    """Give one column's pages of a block back to the system (the block's map stays for the others)."""
-    if offset % mmap.PAGESIZE == 0 and length % mmap.PAGESIZE == 0:  # whole pages (not tests' tiny blocks)
-        store.madvise(mmap.MADV_DONTNEED, offset, length)
+def _anonymous(size: int) -> mmap.mmap:
+    """Private anonymous memory of ``size`` bytes, given back to the system when freed (malloc
+    would keep it in its heap while live blocks sit above it)."""
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    return mmap.mmap(-1, size) if private is None else mmap.mmap(-1, size, flags=private | mmap.MAP_ANONYMOUS)
 
 
 class Table:
     """Column store with row writers bound once for the hot path."""
 
-    CHUNK_ROWS = 1 << 18  # rows a storage chunk holds: 256 KiB-2 MiB a column, untouched room costs no RSS
+    INITIAL_ROWS = 1 << 16  # a column's first map; it doubles from there
     BATCH_BYTES = 1 << 19  # buffered bytes that make ``store_due`` store them (~10k rows)
     BATCH_PIECES = 4096  # ... or buffered pieces (rows logged one at a time hold ~100 bytes each)
 
@@ -62,9 +46,8 @@ class Table:
         self._packer = struct.Struct("<" + "".join(columns.values()))  # little-endian, standard sizes, no padding
         self._record = np.dtype([(k, "<" + DTYPES[code]) for k, code in columns.items()])
         self._rows: list[bytes] = []  # packed rows since the last commit
-        self._chunks: list[list[np.ndarray]] = [[] for _ in self.dtypes]  # per column; only the last has room
-        self._blocks: list[mmap.mmap] = []  # the maps holding the chunks not yet joined
-        self._room = 0  # unused rows at the end of each column's last chunk
+        self._maps: list[mmap.mmap | None] = [None] * len(self.dtypes)  # one per column
+        self._capacity = 0  # rows every column's map has room for
         self._stored = 0
 
     def row_writer(self, names: tuple[str, ...]) -> tuple[Callable[..., bytes], Callable[[bytes], None]]:
@@ -106,58 +89,39 @@ class Table:
         self._store([records[k] for k in self.names])
 
     def _store(self, arrays: list[np.ndarray]) -> None:
-        n, done = len(arrays[0]), 0
-        while done < n:
-            if not self._room:
-                store, columns = _block(self.dtypes, self.CHUNK_ROWS)
-                self._blocks.append(store)
-                for chunks, column in zip(self._chunks, columns):
-                    chunks.append(column)
-                self._room = self.CHUNK_ROWS
-            at = len(self._chunks[0][-1]) - self._room
-            take = min(self._room, n - done)
-            for chunks, a in zip(self._chunks, arrays):
-                chunks[-1][at:at + take] = a[done:done + take]
-            self._room -= take
-            done += take
-        self._stored += n
+        n, at = len(arrays[0]), self._stored
+        if at + n > self._capacity:
+            self._grow(at + n)
+        for store, dtype, a in zip(self._maps, self.dtypes, arrays):
+            np.frombuffer(store, dtype, n, at * dtype.itemsize)[:] = a  # a view for this copy only
+        self._stored = at + n
 
-    def _filled(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        """A column's chunks cut to the rows stored in them."""
-        return chunks[:-1] + [chunks[-1][:len(chunks[-1]) - self._room]] if chunks else []
-
-    def _join(self) -> None:
-        """Make each column one array, column by column (a column's chunks are freed once joined)."""
-        if len(self._chunks[0]) < 2:
-            return
-        offset = 0
-        for i, (chunks, dtype) in enumerate(zip(self._chunks, self.dtypes)):
-            joined = np.concatenate(self._filled(chunks))
-            chunks.clear()
-            self._chunks[i] = [joined]
-            for store in self._blocks:
-                _release(store, offset, self.CHUNK_ROWS * dtype.itemsize)
-            offset += self.CHUNK_ROWS * dtype.itemsize
-        self._blocks.clear()
-        self._room = 0
+    def _grow(self, rows: int) -> None:
+        """Room for ``rows``: every column's map doubled until it fits, in place when no view of it
+        is held, else a new map with the rows copied (the held views keep the old one)."""
+        capacity = max(self._capacity, self.INITIAL_ROWS)
+        while capacity < rows:
+            capacity *= 2
+        for i, (store, dtype) in enumerate(zip(self._maps, self.dtypes)):
+            size = capacity * dtype.itemsize
+            if store is None:
+                self._maps[i] = _anonymous(size)
+                continue
+            try:
+                store.resize(size)
+            except BufferError:  # arrays() views of it are held
+                moved = _anonymous(size)
+                np.frombuffer(moved, dtype, self._stored)[:] = np.frombuffer(store, dtype, self._stored)
+                self._maps[i] = moved
+        self._capacity = capacity
 
     def arrays(self, start: int = 0) -> dict[str, np.ndarray]:
-        """The columns as numpy arrays from row ``start`` on: views of the whole columns for
-        ``start`` 0 (joining the chunks first; they stay valid), else a copy of those rows if
-        they span chunks or a view of one chunk, valid until the next ``arrays()`` joins (which
-        gives the chunks' memory back): read it at once, as the event log does."""
+        """The columns from row ``start`` on, as views of the stored rows (no copy); they stay
+        valid whatever is logged afterwards."""
         self.commit()
-        if start == 0:
-            self._join()
-        out = {}
-        for name, dtype, chunks in zip(self.names, self.dtypes, self._chunks):
-            pieces, offset = [], 0
-            for chunk in self._filled(chunks):
-                if offset + len(chunk) > start:
-                    pieces.append(chunk[max(start - offset, 0):])
-                offset += len(chunk)
-            out[name] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces) if pieces else np.empty(0, dtype)
-        return out
+        n = max(self._stored - start, 0)
+        return {name: np.frombuffer(store, dtype, n, start * dtype.itemsize) if n else np.empty(0, dtype)
+                for name, dtype, store in zip(self.names, self.dtypes, self._maps)}
 
     def __len__(self) -> int:
         return self._stored + sum(map(len, self._rows)) // self._packer.size
