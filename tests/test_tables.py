@@ -85,3 +85,22 @@ def test_rows_logged_as_one_piece_count_as_rows_and_are_stored_once_a_batch_is_f
     table.store_due()
     assert len(table) == 12 and table._stored == 12
     assert np.array_equal(table.arrays()["fac"], np.arange(12, dtype="i4"))
+
+
+def test_columns_grow_where_maps_cannot_be_resized(monkeypatch):
+    """Where the system cannot resize a map (no mremap, e.g. macOS), a growing column is copied
+    into a new map, as when views of it are held."""
+    import mmap
+
+    class Fixed(mmap.mmap):
+        def resize(self, size):
+            raise SystemError("mmap: resizing not available--no mremap()")
+
+    monkeypatch.setattr("sim.core.tables._anonymous", lambda size: Fixed(-1, size))
+    monkeypatch.setattr(Table, "INITIAL_ROWS", 4)
+    table = Table(COLUMNS)
+    for lo in range(0, 30, 3):
+        table.add_block(fac=np.arange(lo, lo + 3), time=np.arange(lo, lo + 3.0), cost=np.zeros(3), flag=np.ones(3))
+        table.commit()
+    assert np.array_equal(table.arrays()["fac"], np.arange(30, dtype="i4"))
+    assert np.array_equal(table.arrays(7)["time"], np.arange(7.0, 30.0))

@@ -98,7 +98,8 @@ class Table:
 
     def _grow(self, rows: int) -> None:
         """Room for ``rows``: every column's map doubled until it fits, in place when no view of it
-        is held, else a new map with the rows copied (the held views keep the old one)."""
+        is held, else (or where the system cannot resize a map) a new map with the rows copied;
+        held views keep the old one."""
         capacity = max(self._capacity, self.INITIAL_ROWS)
         while capacity < rows:
             capacity *= 2
@@ -109,7 +110,7 @@ class Table:
                 continue
             try:
                 store.resize(size)
-            except BufferError:  # arrays() views of it are held
+            except (BufferError, SystemError, OSError):  # views of it are held, or no mremap here (macOS)
                 moved = _anonymous(size)
                 np.frombuffer(moved, dtype, self._stored)[:] = np.frombuffer(store, dtype, self._stored)
                 self._maps[i] = moved

@@ -62,9 +62,9 @@ class Dask:
     A ``LocalCluster``'s workers start without the ``MALLOC_TRIM_THRESHOLD_=65536`` Dask's nannies
     set by default: it returns freed memory to the system at once and switches off glibc's
     adaptive thresholds, so each of a run's large numpy temporaries is a fresh map faulted in
-    page by page.  For the 20-county benchmark province on 2 workers that took the workers'
-    CPU from ~34 s to ~52 s.  Workers of an existing cluster are checked and a warning says how
-    to start them without it.
+    page by page.  With it, the 20-county benchmark province on 2 workers used ~52 worker CPU s;
+    without, ~34.  Workers of an existing cluster are checked and a warning says how to start
+    them without it.
     """
 
     def __init__(self, address: str | None = None, local_workers: int | None = None):
@@ -83,9 +83,8 @@ class Dask:
             _warn_about_trimming(self._client, address)
         else:
             n = local_workers or default_workers()
-            with warnings.catch_warnings(), dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}":
-                                                             None}):  # None: not set in the workers
-                # its internal HTTP server moves off a busy :8787 by itself
+            no_trimming = dask.config.set({f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None})  # unset
+            with warnings.catch_warnings(), no_trimming:  # its HTTP server moves off a busy :8787 by itself
                 warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                              dashboard_address=None, silence_logs=logging.ERROR)
