@@ -50,6 +50,16 @@ SETTLED_BEFORE = 1e-6  # year-end settlements are dated this long before the yea
 RETURN_VISIT = D.return_visit  # the draw column asked once a resolved consultation
 
 
+def _none(dtype) -> np.ndarray:
+    a = np.zeros(0, dtype=dtype)
+    a.setflags(write=False)  # shared by every run
+    return a
+
+
+NO_ARRIVALS = DayBatch(_none(float), _none(np.int64), _none(np.int64), _none(np.int64), _none(bool), _none(np.int64))
+NO_FACILITIES = _none(np.int64)
+
+
 class Care:
     """The domain side of a run: models and levers for one scenario and county."""
 
@@ -186,6 +196,8 @@ class Care:
 
     def followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray]:
         """The day's family-doctor follow-ups (慢病随访) and the facility each is held at."""
+        if not self.provider.followups_on:  # none, and no draws: skip building empty batches (~10 µs a day)
+            return NO_ARRIVALS, NO_FACILITIES
         time, village, resident = self.provider.followups(self.demand, rng, day)
         n = len(time)
         order = np.argsort(time, kind="stable")
@@ -201,6 +213,8 @@ class Care:
     def centre_followups(self, rng: np.random.Generator, day: int) -> tuple[DayBatch, np.ndarray, DayBatch]:
         """The day's scheduled chronic-centre follow-ups (慢病管理中心): those who come, with their
         centre, and those who miss theirs."""
+        if not self.chronic.on:  # none, and no draws: skip building empty batches (~15 µs a day)
+            return NO_ARRIVALS, NO_FACILITIES, NO_ARRIVALS
         time, village, resident, attends = self.chronic.day(self.demand, rng, day)
         n = len(time)
         batch = DayBatch(time, village, np.full(n, self.chronic.condition, dtype=np.int64), np.zeros(n, dtype=np.int64),

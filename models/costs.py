@@ -22,14 +22,12 @@ if TYPE_CHECKING:
     from models.scenario import Scenario, TierSpec
 
 
-
 def _price_parts(base: np.ndarray, tiers: list[TierSpec], scenario: Scenario) -> np.ndarray:
     shares = np.array([[t.drug_share, t.test_share, t.consumable_share, t.service_share] for t in tiers])
     parts = base[:, None] * shares
     for lever in levers_with("adjust_prices"):  # medicines, then prices
         parts = lever.adjust_prices(getattr(scenario, lever.KEY), parts)
     return parts
-
 
 
 def lognormal_stay(mean: float, sigma: float, u: float) -> float:
@@ -75,6 +73,7 @@ def normal_quantile(p: float) -> float:
     if q < 0.0:
         x = -x
     return 0.0 + x * 1.0
+
 
 class CostModel:
     """Charges by tier, condition and severity.  ``raise_scale`` multiplies the price schedule's

@@ -30,7 +30,6 @@ def _facility_catalogues(scenario: Scenario, county: County, names: list[str]) -
     return [(index[n], spec) for n, spec in scenario.capability.facilities.items() if n in index]
 
 
-
 COUNTY_TIER = TIERS.index("county")
 
 
@@ -38,6 +37,7 @@ def refers_down(tier: int, u: float, prob: float) -> bool:
     """A stable county or outside inpatient goes down (下转) with probability ``prob``; plain
     arithmetic, compiled as is by ``sim/compiled_steps.py``."""
     return tier >= COUNTY_TIER and u < prob
+
 
 class ReferralModel:
     def __init__(self, scenario: Scenario, county: County):

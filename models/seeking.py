@@ -55,7 +55,6 @@ def _three(v: list[float]) -> list[float]:
     return v
 
 
-
 def takes(u: float, odds_factor: float) -> bool:
     """A logit choice on the uniform ``u``: ``u < logistic(util)`` written as
     ``u · (1 + exp(−util)) < 1`` with ``odds_factor`` = 1 + exp(−util)."""
@@ -68,6 +67,7 @@ def return_odds_factor(asc: float, beta: float, scale: float, beta_hours: float,
     function (``tests/test_compiled_steps.py`` checks both give the same bits)."""
     util = asc + beta * math.log1p(oop / scale) + beta_hours * hours
     return 1.0 + math.exp(-util)
+
 
 class CareSeekingSpec(Strict):
     """Whether an illness is taken to a facility, self-treated or left untreated; off by default

@@ -83,7 +83,7 @@ class CountyModel:
         self.stock_draws = streams.extra("medicine_stock")
         self.chronic_draws = streams.extra("chronic_centres")
         care.settle(streams.extra("habits"))
-        self.compiled = None  # compiled first consultations, where the scenario allows them
+        self.compiled = None  # the compiled steps (consultations, stays), where the scenario allows them
         if self.COMPILED_STEPS and compiled_steps.supports(self):
             doctors, beds = (StationBank([st.capacity for st in stations], [st.reserved for st in stations])
                              for stations in (self.doctors, self.beds))
@@ -127,16 +127,14 @@ class CountyModel:
             b, u_choice, u_svc, u_ref = b.take(keep), u_choice[keep], u_svc[keep], u_ref[keep]
         first, is_contracted = care.first_contacts(b, u_choice)
         arrivals = (b, first, is_contracted, u_svc, u_ref, np.zeros(len(b), dtype=bool))
-        if care.provider.followups_on:  # off: no follow-ups and no draws (the check saves ~25 µs a day)
-            fu, fu_first = care.followups(self.followup_draws, day)
-            if len(fu):
-                arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
-        if care.chronic.on:
-            came, centre, missed = care.centre_followups(self.chronic_draws, day)
-            if len(missed):
-                self.monitor.missed.add_block(time=missed.time, village=missed.village)
-            if len(came):
-                arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
+        fu, fu_first = care.followups(self.followup_draws, day)
+        if len(fu):
+            arrivals = self._join(arrivals, fu, fu_first, np.ones(len(fu), dtype=bool), self.followup_draws, False)
+        came, centre, missed = care.centre_followups(self.chronic_draws, day)
+        if len(missed):
+            self.monitor.missed.add_block(time=missed.time, village=missed.village)
+        if len(came):
+            arrivals = self._join(arrivals, came, centre, care.is_contracted(came), self.chronic_draws, True)
         return arrivals
 
     def _join(self, arrivals, extra, extra_first, extra_contracted, rng, scheduled: bool):

@@ -56,7 +56,6 @@ TITLE = "家庭医生签约 Family-doctor contracting"
 Spec = FamilyDoctorSpec
 
 
-
 _HASH = np.uint64(0x9E3779B97F4A7C15)
 PRIMARY = (TIERS.index("village"), TIERS.index("township"))
 COUNTY = TIERS.index("county")

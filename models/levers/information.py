@@ -28,7 +28,6 @@ TITLE = "信息化 Telemedicine and mutual recognition of tests"
 Spec = InformationSpec
 
 
-
 _LOWER = (TIERS.index("village"), TIERS.index("township"))
 
 

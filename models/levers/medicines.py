@@ -81,7 +81,6 @@ def in_stock(scenario: Scenario, county) -> list[list[float]] | None:
     return out.tolist()
 
 
-
 def out_of_stock(u: float, chance_in_stock: float) -> bool:
     """The consultation finds the patient's medicine missing (缺药); compiled as is by
     ``sim/compiled_steps.py``."""
