@@ -299,16 +299,15 @@ def batch(population: int = 20_000, years: float = 1.0, runs: int = 8, workers: 
     times: dict[int, list[float]] = {w: [] for w in workers}
     cores: dict[int, list[float]] = {w: [] for w in workers}
     kpis = {}
-    for i in range(repeats):
-        for w in (workers if i % 2 == 0 else tuple(reversed(workers))):
-            r0, c0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), time.perf_counter()
-            results = multiple_replications(scenario, runs, workers=w)
-            wall = time.perf_counter() - t0
-            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # pool workers are joined by now
-            cpu = (time.process_time() - c0) + (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-            times[w].append(wall)
-            cores[w].append(cpu / wall)  # CPU seconds obtained per wall second: ~w on an idle machine
-            kpis[w] = [r.kpis for r in results]
+    for _, w in _alternating(workers, repeats):
+        r0, c0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), time.perf_counter()
+        results = multiple_replications(scenario, runs, workers=w)
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # pool workers are joined by now
+        cpu = (time.process_time() - c0) + (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        times[w].append(wall)
+        cores[w].append(cpu / wall)  # CPU seconds obtained per wall second: ~w on an idle machine
+        kpis[w] = [r.kpis for r in results]
     seconds = {w: min(t) for w, t in times.items()}
     best = {w: cores[w][times[w].index(min(times[w]))] for w in workers}
     first = workers[0]
@@ -318,6 +317,13 @@ def batch(population: int = 20_000, years: float = 1.0, runs: int = 8, workers: 
             "speedup": {w: seconds[first] / seconds[w] for w in workers},
             "identical_results": same, "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else os.cpu_count()}
+
+
+def _alternating(workers: tuple[int, ...], repeats: int):
+    """(repeat, worker count): the counts in order, then reversed, and so on (1, 2, 2, 1, ...)."""
+    for i in range(repeats):
+        for w in (workers if i % 2 == 0 else tuple(reversed(workers))):
+            yield i, w
 
 
 # --------------------------------------------------------------------------- 5. figures
@@ -374,24 +380,23 @@ def province(counties: int = 20, population: tuple[int, int] = (10_000, 30_000),
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "province.yaml"
         path.write_text(yaml.safe_dump(study), encoding="utf-8")
-        for i in range(repeats):
-            for w in (workers if i % 2 == 0 else tuple(reversed(workers))):
-                out = Path(tmp) / f"w{w}_{i}"
-                executor = Dask(local_workers=w)
-                try:
-                    c0, t0 = executor.worker_cpu_seconds(), time.perf_counter()
-                    result = run_province(path, executor, out=out, progress=False)
-                    wall = time.perf_counter() - t0
-                    cpu = executor.worker_cpu_seconds() - c0
-                finally:
-                    executor.close()
-                all_seconds[w].append(wall)
-                manifests = sorted((out / "iterations").glob("*/manifest.json"))
-                tables.append(pd.read_parquet(out / "runs.parquet"))
-                done_rounds = len(manifests)
-                if wall <= min(all_seconds[w]):  # the fastest of this worker count counts
-                    seconds[w], cores[w] = wall, cpu / wall  # cores: ~w on an idle machine
-                    run_seconds[w] = sum(json.loads(m.read_text())["timings"]["run_seconds_total"] for m in manifests)
+        for i, w in _alternating(workers, repeats):
+            out = Path(tmp) / f"w{w}_{i}"
+            executor = Dask(local_workers=w)
+            try:
+                c0, t0 = executor.worker_cpu_seconds(), time.perf_counter()
+                result = run_province(path, executor, out=out, progress=False)
+                wall = time.perf_counter() - t0
+                cpu = executor.worker_cpu_seconds() - c0
+            finally:
+                executor.close()
+            all_seconds[w].append(wall)
+            manifests = sorted((out / "iterations").glob("*/manifest.json"))
+            tables.append(pd.read_parquet(out / "runs.parquet"))
+            done_rounds = len(manifests)
+            if wall <= min(all_seconds[w]):  # the fastest of this worker count counts
+                seconds[w], cores[w] = wall, cpu / wall  # cores: ~w on an idle machine
+                run_seconds[w] = sum(json.loads(m.read_text())["timings"]["run_seconds_total"] for m in manifests)
     first = workers[0]
     runs = counties * done_rounds
     same = all(tables[0].equals(t) for t in tables)
