@@ -212,18 +212,19 @@ def _finish(county: County, spec: GeographySpec, outside_hours: float | None) ->
     V = county.n_villages
     own_clinic = np.full(V, -1, dtype=np.int64)
     own_centre = np.full(V, -1, dtype=np.int64)
+    is_village, is_township = county.fac_tier == VILLAGE, county.fac_tier == TOWNSHIP
+    last = np.flatnonzero(county.fac_tier == COUNTY).tolist() + out.tolist()  # every village's last options
     rows = []
     for v in range(V):
         same = county.fac_township == county.village_township[v]
-        clinic = _nearest(hours[v], same & (county.fac_tier == VILLAGE))
-        centre = _nearest(hours[v], same & (county.fac_tier == TOWNSHIP))
+        clinic = _nearest(hours[v], same & is_village)
+        centre = _nearest(hours[v], same & is_township)
         if centre < 0:
-            centre = _nearest(hours[v], county.fac_tier == TOWNSHIP)
+            centre = _nearest(hours[v], is_township)
         own_clinic[v], own_centre[v] = clinic, centre
-        others = np.flatnonzero((county.fac_tier == TOWNSHIP) & ~same)
+        others = np.flatnonzero(is_township & ~same)
         others = others[np.argsort(hours[v, others], kind="stable")][: spec.nearby_townships]
-        row = [f for f in (clinic, centre) if f >= 0] + list(others)
-        row += list(np.flatnonzero(county.fac_tier == COUNTY)) + list(out)
+        row = [f for f in (clinic, centre) if f >= 0] + others.tolist() + last
         rows.append(list(dict.fromkeys(int(f) for f in row)))
     K = max(len(r) for r in rows)
     county.choice_set = np.array([r + [-1] * (K - len(r)) for r in rows], dtype=np.int64)

@@ -95,17 +95,14 @@ def _admissions_have_a_bed(scenario: Scenario, county: County) -> list[tuple[str
     county = county_under_levers(scenario, county)
     ref = ReferralModel(scenario, county)
     used = np.unique(np.concatenate([county.choice_set[county.choice_set >= 0], ref.emergency_first.ravel()]))
-    names = list(scenario.conditions)
+    no_bed = used[county.fac_beds[used] == 0]  # facilities that cannot keep a patient themselves
     problems = []
-    for c, name in enumerate(names):
+    for c, name in enumerate(scenario.conditions):
         for s, p in enumerate(scenario.conditions[name].admission_prob):
             if p <= 0:
                 continue
-            for f in used:
-                tier = int(county.fac_tier[f])
-                if ref.can[f, c, s, 1] or county.fac_beds[f] != 0:
-                    continue
-                if (ref.target[:, tier, c, s, 1] == TREAT_HERE).any():
+            for tier in np.unique(county.fac_tier[no_bed[~ref.can[no_bed, c, s, 1]]]).tolist():
+                if (ref.target[:, tier, c, s, 1] == TREAT_HERE).any():  # the same for every facility of a tier
                     problems.append((f"referral.up.{TIERS[tier]}",
                                      f"{name} at severity {s + 1} may need a bed (admission_prob {p}), but "
                                      f"{TIERS[tier]} facilities have none and no tier above admits it; add a "

@@ -21,23 +21,24 @@ from sim.studies import kpi_text
 
 def summarise(runs: pd.DataFrame, order: list[str], reference: str, kpis: list[str] | None = None,
               targets: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per scenario × KPI: mean and CI, paired difference against ``reference`` and advice."""
+    """One row per scenario × KPI: mean and CI, paired difference against ``reference`` and advice.
+    Replications where a KPI is missing (NaN) are left out of that KPI's figures."""
     kpis = [k for k in (kpis or KPI_INFO) if k in runs.columns]
     targets = targets or {}
     rows = []
-    by = {name: g.set_index("replication") for name, g in runs.groupby("scenario", sort=False)}
+    by = {name: _columns(g, kpis) for name, g in runs.groupby("scenario", sort=False)}
     ref = by.get(reference)
-    ref_values = {kpi: ref[kpi].astype(float).dropna() for kpi in kpis} if ref is not None else {}
     for name in [n for n in order if n in by]:
-        g = by[name]
-        for kpi in kpis:
-            x = g[kpi].astype(float).dropna()
+        reps, values = by[name]
+        for j, kpi in enumerate(kpis):
+            keep = ~np.isnan(values[j])
+            x, xr = values[j][keep], reps[keep]
             n, sd = len(x), float(x.std(ddof=1)) if len(x) > 1 else float("nan")
             h = t_halfwidth(sd, n)
             mean = float(x.mean()) if n else float("nan")
             row = {"scenario": name, "kpi": kpi, "n": n, "mean": mean, "sd": sd, "ci_low": mean - h,
                    "ci_high": mean + h, "halfwidth": h}
-            row.update(_paired(x, ref_values.get(kpi), name == reference))
+            row.update(_paired(x, xr, None if ref is None else _kept(ref, j), name == reference))
             target = targets.get(kpi)
             row["target_halfwidth"] = target if target is not None else float("nan")
             row["replications_needed"] = replications_needed(sd, n, target)
@@ -46,24 +47,39 @@ def summarise(runs: pd.DataFrame, order: list[str], reference: str, kpis: list[s
     return pd.DataFrame(rows)
 
 
-def _paired(x: pd.Series, ref: pd.Series | None, is_reference: bool) -> dict:
+def _columns(g: pd.DataFrame, kpis: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A scenario's replication numbers and its KPIs as float rows (one per KPI), taken at once:
+    pandas' cost per column and call would outweigh the arithmetic."""
+    return g["replication"].to_numpy(), g[kpis].to_numpy(dtype=float).T.copy()
+
+
+def _kept(columns: tuple[np.ndarray, np.ndarray], j: int) -> tuple[np.ndarray, np.ndarray]:
+    reps, values = columns
+    keep = ~np.isnan(values[j])
+    return values[j][keep], reps[keep]
+
+
+def _paired(x: np.ndarray, reps: np.ndarray, ref: tuple[np.ndarray, np.ndarray] | None, is_reference: bool) -> dict:
+    """Paired difference of ``x`` (replications ``reps``) against the reference's values, matched
+    by replication number (in increasing order when the two do not list the same ones alike)."""
     nan = float("nan")
     out = {"diff_mean": nan, "diff_sd": nan, "diff_ci_low": nan, "diff_ci_high": nan, "diff_halfwidth": nan,
            "n_pairs": 0, "unpaired_halfwidth": nan}
     if ref is None or is_reference:
         return out
-    if x.index.is_unique and x.index.equals(ref.index):  # the usual case: the same replications
-        d = x.to_numpy() - ref.to_numpy()
+    r, ref_reps = ref
+    if np.array_equal(reps, ref_reps) and len(np.unique(reps)) == len(reps):  # the usual case: the same replications
+        d = x - r
     else:
-        common = x.index.intersection(ref.index)
-        d = (x.loc[common] - ref.loc[common]).to_numpy()
+        mine, theirs = dict(zip(reps.tolist(), x.tolist())), dict(zip(ref_reps.tolist(), r.tolist()))
+        d = np.array([mine[k] - theirs[k] for k in sorted(mine.keys() & theirs.keys())], dtype=float)
     n = len(d)
     if n:
         sd = float(d.std(ddof=1)) if n > 1 else nan
         h = t_halfwidth(sd, n)
         m = float(d.mean())
         out.update(diff_mean=m, diff_sd=sd, diff_ci_low=m - h, diff_ci_high=m + h, diff_halfwidth=h, n_pairs=n)
-    out["unpaired_halfwidth"] = welch_halfwidth(x.to_numpy(), ref.to_numpy())
+    out["unpaired_halfwidth"] = welch_halfwidth(x, r)
     return out
 
 
