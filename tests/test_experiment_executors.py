@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import pytest
 from experiment_helpers import TABLES, assert_same_tables, small_experiment
 
 from sim.outputs.cli import main
-from sim.studies.executors import Dask, InProcess, ProcessPool, _environment_variable
+from sim.studies.executors import LOCAL_CLUSTER_SETTINGS, Dask, InProcess, ProcessPool, _environment_variable
 from sim.studies.experiment import run_experiment
 
 BIN = Path(sys.executable).parent
@@ -77,6 +78,24 @@ def test_dask_local_workers_do_not_trim_memory_at_every_free():
         assert list(executor._client.run(_environment_variable, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
     finally:
         executor.close()
+
+
+def test_dask_local_cluster_runs_with_the_settings_for_long_runs():
+    """The workers of a LocalCluster made here run with LOCAL_CLUSTER_SETTINGS (a default cluster
+    does not: its workers sample their stacks every 10 ms), and its scheduler gives each worker
+    thread one run at a time."""
+    keys = [k for k in LOCAL_CLUSTER_SETTINGS if "pre-spawn-environ" not in k]
+    default = {k: dask.config.get(k) for k in keys}
+    assert all(default[k] != v for k, v in LOCAL_CLUSTER_SETTINGS.items() if k in default)
+    executor = Dask(local_workers=2)
+    try:
+        seen = executor._client.run(lambda: {k: dask.config.get(k) for k in keys})  # shipped by value
+        assert list(seen.values()) == [{k: LOCAL_CLUSTER_SETTINGS[k] for k in keys}] * 2
+        saturation = executor._client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+        assert saturation == 1.0
+    finally:
+        executor.close()
+    assert {k: dask.config.get(k) for k in keys} == default  # this process's config is left as it was
 
 
 def test_dask_runs_items_in_the_order_given():
