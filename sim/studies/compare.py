@@ -27,18 +27,16 @@ def summarise(runs: pd.DataFrame, order: list[str], reference: str, kpis: list[s
     targets = targets or {}
     rows = []
     by = {name: _columns(g, kpis) for name, g in runs.groupby("scenario", sort=False)}
-    ref = by.get(reference)
+    ref = [_kept(by[reference], j) for j in range(len(kpis))] if reference in by else None
     for name in [n for n in order if n in by]:
-        reps, values = by[name]
         for j, kpi in enumerate(kpis):
-            keep = ~np.isnan(values[j])
-            x, xr = values[j][keep], reps[keep]
+            x, xr = _kept(by[name], j)
             n, sd = len(x), float(x.std(ddof=1)) if len(x) > 1 else float("nan")
             h = t_halfwidth(sd, n)
             mean = float(x.mean()) if n else float("nan")
             row = {"scenario": name, "kpi": kpi, "n": n, "mean": mean, "sd": sd, "ci_low": mean - h,
                    "ci_high": mean + h, "halfwidth": h}
-            row.update(_paired(x, xr, None if ref is None else _kept(ref, j), name == reference))
+            row.update(_paired(x, xr, None if ref is None else ref[j], name == reference))
             target = targets.get(kpi)
             row["target_halfwidth"] = target if target is not None else float("nan")
             row["replications_needed"] = replications_needed(sd, n, target)
@@ -54,6 +52,7 @@ def _columns(g: pd.DataFrame, kpis: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _kept(columns: tuple[np.ndarray, np.ndarray], j: int) -> tuple[np.ndarray, np.ndarray]:
+    """KPI ``j``'s values and their replications, where it has a value."""
     reps, values = columns
     keep = ~np.isnan(values[j])
     return values[j][keep], reps[keep]

@@ -57,7 +57,7 @@ TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
 # A local cluster runs a few long county runs, not thousands of short tasks: Dask's defaults for
 # the latter cost the coordinator and the workers CPU that the runs need on a small machine.
 LOCAL_CLUSTER_SETTINGS = {
-    f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None,  # unset (see Dask's docstring)
+    f"distributed.nanny.pre-spawn-environ.{TRIM_VARIABLE}": None,  # unset (the Dask class says why)
     "distributed.scheduler.worker-saturation": 1.0,  # one run per worker thread at a time: the
     # largest-first order the batch submits in is the order runs start, with none queued behind
     # a long one on a busy worker while another worker idles
