@@ -130,7 +130,8 @@ class Care:
         self.tcm_visit_cost = np.repeat(self.costs.tcm_visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.per_day = np.repeat(self.costs.per_day.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.los_mean = np.repeat(self.costs.los_mean.reshape(len(TIERS), -1), 2, axis=1).tolist()
-        self.travel_days = (county.travel_hours / HOURS_PER_DAY).tolist()
+        # [village, facility] stays an array: villages × facilities grow with the square of a county
+        self.travel_days = county.travel_hours / HOURS_PER_DAY
         self.visit_service = self.costs.visit_service_share.tolist()
         self.stay_service = self.costs.stay_service_share.tolist()
         self.repeat_tests = self.costs.repeat_test_share
@@ -289,7 +290,7 @@ class Care:
         if not self.provider.asks_back(tier, u):
             return None
         oop = self.return_oop(tier, ep.case, ep.ups > 0, self.gatekept_by_condition[ep.cond])
-        hours = self.travel_days[ep.village][fac] * HOURS_PER_DAY
+        hours = float(self.travel_days[ep.village, fac]) * HOURS_PER_DAY
         if not self.seeking.comes_back(tier, oop, hours, u / self.provider.return_prob[tier]):
             return None
         ep.returned = True

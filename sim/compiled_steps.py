@@ -233,7 +233,7 @@ def _finish(si, kf, ki, kfree, erows, slot, fac, when, status):
 @njit(cache=True)
 def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, free, servers, held, busy,
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
-         can, target_of, is_primary, travel_days, travel_hours, admission_odds, return_prob, return_asc,
+         can, target_of, is_primary, travel_days, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          bed_free, bed_servers, bed_held, bed_busy, per_day, in_row, in_ded, in_rate, used_in, stay_service,
          down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
@@ -502,7 +502,8 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 comes = True
                 if si[I_SEEKING]:
                     odds = _return_odds_factor(return_asc[tier], beta, scale, beta_hours,
-                                               return_oop[referred, gk, tier, k], travel_hours[v, fac])
+                                               return_oop[referred, gk, tier, k],
+                                               travel_days[v, fac] * HOURS_PER_DAY)  # Care.asks_back's hours
                     comes = _takes(u / p, odds)
                 if comes:
                     ki[slot, K_RETURNED] = 1
@@ -549,7 +550,6 @@ class CompiledSteps:
         n_tiers, n_cases = len(care.visit_cost), len(care.visit_cost[0])
         used_out = np.frombuffer(pay._used_out, dtype=np.float64) if pay._used_out is not None else np.zeros(1)
         used_in = np.frombuffer(pay._used_in, dtype=np.float64) if pay._used_in is not None else np.zeros(1)
-        travel_days = np.asarray(care.travel_days, dtype=np.float64)
         referred = (False, True)
         admission_odds = np.array([[[care.admission_odds(t, k, r) for k in range(n_cases)] for t in range(n_tiers)]
                                    for r in referred])
@@ -567,8 +567,7 @@ class CompiledSteps:
             np.asarray(pay._rows, dtype=np.int64),  # schedule row [referred][gatekept][tier]
             np.asarray(pay.out_ded, dtype=float), np.asarray(pay.out_rate, dtype=float), used_out,
             np.asarray(care.can, dtype=np.bool_), np.asarray(care.target, dtype=np.int64),
-            np.asarray(care.is_primary, dtype=np.bool_), travel_days,
-            travel_days * HOURS_PER_DAY,  # Care.asks_back's product, element by element
+            np.asarray(care.is_primary, dtype=np.bool_), np.asarray(care.travel_days, dtype=np.float64),
             admission_odds, np.asarray(care.provider.return_prob, dtype=np.float64),
             np.asarray(care.seeking.return_asc, dtype=np.float64),
             np.asarray(care.seeking.return_terms, dtype=np.float64), return_oop,

@@ -287,7 +287,7 @@ class CountyModel:
         done = wait + svc
         if referred_out:
             care.referred_up(ep, fac)
-            self._later(done + care.travel_days[ep.village][target], self._next_visit, ep, target)
+            self._later(done + float(care.travel_days[ep.village, target]), self._next_visit, ep, target)
         elif ep.admit:
             if care.accepts_admission(ep, fac):
                 self._later(done, self._admit, ep, fac)
@@ -304,7 +304,7 @@ class CountyModel:
         down = self.care.downshift(ep, fac)
         if down != TREAT_HERE:
             ep.downs += 1
-            self._later(self.care.travel_days[ep.village][down], self._admit_down, ep, down)
+            self._later(float(self.care.travel_days[ep.village, down]), self._admit_down, ep, down)
             return
         self._acute_stay(ep, fac, NOT_DOWN)
 
