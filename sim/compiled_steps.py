@@ -41,6 +41,7 @@ from models.reimbursement import capped, fee_after_deductible, fee_share, inpati
 from models.seeking import return_odds_factor, takes
 from models.tiers import COUNTY, OUTSIDE
 from sim.core.jit import njit
+from sim.core.prefetch import prefetch
 from sim.core.station import serve_in_bank
 from sim.core.tables import DTYPES
 
@@ -108,6 +109,7 @@ F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_
     F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS, F_KAPPA, F_TEAM_KAPPA, F_REFERRAL_SHARE, \
     F_ADMISSION_SHARE, F_STEP_DOWN_SHARE, F_STEP_DOWN_ELIGIBLE, F_SAME_PAYMENT_SHARE, F_PER_DIEM, F_WITHHELD, \
     F_DIP_PAID = range(24)
+PREFETCH_AHEAD = 4  # arrivals: a resident's books are asked for this many consultations before they are read
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending steps due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
 NORMAL_PRIORITY = 1  # simpy.events.NORMAL: every step of the pathway is scheduled with it
@@ -401,6 +403,14 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_DOWNS], ki[slot, K_STAYS], ki[slot, K_FD], kf[slot, K_DED_PAID] = 0, 0, 0, 0.0
             kf[slot, K_STEP_DOWN] = 0.0
             si[I_NEXT] = i + 1
+            ahead = i + PREFETCH_AHEAD
+            if ahead < si[I_END]:  # that arrival's books (a big county's do not stay in cache) start loading
+                resident = day_i[ahead, D_RESIDENT]
+                if si[I_HAS_CAP]:
+                    prefetch(used_out, resident)
+                if si[I_YEARLY]:
+                    prefetch(paid_primary, resident)
+                    prefetch(paid_hospital, resident)
         sf[F_NOW] = now
         # ---- CountyModel._visit
         visits = ki[slot, K_VISITS]
