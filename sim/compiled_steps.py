@@ -142,42 +142,40 @@ def _before(t1, p1, e1, t2, p2, e2):
 
 
 @njit(cache=True, inline="always")
-def _slot_before(kf, ki, a, b):
-    return _before(kf[a, K_DUE], NORMAL_PRIORITY, ki[a, K_EID], kf[b, K_DUE], NORMAL_PRIORITY, ki[b, K_EID])
-
-
-@njit(cache=True, inline="always")
-def _k_push(kf, ki, heap, si, slot):
-    """Schedule the episode in ``slot`` (its time and event id are set) among the pending ones."""
+def _k_push(heap, due, eid, si, slot, t, e):
+    """Schedule the episode in ``slot`` at time ``t``, event id ``e``, among the pending ones.  The
+    keys sit in the heap's own arrays beside the slots, so a comparison does not fetch a slot's
+    row: in a big county those rows outgrow the processor's cache."""
     n = si[I_KN]
-    heap[n] = slot
     si[I_KN] = n + 1
     while n > 0:
         parent = (n - 1) >> 1
-        if not _slot_before(kf, ki, heap[n], heap[parent]):
+        if not _before(t, NORMAL_PRIORITY, e, due[parent], NORMAL_PRIORITY, eid[parent]):
             break
-        heap[n], heap[parent] = heap[parent], heap[n]
+        heap[n], due[n], eid[n] = heap[parent], due[parent], eid[parent]
         n = parent
+    heap[n], due[n], eid[n] = slot, t, e
 
 
 @njit(cache=True, inline="always")
-def _k_pop(kf, ki, heap, si):
+def _k_pop(heap, due, eid, si):
     """The pending episode due first (its slot stays taken)."""
     top = heap[0]
     n = si[I_KN] - 1
     si[I_KN] = n
-    heap[0] = heap[n]
+    slot, t, e = heap[n], due[n], eid[n]
     j = 0
     while True:
         m = 2 * j + 1
         if m >= n:
             break
-        if m + 1 < n and _slot_before(kf, ki, heap[m + 1], heap[m]):
+        if m + 1 < n and _before(due[m + 1], NORMAL_PRIORITY, eid[m + 1], due[m], NORMAL_PRIORITY, eid[m]):
             m += 1
-        if not _slot_before(kf, ki, heap[m], heap[j]):
+        if not _before(due[m], NORMAL_PRIORITY, eid[m], t, NORMAL_PRIORITY, e):
             break
-        heap[m], heap[j] = heap[j], heap[m]
+        heap[j], due[j], eid[j] = heap[m], due[m], eid[m]
         j = m
+    heap[j], due[j], eid[j] = slot, t, e
     return top
 
 
@@ -197,12 +195,12 @@ def _free(kfree, si, slot):
 
 
 @njit(cache=True, inline="always")
-def _next(si, kf, ki, kheap, slot, kind, fac, due):
+def _next(si, kf, ki, kheap, kdue, keid, slot, kind, fac, due):
     """The episode's next step (a consultation, an admission, a rehabilitation stay) at ``fac``,
     at ``due``, with the next SimPy event id."""
     ki[slot, K_KIND], ki[slot, K_FAC], ki[slot, K_EID], kf[slot, K_DUE] = kind, fac, si[I_EID], due
+    _k_push(kheap, kdue, keid, si, slot, due, si[I_EID])
     si[I_EID] += 1
-    _k_push(kf, ki, kheap, si, slot)
 
 
 @njit(cache=True, inline="always")
@@ -241,7 +239,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
          paid_hospital, fee_waived, emergency, mild_odds, sends_down, points, weights, targets, lower, keep_moves,
          dip_points, dip_order, stay_mean, team_gain, keep_value, admit_gain, step_down_gain, downshift_gain,
-         case_fee, is_dip, kf, ki, kheap, kfree, vrows, erows, srows):
+         case_fee, is_dip, kf, ki, kheap, kdue, keid, kfree, vrows, erows, srows):
     """Consultations and stays in SimPy's order: the first ones of the day's arrivals ``si[I_NEXT]`` ..
     ``si[I_END]`` (mode ARRIVALS) and the pending ones (referrals, return visits) due before
     them, or only the pending ones due before SimPy's next event (mode DRAIN).
@@ -262,8 +260,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             status = FLUSH
             break
         pending = si[I_KN] > 0
-        top = kheap[0]
-        due_first = pending and _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], sf[F_QTIME], si[I_QPRIO],
+        due_first = pending and _before(kdue[0], NORMAL_PRIORITY, keid[0], sf[F_QTIME], si[I_QPRIO],
                                         si[I_QEID])  # a pending consultation before SimPy's next event
         take_pending = True
         if si[I_MODE] == DRAIN:
@@ -278,7 +275,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 break
             now, t, forced = sf[F_NOW], day_f[i, D_TIME], si[I_FORCED]
             if forced == 0 and t > now:
-                kt = kf[top, K_DUE] if pending else np.inf
+                kt = kdue[0] if pending else np.inf
                 qt = sf[F_QTIME]
                 if (kt if kt < qt else qt) > t:  # Clock.fast_forward: nothing due at or before t
                     sf[F_NOW] = t
@@ -291,7 +288,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 forced = 1
             if forced == -1:
                 deadline, deid = sf[F_TIMEOUT], si[I_TIMEOUT_EID]
-                if not (due_first and _before(kf[top, K_DUE], NORMAL_PRIORITY, ki[top, K_EID], deadline,
+                if not (due_first and _before(kdue[0], NORMAL_PRIORITY, keid[0], deadline,
                                               NORMAL_PRIORITY, deid)):
                     if _before(sf[F_QTIME], si[I_QPRIO], si[I_QEID], deadline, NORMAL_PRIORITY, deid):
                         status = WAIT  # SimPy has an event first: the caller yields the timeout
@@ -302,7 +299,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             else:
                 take_pending = False
         if take_pending:  # the pending step due first
-            slot = _k_pop(kf, ki, kheap, si)
+            slot = _k_pop(kheap, kdue, keid, si)
             now = kf[slot, K_DUE]
             sf[F_NOW] = now
             if ki[slot, K_KIND] != VISIT:  # CountyModel._admit, _admit_down or _rehab
@@ -315,7 +312,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     rf = rehab_fac[v]
                     if rf != TREAT_HERE and can[rf, k]:
                         ki[slot, K_DOWNS] += 1
-                        _next(si, kf, ki, kheap, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
+                        _next(si, kf, ki, kheap, kdue, keid, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
                         continue
                 acute = kind != REHABILITATION
                 fee, payment = 0.0, FEE_FOR_SERVICE
@@ -375,7 +372,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                                                                           down_prob[c])) \
                         and rehab_fac[v] != TREAT_HERE:  # Care.rehab_after
                     ki[slot, K_DOWNS] += 1
-                    _next(si, kf, ki, kheap, slot, REHABILITATION, rehab_fac[v], now + (end - now))
+                    _next(si, kf, ki, kheap, kdue, keid, slot, REHABILITATION, rehab_fac[v], now + (end - now))
                     continue
                 _finish(si, kf, ki, kfree, erows, slot, fac, end, COMPLETED)
                 continue
@@ -499,11 +496,11 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_UPS] += 1
             if _family_doctor_referral(tier, ki[slot, K_CONTRACTED] != 0):
                 ki[slot, K_FD] = 1
-            _next(si, kf, ki, kheap, slot, VISIT, target, now + (done + travel_days[v, target]))
+            _next(si, kf, ki, kheap, kdue, keid, slot, VISIT, target, now + (done + travel_days[v, target]))
             continue
         if ki[slot, K_ADMIT]:
             if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[referred, tier, k]):
-                _next(si, kf, ki, kheap, slot, ADMISSION, fac, now + done)
+                _next(si, kf, ki, kheap, kdue, keid, slot, ADMISSION, fac, now + done)
                 continue
             status_end = DECLINED
         elif not ki[slot, K_RETURNED]:  # Care.asks_back
@@ -517,7 +514,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     comes = _takes(u / p, odds)
                 if comes:
                     ki[slot, K_RETURNED] = 1
-                    _next(si, kf, ki, kheap, slot, VISIT, fac, now + (done + sf[F_RETURN_DAYS]))
+                    _next(si, kf, ki, kheap, kdue, keid, slot, VISIT, fac, now + (done + sf[F_RETURN_DAYS]))
                     continue
         _finish(si, kf, ki, kfree, erows, slot, fac, now + done, status_end)
     si[I_STATUS] = status
@@ -654,12 +651,14 @@ class CompiledSteps:
         n_old = len(getattr(self, "kheap", ()))
         kf, ki = np.zeros((capacity, KF_WIDTH)), np.zeros((capacity, KI_WIDTH), dtype=np.int64)
         heap, free = np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64)
+        due, eid = np.zeros(capacity), np.zeros(capacity, dtype=np.int64)  # the heap's keys, beside it
         n_free = int(self.si[I_NFREE])
         if n_old:
             kf[:n_old], ki[:n_old], heap[:n_old], free[:n_free] = self.kf, self.ki, self.kheap, self.kfree[:n_free]
+            due[:n_old], eid[:n_old] = self.kdue, self.keid
         added = np.arange(capacity - 1, n_old - 1, -1, dtype=np.int64)
         free[n_free:n_free + len(added)] = added
-        self.kf, self.ki, self.kheap, self.kfree = kf, ki, heap, free
+        self.kf, self.ki, self.kheap, self.kdue, self.keid, self.kfree = kf, ki, heap, due, eid, free
         self.si[I_NFREE] = n_free + len(added)
 
     def day(self, time, columns, u_svc, u_ref, later) -> None:
@@ -736,7 +735,7 @@ class CompiledSteps:
             sf[F_QTIME], si[I_QPRIO], si[I_QEID] = head[0], head[1], head[2]
         sf[F_NOW] = env.now
         _run(si, sf, self.day_f, self.day_i, self.u_svc, self.u_ref, self.later, *self.shared, *self.gains,
-             self.kf, self.ki, self.kheap, self.kfree, self.vrows, self.erows, self.srows)
+             self.kf, self.ki, self.kheap, self.kdue, self.keid, self.kfree, self.vrows, self.erows, self.srows)
         env.resume_event_ids(int(si[I_EID]))
         if y is not None:
             book = self.year
@@ -776,11 +775,10 @@ class CompiledSteps:
         """Before SimPy runs other events: a placeholder at the next pending consultation's time
         and event id, so it (and any due before SimPy's next event) happens in order."""
         if self.si[I_KN] > 0:
-            top = self.kheap[0]
-            eid = int(self.ki[top, K_EID])
+            eid = int(self.keid[0])
             if eid not in self.placed:  # one placeholder per consultation: SimPy's entries must differ
                 self.placed.add(eid)
-                self.model.env.call_at(float(self.kf[top, K_DUE]), eid, self.drain_call, eid, None)
+                self.model.env.call_at(float(self.kdue[0]), eid, self.drain_call, eid, None)
 
     def _drain(self, eid: int, _) -> None:
         """A placeholder's turn: the pending consultations due before SimPy's next event."""
