@@ -15,7 +15,7 @@ from models.geography import County
 from models.levers import medicines
 from models.tiers import SEVERITY_LEVELS
 from sim.core.jit import njit
-from sim.core.search import count_at_or_below, stable_order
+from sim.core.search import count_at_or_below, count_at_or_below_guided, guide_table, stable_order
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -81,6 +81,7 @@ class DemandModel:
         pop = county.village_pop.astype(float)
         self.population = pop.sum()
         self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
+        self.village_guide = guide_table(self.village_cum, len(self.village_cum))
         self.village_pop = county.village_pop
         self.offsets = county.resident_offsets()
         self.keep = medicines.keep_probability(scenario)
@@ -113,14 +114,15 @@ class DemandModel:
         n = int(rng.poisson(total)) if total > 0 else 0
         u = rng.random((n, 6))
         r = rng.random(n)
-        return DayBatch(*_day_marks(u, r, day, rate_cum, self.village_cum, self.all_day, self.profile_cum,
-                                    self.profile_weight, self.hour_weight is not None, self.open_start, self.open_len,
-                                    self.sev_cum, self.admission_prob, self.offsets, self.village_pop, self.keep))
+        return DayBatch(*_day_marks(u, r, day, rate_cum, self.village_cum, self.village_guide, self.all_day,
+                                    self.profile_cum, self.profile_weight, self.hour_weight is not None,
+                                    self.open_start, self.open_len, self.sev_cum, self.admission_prob, self.offsets,
+                                    self.village_pop, self.keep))
 
 
 @njit(cache=True)
-def _day_marks(u, r, day, rate_cum, village_cum, all_day, hour_cum, hour_weight, by_hour, open_start, open_len,
-               sev_cum, admission_prob, offsets, village_pop, keep):
+def _day_marks(u, r, day, rate_cum, village_cum, village_guide, all_day, hour_cum, hour_weight, by_hour, open_start,
+               open_len, sev_cum, admission_prob, offsets, village_pop, keep):
     """A day's episodes from their uniforms ``u`` (N, 6) and ``r`` (N,), kept and in time
     order: condition, village, time of day, severity, admission, thinning and resident, each
     element by the same IEEE operations as the numpy expressions they replace (``searchsorted``
@@ -136,7 +138,7 @@ def _day_marks(u, r, day, rate_cum, village_cum, all_day, hour_cum, hour_weight,
     kept = np.empty(n, dtype=np.bool_)
     for i in range(n):
         c = min(count_at_or_below(rate_cum, u[i, 0]), C - 1)
-        v = min(count_at_or_below(village_cum, u[i, 1]), V - 1)
+        v = min(count_at_or_below_guided(village_cum, village_guide, u[i, 1]), V - 1)
         x = u[i, 2]
         if all_day[c]:
             t = x
