@@ -98,30 +98,45 @@ def serve_in_bank(free: np.ndarray, servers: np.ndarray, held: np.ndarray, busy:
                   now: float, duration: float, priority: bool) -> float:
     """``Station.serve`` for a station of a ``StationBank`` (no queue tracking): the general
     server that frees first takes the arrival, or, for a priority arrival, a reserved one when it
-    frees no later.  Which of several equally early servers takes it does not matter: the set of
-    free times, hence every wait, is the same."""
+    frees no later.  Each pool's free times are kept as a binary min-heap in its part of the row
+    (general servers first, then reserved ones), as ``Station`` keeps its lists: a county
+    hospital's hundreds of doctors or thousands of beds cost a few steps, not a scan.  Which of
+    several equally early servers takes it does not matter: the set of free times, hence every
+    wait, is the same."""
     busy[station] += duration
     c = servers[station]
     if c < 0:
         return 0.0
     row = free[station]
-    k = 0
-    for s in range(1, c):
-        if row[s] < row[k]:
-            k = s
-    if priority and held[station] > 0:
-        h = c
-        for s in range(c + 1, c + held[station]):
-            if row[s] < row[h]:
-                h = s
-        if row[h] <= row[k]:
-            k = h
-    first = row[k]
+    start, size = 0, max(c, 1)
+    if priority and held[station] > 0 and row[c] <= row[0]:
+        start, size = c, held[station]
+    first = row[start]
+    wait = 0.0
     if first > now:
-        row[k] = first + duration
-        return first - now
-    row[k] = now + duration
-    return 0.0
+        wait = first - now
+        _replace_earliest(row, start, size, first + duration)
+    else:
+        _replace_earliest(row, start, size, now + duration)
+    return wait
+
+
+@njit(cache=True, inline="always")
+def _replace_earliest(row: np.ndarray, start: int, size: int, value: float) -> None:
+    """``heapq.heapreplace`` on the heap ``row[start:start + size]``: its smallest time becomes
+    ``value``, sifted down to its place."""
+    j = 0
+    while True:
+        m = 2 * j + 1
+        if m >= size:
+            break
+        if m + 1 < size and row[start + m + 1] < row[start + m]:
+            m += 1
+        if not row[start + m] < value:
+            break
+        row[start + j] = row[start + m]
+        j = m
+    row[start + j] = value
 
 
 class StationBank:
@@ -160,7 +175,7 @@ class BankedStation:
         if capacity > b.free.shape[1]:
             b.free = np.pad(b.free, ((0, 0), (0, capacity - b.free.shape[1])))
         general = capacity - (reserved if capacity else 0)
-        b.free[i, :capacity] = times
+        b.free[i, :general], b.free[i, general:capacity] = sorted(times[:general]), sorted(times[general:])  # heaps
         b.servers[i], b.held[i] = general, capacity - general
         self.capacity, self.reserved = capacity, reserved if capacity else 0
 
