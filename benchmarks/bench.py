@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.yaml"
 BASELINE_POPULATION = 500_000
 FULL_MECHANISMS = ROOT / "benchmarks" / "configs" / "full_mechanisms_2024_2027.yaml"  # issue 15: every mechanism on
+# scaling: a tiny county run twice before the timed run, so a fresh process has loaded the compiled
+# code (numba's imports and on-disk cache) that every county size pays once, as it has its imports
+WARM_UP = dict(population=5_000, years=0.1)
 SINGLE_THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                       "NUMEXPR_NUM_THREADS")}
 
@@ -167,8 +170,13 @@ def engine_overhead(population: int = 50_000, years: float = 0.5, customers: int
 
 
 # --------------------------------------------------------------------------- child runs
-def run_child(config: Path | str = BASELINE, overrides: list[str] | None = None, timeout: float = 1800) -> dict:
+def run_child(config: Path | str = BASELINE, overrides: list[str] | None = None, timeout: float = 1800,
+              warm_up: bool = False) -> dict:
     """One replication in a fresh interpreter; returns its timings and peak RSS.
+
+    With ``warm_up`` the child first runs the ``WARM_UP`` county twice (timed: ``warm_up_cpu``,
+    the first run's CPU seconds and the second's) so that the timed run starts with the compiled
+    code loaded; without, the timed run is the process's first (``county_year``: the whole cost).
 
     ``peak_rss_mib`` is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of this process after the child
     ended, which is the largest of all children waited for so far; ``child_rss_mib`` is the
@@ -176,7 +184,7 @@ def run_child(config: Path | str = BASELINE, overrides: list[str] | None = None,
     (no bigger child ran before).
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    spec = json.dumps({"config": str(config), "overrides": overrides or []})
+    spec = json.dumps({"config": str(config), "overrides": overrides or [], "warm_up": warm_up})
     env = {**os.environ, **SINGLE_THREAD_ENV}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", spec], cwd=ROOT, env=env,
@@ -218,6 +226,14 @@ def _child_main(spec: str) -> None:
     t_start = time.perf_counter()
     from sim.studies.runner import single_run
 
+    warm_up_cpu = None
+    if args["warm_up"]:
+        tiny = load(BASELINE, scaled_overrides(WARM_UP["population"], years=WARM_UP["years"]))
+        warm_up_cpu = []
+        for _ in range(2):
+            c0 = time.process_time()
+            single_run(tiny)
+            warm_up_cpu.append(time.process_time() - c0)
     scenario = load(args["config"], args["overrides"])
     county_kpis = ("utilisation_county", "utilisation_township", "bed_occupancy_county")
     loaded = _memory_mib()  # interpreter, libraries, scenario and county
@@ -234,6 +250,7 @@ def _child_main(spec: str) -> None:
         "startup_seconds": t0 - t_start, "child_rss_mib": rss, "loaded_rss_mib": loaded["VmRSS"],
         "own_peak_rss_mib": max(loaded["VmHWM"], run_peak), "run_rss_mib": max(run_peak - loaded["VmRSS"], 1e-3),
         "kpis": {k: (None if r.kpis[k] != r.kpis[k] else float(r.kpis[k])) for k in county_kpis},
+        "warm_up_cpu": warm_up_cpu,
     }))
 
 
@@ -256,16 +273,21 @@ def fit_exponent(x: list[float], y: list[float]) -> float:
 
 def scaling(populations: tuple[int, ...] = (50_000, 100_000, 200_000, 500_000), years: float = 1.0,
             rounds: int = 1) -> dict:
-    """Time against episodes for scaled counties, each run in a fresh process.
+    """Time against episodes for scaled counties, each run in a fresh process after ``WARM_UP``.
 
-    With ``rounds`` > 1 the sizes run in alternating order (small to large, then large to small,
-    ...) and each point keeps its fastest run (wall and CPU separately): on a shared machine the
-    minimum is the best estimate of the work itself.
+    The fitted exponent is the run's own (steady state): loading the compiled code is a cost a
+    fresh process pays once whatever the county's size, like its imports, and is reported on its
+    own (``one_off_cpu_seconds``: the warm-up county's first run less its second, the median over
+    the children).  ``exponent_cpu_fresh`` fits run plus that one-off cost, what a process that
+    runs one county and exits spends, for comparison.  With ``rounds`` > 1 the sizes run in
+    alternating order (small to large, then large to small, ...) and each point keeps its fastest
+    run (wall and CPU separately): on a shared machine the minimum is the best estimate of the
+    work itself.
     """
     runs: dict[int, list[dict]] = {p: [] for p in populations}
     for i in range(rounds):
         for pop in (populations if i % 2 == 0 else tuple(reversed(populations))):
-            runs[pop].append(run_child(BASELINE, scaled_overrides(pop, years=years)))
+            runs[pop].append(run_child(BASELINE, scaled_overrides(pop, years=years), warm_up=True))
     points = []
     for pop in populations:
         p = dict(min(runs[pop], key=lambda q: q["cpu_seconds"]))
@@ -275,10 +297,14 @@ def scaling(populations: tuple[int, ...] = (50_000, 100_000, 200_000, 500_000), 
         p["us_per_episode_cpu"] = 1e6 * p["cpu_seconds"] / p["episodes"]
         p["all_cpu_seconds"] = [q["cpu_seconds"] for q in runs[pop]]
         points.append(p)
+    one_off = statistics.median(q["warm_up_cpu"][0] - q["warm_up_cpu"][1] for qs in runs.values() for q in qs)
     eps = [p["episodes"] for p in points]
-    return {"years": years, "rounds": rounds, "points": points,
+    return {"years": years, "rounds": rounds, "points": points, "warm_up": WARM_UP,
+            "one_off_cpu_seconds": one_off,
+            "warm_up_cpu_seconds": [q["warm_up_cpu"] for qs in runs.values() for q in qs],
             "exponent": fit_exponent(eps, [p["seconds"] for p in points]),
             "exponent_cpu": fit_exponent(eps, [p["cpu_seconds"] for p in points]),
+            "exponent_cpu_fresh": fit_exponent(eps, [p["cpu_seconds"] + one_off for p in points]),
             # memory: judged over the three largest counties, where growth faster than episodes would
             # show (a fixed cost weighs on the small ones); all sizes for context
             "exponent_rss": fit_exponent(eps[-3:], [p["run_rss_mib"] for p in points[-3:]]),
