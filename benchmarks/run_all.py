@@ -54,7 +54,7 @@ FULL = {
     "scaling": dict(populations=(50_000, 100_000, 200_000, 500_000, 2_000_000), years=1.0, rounds=3),
     "batch": dict(population=100_000, years=1.0, runs=16, workers=(1, 2), repeats=2),
     "figures": dict(population=20_000, years=0.1, replications=2, repeats=2),
-    "province": dict(counties=20, population=(150_000, 450_000), years=1.0, workers=(1, 2), rounds=1, repeats=2),
+    "province": dict(counties=20, population=(150_000, 450_000), years=1.0, workers=(1, 2), rounds=1, repeats=3),
 }
 QUICK = {
     "engine": dict(population=3_000, years=0.1, customers=5_000, lam=4.0, mu=1.0, c=5, rounds=2),
