@@ -81,7 +81,7 @@ class DemandModel:
         pop = county.village_pop.astype(float)
         self.population = pop.sum()
         self.village_cum = np.cumsum(pop) / max(pop.sum(), 1.0)
-        self.village_guide = guide_table(self.village_cum, len(self.village_cum))
+        self.village_guide = guide_table(self.village_cum, max(len(self.village_cum), 1))
         self.village_pop = county.village_pop
         self.offsets = county.resident_offsets()
         self.keep = medicines.keep_probability(scenario)
