@@ -29,6 +29,15 @@ def atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """``df`` as the bytes of the Parquet file ``write_parquet`` writes."""
+    return df.to_parquet(index=False)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
 def write_json(path: Path, data: Any) -> None:
     text = json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -22,7 +22,7 @@ import sim
 from models.loading import resolved_dict
 from sim.core.streams import PURPOSES
 from sim.studies.runner import git_commit, single_run
-from sim.studies.store import COMMIT_TABLE, ResultsStore
+from sim.studies.store import COMMIT_TABLE, ResultsStore, RunParts, encode_run
 from sim.studies.study import RunTask, StudyPlan
 
 VERSIONED = ("simpy", "numpy", "pandas", "scipy", "pyarrow", "pydantic", "dask", "distributed", "SALib")
@@ -48,6 +48,12 @@ def execute(task: RunTask) -> dict[str, pd.DataFrame] | RunFailure:
     return {COMMIT_TABLE: runs, "monthly": monthly, "yearly": yearly, "facilities": _tag(res.facilities, ident),
             "facility_monthly": _tag(res.facility_monthly, ident), "villages": _tag(res.villages, ident),
             "flows": _tag(res.flows, ident), "year_sums": _tag(res.year_sums, ident)}
+
+
+def execute_stored(task: RunTask) -> RunParts | RunFailure:
+    """``execute``, with the tables encoded for the results store where the run ran."""
+    out = execute(task)
+    return out if isinstance(out, RunFailure) else encode_run(out)
 
 
 def _tag(df: pd.DataFrame, ident: dict, period: str | None = None) -> pd.DataFrame:
@@ -92,10 +98,10 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
         pending.sort(key=cost, reverse=True)  # stable: equal costs keep plan order
     skipped = len(done)
     failed = 0
-    fresh: dict[str, dict[str, pd.DataFrame]] = {}  # this invocation's runs: consolidated without re-reading
+    fresh: dict[str, RunParts] = {}  # this invocation's runs: consolidated without re-reading
     bar = _bar(plan.name, len(tasks), skipped, progress)
     try:
-        for task, out in executor.imap(execute, pending):
+        for task, out in executor.imap(execute_stored, pending):
             if isinstance(out, dict):
                 store.write_run(task, out)
                 done.add(task.key)
