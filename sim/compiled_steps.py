@@ -123,9 +123,9 @@ K_SVC_DRAWS = 7
 K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
-K_EID, K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
-    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD = range(18)
-KI_WIDTH = 18
+K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
+    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD = range(17)  # a step's event id is kept by the heap
+KI_WIDTH = 17
 VISIT, ADMISSION, REHABILITATION, ADMISSION_DOWN = 0, 1, 2, 3  # an episode's next step (K_KIND)
 NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # stays.down (sim/pathway.py)
 FD_LOCAL_DRAW, KEEP_DRAW, WITHHOLD_DRAW = DECISION_DRAWS.fd_local, DECISION_DRAWS.keep_in_county, DECISION_DRAWS.withhold
@@ -198,7 +198,7 @@ def _free(kfree, si, slot):
 def _next(si, kf, ki, kheap, kdue, keid, slot, kind, fac, due):
     """The episode's next step (a consultation, an admission, a rehabilitation stay) at ``fac``,
     at ``due``, with the next SimPy event id."""
-    ki[slot, K_KIND], ki[slot, K_FAC], ki[slot, K_EID], kf[slot, K_DUE] = kind, fac, si[I_EID], due
+    ki[slot, K_KIND], ki[slot, K_FAC], kf[slot, K_DUE] = kind, fac, due
     _k_push(kheap, kdue, keid, si, slot, due, si[I_EID])
     si[I_EID] += 1
 

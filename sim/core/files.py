@@ -30,7 +30,7 @@ def atomic_write(path: Path, write) -> None:
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """``df`` as the bytes of the Parquet file ``write_parquet`` writes."""
+    """``df`` as the bytes of a Parquet file (``write_parquet``, and a run's parts encoded in a worker)."""
     return df.to_parquet(index=False)
 
 
@@ -44,7 +44,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    write_bytes(path, parquet_bytes(df))
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> None:
