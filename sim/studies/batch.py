@@ -22,7 +22,7 @@ import sim
 from models.loading import resolved_dict
 from sim.core.streams import PURPOSES
 from sim.studies.runner import git_commit, single_run
-from sim.studies.store import COMMIT_TABLE, ResultsStore, RunParts, encode_run
+from sim.studies.store import COMMIT_TABLE, ResultsStore, StoredRun, encode_run
 from sim.studies.study import RunTask, StudyPlan
 
 VERSIONED = ("simpy", "numpy", "pandas", "scipy", "pyarrow", "pydantic", "dask", "distributed", "SALib")
@@ -50,7 +50,7 @@ def execute(task: RunTask) -> dict[str, pd.DataFrame] | RunFailure:
             "flows": _tag(res.flows, ident), "year_sums": _tag(res.year_sums, ident)}
 
 
-def execute_stored(task: RunTask) -> RunParts | RunFailure:
+def execute_stored(task: RunTask) -> StoredRun | RunFailure:
     """``execute``, with the tables encoded for the results store where the run ran."""
     out = execute(task)
     return out if isinstance(out, RunFailure) else encode_run(out)
@@ -98,11 +98,11 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
         pending.sort(key=cost, reverse=True)  # stable: equal costs keep plan order
     skipped = len(done)
     failed = 0
-    fresh: dict[str, RunParts] = {}  # this invocation's runs: consolidated without re-reading
+    fresh: dict[str, StoredRun] = {}  # this invocation's runs: consolidated without re-reading
     bar = _bar(plan.name, len(tasks), skipped, progress)
     try:
         for task, out in executor.imap(execute_stored, pending):
-            if isinstance(out, dict):
+            if isinstance(out, StoredRun):
                 store.write_run(task, out)
                 done.add(task.key)
                 fresh[task.key] = out
