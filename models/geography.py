@@ -486,6 +486,27 @@ def build_county(spec: GeographySpec) -> County:
     return assign_communities(county, spec.communities)
 
 
+def build_key(spec: GeographySpec) -> str:
+    """What a built county depends on, but for the outside hospitals' doctors and beds: a
+    province's coupling rounds change only those, and ``with_outside_capacity`` sets them on a
+    county already built (its travel times and choice sets take most of a build's time)."""
+    return spec.model_dump_json(exclude={"outside": {"doctors", "beds"}})
+
+
+def with_outside_capacity(county: County, outside: OutsideSpec | None) -> County:
+    """``county`` with the outside hospitals' doctors and beds of ``outside`` (itself if they are)."""
+    out = np.flatnonzero(county.fac_tier == OUTSIDE)
+    if outside is None or not out.size:
+        return county
+    doctors, beds = _cap(outside.doctors), _cap(outside.beds)
+    if (county.fac_doctors[out] == doctors).all() and (county.fac_beds[out] == beds).all():
+        return county
+    new = copy.copy(county)
+    new.fac_doctors, new.fac_beds = county.fac_doctors.copy(), county.fac_beds.copy()
+    new.fac_doctors[out], new.fac_beds[out] = doctors, beds
+    return new
+
+
 def assign_communities(county: County, communities: dict[str, CommunitySpec]) -> County:
     """Village and facility → community arrays.  With no communities configured the county is one;
     otherwise every township belongs to exactly one, and a facility to its listed community or

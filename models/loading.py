@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.geography import County, GeographyError, build_county
+from models.geography import County, GeographyError, build_county, build_key, with_outside_capacity
 from models.levers import levers_with
 from models.plan import Plan, check_schedule, month_table, run_months, with_calendars
 from models.scenario import Scenario
@@ -43,21 +43,23 @@ def resolve(data: dict, src: dict[str, str], origin: str, overrides: list[str] |
     """Overrides, validation and the geography checks on already loaded data.
 
     Batches resolve many variants of one base file: they load it once and pass ``counties``
-    (a dict used as a cache keyed by the geography block), so each variant costs a validation,
-    not a file read and a county build.
+    (a dict used as a cache keyed by ``build_key``), so each variant costs a validation, not a
+    file read and a county build.
     """
     src = dict(src)
     data = apply_overrides(data, src, overrides or [], source)
     scenario = validate(data, src, origin)
-    key = scenario.geography.model_dump_json()
-    county = counties.get(key) if counties is not None else None
+    built = build_key(scenario.geography)
+    county = counties.get(built) if counties is not None else None
     if county is None:
         try:
             county = build_county(scenario.geography)
         except GeographyError as e:
             raise ConfigError(f"{source_for(e.key, src, origin)}: {e.key}: {e}") from None
         if counties is not None:
-            counties[key] = county
+            counties[built] = county
+    county = with_outside_capacity(county, scenario.geography.outside)
+    key = scenario.geography.model_dump_json()
     _check_against_county(scenario, county, src, origin)
     scenario._county, scenario._county_key = county, key
     scenario._start = _start_scenario(scenario, county, src, origin)
@@ -143,7 +145,7 @@ def _start_scenario(scenario: Scenario, county: County, src: dict[str, str], ori
         data, start_src = load_scenario_data(path)
         data["geography"] = scenario.model_dump(mode="json")["geography"]
         data.setdefault("adaptation", {})["starts_from"] = None
-        start = resolve(data, start_src, str(Path(path).resolve()), counties={scenario._county_key: county})
+        start = resolve(data, start_src, str(Path(path).resolve()), counties={build_key(scenario.geography): county})
     except ConfigError as e:
         raise ConfigError(f"{where}: adaptation.starts_from: {path}: {e}") from None
     except FileNotFoundError:

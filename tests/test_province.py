@@ -223,3 +223,25 @@ def test_python_api_runs_a_province(province, tmp_path):
     res = cs.province(path, out=tmp_path / "api", workers=1)
     assert set(res.summary["scenario"]) == {PROVINCE, "near", "wide", "county_01"}
     pd.testing.assert_frame_equal(pd.read_csv(expected / "ranking.csv"), pd.read_csv(tmp_path / "api" / "ranking.csv"))
+
+
+@pytest.mark.parametrize("config", ["baseline.yaml", "huairou.yaml"])
+@pytest.mark.parametrize("doctors, beds", [(7, 40), (None, 3), (1, None)])
+def test_a_county_given_other_outside_capacity_equals_one_built_with_it(config, doctors, beds):
+    """Coupling rounds reuse a built county with the outside hospitals' new doctors and beds
+    (models.geography.with_outside_capacity): it must equal a county built with them."""
+    from models.geography import build_county, build_key, with_outside_capacity
+    from models.loading import load_scenario
+
+    base = Path(__file__).resolve().parents[1] / "configs" / config
+    before = load_scenario(base, ["geography.outside.doctors=50", "geography.outside.beds=900"]).geography
+    after = load_scenario(base, [f"geography.outside.doctors={'null' if doctors is None else doctors}",
+                                 f"geography.outside.beds={'null' if beds is None else beds}"]).geography
+    assert build_key(before) == build_key(after) and before.model_dump_json() != after.model_dump_json()
+    built, original = build_county(after), build_county(before)
+    reused = with_outside_capacity(original, after.outside)
+    assert vars(reused).keys() == vars(built).keys()
+    for name, value in vars(built).items():
+        assert np.array_equal(getattr(reused, name), value) if isinstance(value, np.ndarray) \
+            else getattr(reused, name) == value, name
+    assert original.fac_doctors[-1] == 50 and original.fac_beds[-1] == 900  # the cached county is untouched
