@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -145,16 +145,14 @@ class Province:
 
     def plan(self, doctors: np.ndarray, beds: np.ndarray) -> StudyPlan:
         """Every county with its whole doctors and beds of the outside hospitals, (county, year) arrays."""
-        defs = [ScenarioDef(d.name, d.description, d.config, d.overrides + self._outside(doc, bed), where=d.where)
+        defs = [replace(d, overrides=d.overrides + self._outside(doc, bed))
                 for d, doc, bed in zip(self.defs, doctors, beds)]
         return build_plan(ITERATION_KIND, self.path, self.spec, defs, self.resolver)
 
     def _outside(self, doctors: np.ndarray, beds: np.ndarray) -> tuple[str, ...]:
         """A county's outside facility by year: its largest year's doctors and beds, scaled in the
         other years by a capacity factor (≤ 1) its plan schedules on 1 January."""
-        from sim.studies.parameters import format_value
-
-        items = [f"geography.outside.name={format_value(self.spec.outside.name)}"]
+        items = []
         for key, parts in (("doctors", doctors), ("beds", beds)):
             top = int(parts.max())
             items.append(f"geography.outside.{key}={top}")
@@ -195,6 +193,7 @@ def load_province(path: str | Path, extra_overrides: list[str] | None = None,
             for name, e in spec.counties.items()]
     if spec.synthetic_counties is not None:
         defs += synthetic_defs(path, spec.synthetic_counties, resolver)
+    defs = [_referring_out(d, spec.outside.name) for d in defs]
     plan = build_plan(ITERATION_KIND, path, spec, defs, resolver)  # every county valid, names distinct
     first = plan.scenarios[0]
     for s in plan.scenarios:
@@ -209,6 +208,14 @@ def load_province(path: str | Path, extra_overrides: list[str] | None = None,
     start, last = run_years(first.scenario.simulation)
     return Province(path, spec, resolver, defs, population, float(first.scenario.simulation.days_per_year),
                     list(range(start, last + 1)))
+
+
+def _referring_out(d: ScenarioDef, outside: str) -> ScenarioDef:
+    """A county referring out to the shared hospitals, under their name; the coupling rounds then
+    set only their doctors and beds, and reuse the counties built here (``build_key``)."""
+    from sim.studies.parameters import format_value
+
+    return replace(d, overrides=d.overrides + (f"geography.outside.name={format_value(outside)}",))
 
 
 def _timing(scenario) -> dict:
