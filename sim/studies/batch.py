@@ -98,14 +98,14 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
         pending.sort(key=cost, reverse=True)  # stable: equal costs keep plan order
     skipped = len(done)
     failed = 0
-    fresh: dict[str, StoredRun] = {}  # this invocation's runs: consolidated without re-reading
+    fresh: dict[str, dict[str, pd.DataFrame]] = {}  # this invocation's runs' tables (their bytes are on disk)
     bar = _bar(plan.name, len(tasks), skipped, progress)
     try:
         for task, out in executor.imap(execute_stored, pending):
             if isinstance(out, StoredRun):
                 store.write_run(task, out)
                 done.add(task.key)
-                fresh[task.key] = out
+                fresh[task.key] = out.tables
             else:
                 failed += 1
                 err = out if isinstance(out, RunFailure) else RunFailure(

@@ -135,15 +135,16 @@ class ResultsStore:
 
     # ---------------------------------------------------------------- consolidation
     def consolidate(self, plan: StudyPlan, done: set[str],
-                    fresh: dict[str, StoredRun] | None = None) -> dict[str, pd.DataFrame]:
+                    fresh: dict[str, dict[str, pd.DataFrame]] | None = None) -> dict[str, pd.DataFrame]:
         """Concatenate finished parts in plan order (scenario order, then replication); write tables.
-        ``fresh``: this invocation's runs, still in memory, by task key: their parts are not read."""
+        ``fresh``: the tables of this invocation's runs (``StoredRun.tables``) by task key: their
+        parts are not read back."""
         tasks = [t for t in plan.tasks() if t.key in done]
         params = {s.name: s.params for s in plan.scenarios}
         fresh = fresh or {}
         frames: dict[str, pd.DataFrame] = {}
         for table in TABLES:
-            parts = [fresh[t.key].tables[table] if t.key in fresh else pd.read_parquet(self._part(table, t.key))
+            parts = [fresh[t.key][table] if t.key in fresh else pd.read_parquet(self._part(table, t.key))
                      for t in tasks]
             df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["scenario", "replication"])
             if table == COMMIT_TABLE:
