@@ -64,6 +64,8 @@ LOCAL_CLUSTER_SETTINGS = {
     "distributed.worker.profile.enabled": False,  # a stack sample of every worker every 10 ms, for a dashboard
     "distributed.admin.tick.interval": "1s",  # event-loop watchdog of scheduler, nannies and workers (20 ms)
     "distributed.admin.system-monitor.interval": "5s",  # CPU and memory sampling for dashboards (500 ms)
+    "distributed.worker.memory.monitor-interval": "1s",  # nannies' and workers' memory checks (100 ms): an idle
+    # 2-worker cluster then costs the coordinator 0.5 % of a core instead of 1.5 %, the workers 0.5 % instead of 1.2 %
 }
 
 
