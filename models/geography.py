@@ -494,7 +494,8 @@ def build_key(spec: GeographySpec) -> str:
 
 
 def with_outside_capacity(county: County, outside: OutsideSpec | None) -> County:
-    """``county`` with the outside hospitals' doctors and beds of ``outside`` (itself if they are)."""
+    """``county`` with the outside hospitals' doctors and beds of ``outside``: a copy sharing every
+    other array, or ``county`` itself when it has them already."""
     out = np.flatnonzero(county.fac_tier == OUTSIDE)
     if outside is None or not out.size:
         return county
