@@ -118,8 +118,8 @@ D_TIME, D_SVC = range(2)
 D_VILLAGE, D_COND, D_SEV, D_ADMIT, D_CASE, D_RESIDENT, D_FIRST, D_CONTRACTED, D_TCM, D_SCHEDULED = range(10)
 # an episode between consultations (a slot): floats, with its rows of draws, and ints
 SVC_W, REF_W, LATER_W = SERVICE_DRAWS.width, DECISION_DRAWS.width, MAX_VISITS - 1
-K_DUE, K_TIME, K_COST, K_FUND, K_OOP, K_DED_PAID, K_STEP_DOWN = range(7)
-K_SVC_DRAWS = 7
+K_TIME, K_COST, K_FUND, K_OOP, K_DED_PAID, K_STEP_DOWN = range(6)  # a step's due time is kept by the heap
+K_SVC_DRAWS = 6
 K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
@@ -159,8 +159,8 @@ def _k_push(heap, due, eid, si, slot, t, e):
 
 @njit(cache=True, inline="always")
 def _k_pop(heap, due, eid, si):
-    """The pending episode due first (its slot stays taken)."""
-    top = heap[0]
+    """The pending episode due first, and its due time (its slot stays taken)."""
+    top, top_due = heap[0], due[0]
     n = si[I_KN] - 1
     si[I_KN] = n
     slot, t, e = heap[n], due[n], eid[n]
@@ -176,7 +176,7 @@ def _k_pop(heap, due, eid, si):
         heap[j], due[j], eid[j] = heap[m], due[m], eid[m]
         j = m
     heap[j], due[j], eid[j] = slot, t, e
-    return top
+    return top, top_due
 
 
 @njit(cache=True, inline="always")
@@ -195,10 +195,10 @@ def _free(kfree, si, slot):
 
 
 @njit(cache=True, inline="always")
-def _next(si, kf, ki, kheap, kdue, keid, slot, kind, fac, due):
+def _next(si, ki, kheap, kdue, keid, slot, kind, fac, due):
     """The episode's next step (a consultation, an admission, a rehabilitation stay) at ``fac``,
     at ``due``, with the next SimPy event id."""
-    ki[slot, K_KIND], ki[slot, K_FAC], kf[slot, K_DUE] = kind, fac, due
+    ki[slot, K_KIND], ki[slot, K_FAC] = kind, fac
     _k_push(kheap, kdue, keid, si, slot, due, si[I_EID])
     si[I_EID] += 1
 
@@ -299,8 +299,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             else:
                 take_pending = False
         if take_pending:  # the pending step due first
-            slot = _k_pop(kheap, kdue, keid, si)
-            now = kf[slot, K_DUE]
+            slot, now = _k_pop(kheap, kdue, keid, si)
             sf[F_NOW] = now
             if ki[slot, K_KIND] != VISIT:  # CountyModel._admit, _admit_down or _rehab
                 fac = ki[slot, K_FAC]
@@ -312,7 +311,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     rf = rehab_fac[v]
                     if rf != TREAT_HERE and can[rf, k]:
                         ki[slot, K_DOWNS] += 1
-                        _next(si, kf, ki, kheap, kdue, keid, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
+                        _next(si, ki, kheap, kdue, keid, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
                         continue
                 acute = kind != REHABILITATION
                 fee, payment = 0.0, FEE_FOR_SERVICE
@@ -372,7 +371,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                                                                           down_prob[c])) \
                         and rehab_fac[v] != TREAT_HERE:  # Care.rehab_after
                     ki[slot, K_DOWNS] += 1
-                    _next(si, kf, ki, kheap, kdue, keid, slot, REHABILITATION, rehab_fac[v], now + (end - now))
+                    _next(si, ki, kheap, kdue, keid, slot, REHABILITATION, rehab_fac[v], now + (end - now))
                     continue
                 _finish(si, kf, ki, kfree, erows, slot, fac, end, COMPLETED)
                 continue
@@ -496,11 +495,11 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_UPS] += 1
             if _family_doctor_referral(tier, ki[slot, K_CONTRACTED] != 0):
                 ki[slot, K_FD] = 1
-            _next(si, kf, ki, kheap, kdue, keid, slot, VISIT, target, now + (done + travel_days[v, target]))
+            _next(si, ki, kheap, kdue, keid, slot, VISIT, target, now + (done + travel_days[v, target]))
             continue
         if ki[slot, K_ADMIT]:
             if _takes(kf[slot, K_REF_DRAWS + ADMISSION_DRAW], admission_odds[referred, tier, k]):
-                _next(si, kf, ki, kheap, kdue, keid, slot, ADMISSION, fac, now + done)
+                _next(si, ki, kheap, kdue, keid, slot, ADMISSION, fac, now + done)
                 continue
             status_end = DECLINED
         elif not ki[slot, K_RETURNED]:  # Care.asks_back
@@ -514,7 +513,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     comes = _takes(u / p, odds)
                 if comes:
                     ki[slot, K_RETURNED] = 1
-                    _next(si, kf, ki, kheap, kdue, keid, slot, VISIT, fac, now + (done + sf[F_RETURN_DAYS]))
+                    _next(si, ki, kheap, kdue, keid, slot, VISIT, fac, now + (done + sf[F_RETURN_DAYS]))
                     continue
         _finish(si, kf, ki, kfree, erows, slot, fac, now + done, status_end)
     si[I_STATUS] = status
