@@ -36,6 +36,7 @@ from pydantic import Field, field_validator
 
 from models.kpis import KPI_INFO
 from models.loading import resolved_dict
+from sim.core.collector import existing_objects_frozen
 from sim.core.config_files import ConfigError, read_text
 from sim.core.stats import confidence_interval
 from sim.studies.parameters import ParameterSpec, get_path, overrides_for
@@ -176,6 +177,7 @@ def prepare_calibration(path: str | Path, extra_overrides: list[str] | None = No
     return cal
 
 
+@existing_objects_frozen()
 def run_calibration(path: str | Path, executor, out: str | Path | None = None, progress: bool = True,
                     extra_overrides: list[str] | None = None, overwrite: bool = False):
     """Search, then a final replicated batch at the optimum; write calibrated.yaml and fit.csv."""

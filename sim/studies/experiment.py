@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from models.kpi_registry import check_kpis
 from models.kpis import KPI_INFO
 from models.loading import resolved_dict
+from sim.core.collector import existing_objects_frozen
 from sim.core.config_files import ConfigError
 from sim.studies.parameters import (
     ParameterSpec,
@@ -189,6 +190,7 @@ def load_experiment(path: str | Path, extra_overrides: list[str] | None = None,
     return spec, plan
 
 
+@existing_objects_frozen()
 def run_experiment(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                    progress: bool = True, target_halfwidth: list[str] | None = None,
                    extra_overrides: list[str] | None = None, replications: int | None = None,

@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.geography import MAX_STAFF
 from models.loading import county_of
 from models.scenario import run_years
+from sim.core.collector import existing_objects_frozen
 from sim.core.config_files import ConfigError
 from sim.studies.experiment import ScenarioEntry
 from sim.studies.province_outputs import write_outputs  # the coordinator's summaries load with the module
@@ -286,6 +287,7 @@ class ProvinceResult:
     ranking: pd.DataFrame
 
 
+@existing_objects_frozen()
 def run_province(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                  progress: bool = True, extra_overrides: list[str] | None = None, replications: int | None = None,
                  overwrite: bool = False) -> ProvinceResult:

@@ -29,6 +29,7 @@ from pydantic import Field, field_validator
 
 from models.kpi_registry import check_kpis
 from models.kpis import KPI_INFO
+from sim.core.collector import existing_objects_frozen
 from sim.core.config_files import ConfigError
 from sim.studies.parameters import ParameterSpec, overrides_for
 from sim.studies.study import Resolver, ScenarioDef, StudySpec, build_plan, check_size, load_spec
@@ -128,6 +129,7 @@ def plan_sensitivity(path: str | Path, extra_overrides: list[str] | None = None)
     return spec, X, build_plan("sensitivity", path, spec, defs, resolver)
 
 
+@existing_objects_frozen()
 def run_sensitivity(path: str | Path, executor, out: str | Path | None = None, resume: bool = False,
                     progress: bool = True, extra_overrides: list[str] | None = None,
                     overwrite: bool = False):
