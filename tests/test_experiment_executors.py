@@ -6,6 +6,7 @@ reached with ``--scheduler``.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -58,14 +59,15 @@ def test_dask_local_cluster_equals_in_process(study):
 
 
 def test_dask_prepare_workers_loads_the_run_code_in_every_worker():
-    """A fresh worker has not loaded the run code; prepare_workers has it loaded before any run."""
+    """A fresh worker has not loaded the run code; prepare_workers has it loaded before any run,
+    and the objects it made frozen out of the collector's full passes."""
     executor = Dask(local_workers=1)
     try:
-        loaded = lambda: "sim.studies.batch" in sys.modules  # noqa: E731 - shipped by value to the worker
-        assert list(executor._client.run(loaded).values()) == [False]
+        loaded = lambda: ("sim.studies.batch" in sys.modules, gc.get_freeze_count() > 0)  # noqa: E731 - by value
+        assert list(executor._client.run(loaded).values()) == [(False, False)]
         executor.prepare_workers()
         executor._client.gather(executor._warming)
-        assert list(executor._client.run(loaded).values()) == [True]
+        assert list(executor._client.run(loaded).values()) == [(True, True)]
     finally:
         executor.close()
 

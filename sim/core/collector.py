@@ -35,3 +35,12 @@ def existing_objects_frozen():
             _depth -= 1
             if _depth == 0:
                 gc.unfreeze()
+
+
+def settle_worker() -> None:
+    """In a worker process, once its run code is imported: collect what start-up left unreachable,
+    then freeze the rest (modules, classes, the worker's own machinery), which lives as long as
+    the process.  Later collections walk only what the runs made; nothing is unfrozen, so only
+    objects alive now that become garbage later are never collected."""
+    gc.collect()
+    gc.freeze()
