@@ -759,6 +759,10 @@ class CompiledSteps:
     def timeout(self) -> tuple[float, int]:
         return float(self.sf[F_TIMEOUT]), int(self.si[I_TIMEOUT_EID])
 
+    def detach(self) -> None:
+        """The run is over: let go of the model, which holds these steps (a reference cycle)."""
+        self.model = None
+
     def run_simpy_step(self) -> bool:
         """The arrivals wait for a timeout and SimPy's next event comes first: if it is a pathway
         step (an admission, a stay's end), make it here (True) rather than yield; a placeholder is

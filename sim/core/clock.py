@@ -90,6 +90,16 @@ class Clock(simpy.Environment):
     def drop_head(self) -> None:
         heappop(self._queue)
 
+    def discard_pending(self) -> None:
+        """Forget the events still scheduled when a run is over (the next day's tick, the next
+        arrival).  A waiting process and the event it waits for hold each other (its ``_resume``
+        is among the event's callbacks), and the process's frame holds what it belongs to: only
+        a full collection would free them.  Emptying the callbacks breaks the cycle."""
+        for *_, event in self._queue:
+            if getattr(event, "callbacks", None) is not None:
+                event.callbacks = None  # SimPy's mark of an event that will not call anyone back
+        self._queue.clear()
+
     def move_to(self, t: float) -> None:
         """Be at ``t``, which a compiled step has checked as ``fast_forward`` would (no event due
         at or before it, or not later than now)."""
