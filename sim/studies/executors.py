@@ -116,8 +116,8 @@ class Dask:
     def prepare_workers(self) -> None:
         """Have every worker import the run code now (returns at once): a fresh worker process
         otherwise spends its first half second importing it when its first run arrives.  It then
-        freezes what it imported (``settle_worker``): in the benchmark province's runs, full
-        collections over the ~150,000 objects imported took each worker 0.57-0.59 s, 0.33-0.43 s frozen."""
+        freezes what it imported (``settle_worker``): left to the collector, the ~150,000 objects
+        imported set off two full collections in a fresh process's first run (0.49 s)."""
         workers = list(self._client.nthreads())
         self._warming = [self._client.submit(_import_run_code, pure=False, workers=[w], allow_other_workers=False,
                                              priority=1)  # before any run
