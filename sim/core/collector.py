@@ -1,13 +1,14 @@
-"""The garbage collector in a study's coordinator: leave the objects it started with alone.
+"""The garbage collector in a study's processes: keep its full passes off long-lived objects.
 
 A coordinator process holds ~180,000 long-lived objects before a study begins (pandas, numba,
-pydantic models, a Dask client and scheduler).  Reading and planning a study
-allocates enough to set off a full collection, which walks them all: in the 20-county benchmark
-province's coordinator one full pass took 0.08-0.10 s of the 0.3 s before the first run.
+pydantic models, a Dask client and scheduler).  Reading and planning a study allocates enough
+to set off a full collection, which walks them all: in the 20-county benchmark province's
+coordinator one full pass took 0.08-0.10 s of the 0.3 s before the first run.
 ``existing_objects_frozen`` moves the objects that exist when the study starts out of the
 collector's way (``gc.freeze``) and gives them back when it ends (``gc.unfreeze``), so a cycle
-among them that became garbage meanwhile is still collected later.  Objects are freed by their
-reference counts as before, and results cannot change.
+among them that became garbage meanwhile is still collected later.  ``settle_worker``
+collects, then freezes for good, in a worker process once its run code is imported.  Objects
+are freed by their reference counts as before, and results cannot change.
 """
 from __future__ import annotations
 
