@@ -454,9 +454,9 @@ def province_projection(measured: dict, counties: int = 100, replications: int =
     rows = []
     for n in workers:
         waves = math.ceil(runs / n)
-        cost = measured["run_cpu_seconds"]
-        for label, cost in (("bench-size counties", cost),
-                            (f"{full_population // 1000}k-resident county-years", cost * scale)):
+        per_run = measured["run_cpu_seconds"]
+        for label, cost in (("bench-size counties", per_run),
+                            (f"{full_population // 1000}k-resident county-years", per_run * scale)):
             seconds = rounds * (waves * cost + runs * measured["serial_seconds"])
             rows.append({"workers": n, "counties": label, "hours": seconds / 3600})
     return rows

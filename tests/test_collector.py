@@ -8,6 +8,7 @@ import weakref
 import pytest
 
 from sim.core.collector import existing_objects_frozen
+from sim.core.config_files import ConfigError
 from sim.studies.experiment import run_experiment
 from sim.studies.province import run_province
 
@@ -94,7 +95,7 @@ def test_study_entry_points_keep_their_names_and_freeze_while_they_run(entry, mo
     seen = []
     monkeypatch.setattr(gc, "freeze", lambda: seen.append("freeze"))
     monkeypatch.setattr(gc, "unfreeze", lambda: seen.append("unfreeze"))
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError, match="file not found"):
         entry("no/such/study.yaml", executor=None)
     assert seen == ["freeze", "unfreeze"]
 
