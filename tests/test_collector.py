@@ -58,9 +58,8 @@ def test_nested_uses_unfreeze_when_the_outermost_ends():
 
 def test_an_error_still_unfreezes():
     before = gc.get_freeze_count()
-    with pytest.raises(RuntimeError):
-        with existing_objects_frozen():
-            raise RuntimeError("a run failed")
+    with pytest.raises(RuntimeError), existing_objects_frozen():
+        raise RuntimeError("a run failed")
     assert gc.get_freeze_count() == before
 
 
