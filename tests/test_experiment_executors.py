@@ -82,6 +82,17 @@ def test_dask_local_workers_do_not_trim_memory_at_every_free():
         executor.close()
 
 
+def test_dask_local_workers_have_no_memory_limit():
+    """Dask gives each worker the machine's memory times its share of the cores and kills one that
+    passes 95 % of it; county runs are uneven, so a LocalCluster made here sets no such limit."""
+    executor = Dask(local_workers=2)
+    try:
+        limits = [w["memory_limit"] for w in executor._client.scheduler_info()["workers"].values()]
+        assert limits == [0, 0]  # Dask's "no limit"
+    finally:
+        executor.close()
+
+
 def test_dask_local_cluster_runs_with_the_settings_for_long_runs():
     """The workers of a LocalCluster made here run with LOCAL_CLUSTER_SETTINGS (a default cluster
     does not: its workers sample their stacks every 10 ms), and its scheduler gives each worker

@@ -18,6 +18,7 @@ import sim
 from models.loading import load_scenario, plan_of, resolved_dict
 from sim.core.config_files import ConfigError
 from sim.core.files import OutputFolder, writable_folder
+from sim.studies.run_failures import WorkerDied
 
 EXIT_USER_ERROR = 2
 EXIT_RUNS_FAILED = 1  # a batch finished but some of its runs raised (see manifest.json)
@@ -211,7 +212,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         print(summary_json_text(summary, spec.reference_name))
     else:
         print(format_summary(summary, kpis, spec.reference_name))
-        print(format_advice(summary, kpis))
+        advice = format_advice(summary, kpis)
+        if advice:
+            print(advice)
     out = Path(args.out or Path("results") / spec.name)
     if (out / "summary_by_year.csv").exists():
         import pandas as pd
@@ -445,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"countysim: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except WorkerDied as e:  # not the user's input, not a bug in the model: say what to do
+        print(f"countysim: {e}", file=sys.stderr)
+        return EXIT_RUNS_FAILED
     except KeyboardInterrupt:
         print("countysim: interrupted (finished runs of a batch are kept: rerun it with --resume)", file=sys.stderr)
         return 130

@@ -21,6 +21,7 @@ import pandas as pd
 import sim
 from models.loading import resolved_dict
 from sim.core.streams import PURPOSES
+from sim.studies.run_failures import failure_message
 from sim.studies.runner import git_commit, single_run
 from sim.studies.store import COMMIT_TABLE, ResultsStore, StoredRun, encode_run
 from sim.studies.study import RunTask, StudyPlan
@@ -109,7 +110,7 @@ def run_batch(plan: StudyPlan, store: ResultsStore, executor, resume: bool = Fal
             else:
                 failed += 1
                 err = out if isinstance(out, RunFailure) else RunFailure(
-                    f"{type(out).__name__}: {out}", "".join(traceback.format_exception(out)))
+                    failure_message(out), "".join(traceback.format_exception(out)))
                 store.write_failure(task, err.error, err.traceback)
                 _log(bar, f"countysim: run {task.key} failed: {err.error}")
             bar.update(1)
@@ -192,7 +193,7 @@ def run_unstored(plan: StudyPlan, executor) -> tuple[pd.DataFrame, list[RunFailu
         if isinstance(out, dict):
             rows.append(out[COMMIT_TABLE])
         else:
-            failures.append(out if isinstance(out, RunFailure) else RunFailure(f"{type(out).__name__}: {out}", ""))
+            failures.append(out if isinstance(out, RunFailure) else RunFailure(failure_message(out), ""))
     if not rows:
         return pd.DataFrame(columns=["scenario", "replication"]), failures
     return pd.concat(rows, ignore_index=True).sort_values(["scenario", "replication"], ignore_index=True), failures

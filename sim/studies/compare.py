@@ -137,6 +137,8 @@ def format_by_year(by_year: pd.DataFrame, kpis: list[str], reference: str) -> st
 def format_summary(summary: pd.DataFrame, kpis: list[str], reference: str) -> str:
     """Plain-text table in 80 columns: per KPI, each scenario's mean [CI] and paired difference [CI].
     KPIs with no value in any scenario (their lever is off) are named on one line."""
+    if summary.empty:
+        return "No run finished: nothing to summarise."
     lines, missing = [], []
     for kpi in kpis:
         part = summary[summary["kpi"] == kpi]
@@ -165,7 +167,7 @@ def format_summary(summary: pd.DataFrame, kpis: list[str], reference: str) -> st
 
 def format_advice(summary: pd.DataFrame, kpis: list[str]) -> str:
     """Per KPI: the widest current half-width and the replications needed for the target."""
-    part = summary[summary["kpi"].isin(kpis)]
+    part = summary[summary["kpi"].isin(kpis)] if "kpi" in summary else summary
     if part.empty:
         return ""
     rows = [["  KPI", "n", "half-width", "Δ half-width", "target", "n for mean", "n for Δ"]]
@@ -177,6 +179,8 @@ def format_advice(summary: pd.DataFrame, kpis: list[str]) -> str:
         rows.append([f"  {kpi}", str(int(g["n"].max())), kpi_text.number(kpi, h), kpi_text.number(kpi, dh),
                      kpi_text.number(kpi, target), _int(g["replications_needed"].max()),
                      _int(g["replications_needed_diff"].max())])
+    if len(rows) == 1:  # no half-width yet (one replication a scenario)
+        return ""
     return "\n".join(["\nreplication advice (95 % CI half-widths, the widest over scenarios; shares in pp)",
                       *kpi_text.columns(rows, "<>>>>>>")])
 

@@ -13,10 +13,13 @@ import logging
 import os
 import sys
 import warnings
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 from sim.core.config_files import ConfigError
+from sim.studies.run_failures import WorkerDied
 from sim.studies.runner import default_workers
 
 Outcome = tuple[Any, Any]  # (item, result) or (item, BaseException)
@@ -39,18 +42,72 @@ class InProcess:
 
 
 class ProcessPool:
-    """A local process pool; keeps at most 2 × workers items in flight to bound memory."""
+    """A local process pool; keeps at most 2 × workers items in flight to bound memory.
+
+    A worker process that dies (the system's out-of-memory killer, a crash) breaks the whole pool
+    and fails every run in it, so the pool is started afresh and the runs it held are rerun one
+    at a time, alone: a run whose worker dies even then is reported (``WorkerDied``), the others
+    finish (two big runs that did not fit in memory together fit one after the other).
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
         self.description = f"process pool ({workers} workers)"
         self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._broken = False
 
     def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        yield from _bounded(lambda item: self._pool.submit(fn, item), items, 2 * self.workers)
+        it, held = iter(items), deque()  # held: runs a broken pool failed, to rerun alone
+        pending: dict[Future, Any] = {}
+        try:
+            while True:
+                if self._broken and not held and not pending:  # the last run alone broke it
+                    self._restart()
+                while not held and len(pending) < 2 * self.workers and (item := next(it, _END)) is not _END:
+                    try:
+                        pending[self._pool.submit(fn, item)] = item
+                    except BrokenProcessPool:  # a worker died since the last run ended
+                        self._broken = True
+                        held.append(item)
+                if not pending:
+                    if not held:
+                        return
+                    yield self._alone(fn, held.popleft())
+                    continue
+                for fut in _wait_first(list(pending)):
+                    item = pending.pop(fut)
+                    try:
+                        yield item, fut.result()
+                    except BrokenProcessPool:
+                        self._broken = True
+                        held.append(item)
+                    except Exception as e:  # noqa: BLE001 - the task raised
+                        yield item, e
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def _alone(self, fn: Callable, item: Any) -> Outcome:
+        if self._broken:
+            self._restart()
+        try:
+            return item, self._pool.submit(fn, item).result()
+        except BrokenProcessPool as e:
+            self._broken = True
+            return item, WorkerDied(str(e))
+        except Exception as e:  # noqa: BLE001 - the task raised
+            return item, e
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        self._broken = False
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_END = object()
 
 
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
@@ -79,6 +136,14 @@ class Dask:
     without, ~34.  Workers of an existing cluster are checked and a warning says how to start
     them without it.  A ``LocalCluster`` also takes ``LOCAL_CLUSTER_SETTINGS``: on the benchmark
     province on 2 workers, the coordinator's CPU fell from 2.3-3.8 s to 1.8 s.
+
+    Nor do its workers have Dask's memory limit.  By default each gets the machine's memory times
+    its share of the cores (a 16-core 32 GB machine: 2 GB a worker, however few are started),
+    and its nanny kills a worker that passes 95 % of it.  Runs are uneven (a 500k-resident
+    county's 4-year plan with every mechanism peaks at 2.3 GiB, a 200k county-year at 0.44 GiB;
+    benchmarks/LATEST.md), so a big county's run was killed while the machine had room.  The
+    system's own limit still applies; a run whose worker dies is reported in plain words
+    (``run_failures.failure_message``).
     """
 
     def __init__(self, address: str | None = None, local_workers: int | None = None):
@@ -101,7 +166,8 @@ class Dask:
                 warnings.filterwarnings("ignore", message="Port .* is already in use",  # its HTTP server
                                         category=UserWarning)  # moves off a busy :8787 by itself
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                                             dashboard_address=None, silence_logs=logging.ERROR,
+                                             memory_limit=None)  # see the class docstring
             self._client = Client(self._cluster)
             self.description = f"dask LocalCluster ({n} workers)"
         self.workers = max(1, len(self._client.nthreads()))

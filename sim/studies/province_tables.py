@@ -86,6 +86,8 @@ def ranking(yearly: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
     target, the share of replications meeting it, and the shortfall (target − value, 0 when met).
     Rank 1: most targets met, then the smallest total shortfall, then the higher county visit rate.
     """
+    if yearly.empty:  # no run finished: nothing to rank (the failures are reported)
+        return pd.DataFrame()
     targets = {k: REGISTRY[k].target.value for k in TARGET_KPIS}
     rows = []
     for (county, year), g in yearly[yearly["scenario"] != PROVINCE].groupby(["scenario", "year"], sort=False):
@@ -124,13 +126,19 @@ def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.Data
             wait, bed_wait = pooled_waits(g)
             lines.append(f"  round {k}: outside wait {wait:6.1f} min, bed wait {bed_wait:5.2f} days, "
                          f"share gap {gaps[k]:.3f}")
-    prov = summary[summary["scenario"] == PROVINCE].set_index("kpi")
-    lines.append("\nProvince totals (from summed county visits; mean [95 % CI] over replications)")
+    prov = summary[summary["scenario"] == PROVINCE].set_index("kpi") if "scenario" in summary else summary
+    if prov.empty:
+        lines.append("\nProvince totals: none (they need every run of every county, and some failed)")
+    else:
+        lines.append("\nProvince totals (from summed county visits; mean [95 % CI] over replications)")
     for kpi in TARGET_KPIS:
         if kpi in prov.index:
             r = prov.loc[kpi]
             lines.append(f"  {kpi:24s} {100 * r['mean']:5.1f} % [{100 * r['ci_low']:5.1f}, {100 * r['ci_high']:5.1f}]"
                          f"   target {100 * REGISTRY[kpi].target.value:.0f} %")
+    if rank.empty:
+        lines.append("\nCounty ranking: none (no county run finished)")
+        return "\n".join(lines)
     for year, g in rank.groupby("year", sort=True):
         lines.append(f"\nCounty ranking {year} (visit rate ≥ 90 %, primary share ≥ 65 %)")
         lines.append(f"  {'rank':>4s}  {'county':20s} {'population':>10s} {'visit rate':>11s} {'primary':>8s} "

@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from sim.core.files import write_json, write_parquet
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
 from sim.studies import kpi_text
+from sim.studies.run_failures import WORKER_DIED, WorkerDied
 
 
 @dataclass
@@ -158,7 +160,10 @@ def multiple_replications(scenario: Scenario, replications: int | None = None, w
         it = map(_run_one, jobs)
         return list(_progress(it, n, progress))
     with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
-        return list(_progress(pool.map(_run_one, jobs), n, progress))
+        try:
+            return list(_progress(pool.map(_run_one, jobs), n, progress))
+        except BrokenProcessPool:
+            raise WorkerDied(f"a replication failed: {WORKER_DIED}") from None
 
 
 def _progress(it, total: int, show: bool):
