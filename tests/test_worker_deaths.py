@@ -49,7 +49,7 @@ def _second_replication_dies(args):
     return _real_run_one(args)
 
 
-def test_process_pool_reruns_alone_the_runs_a_dead_worker_took_down():
+def test_process_pool_reruns_alone_the_runs_a_dead_worker_took_down(capsys):
     """A dead worker fails every future of the pool; the runs it held are rerun one at a time, so
     only the one that kills its worker alone is reported, and the pool goes on working."""
     executor = ProcessPool(2)
@@ -57,6 +57,7 @@ def test_process_pool_reruns_alone_the_runs_a_dead_worker_took_down():
         out = dict(executor.imap(_dies_on_two, range(8)))
         assert isinstance(out.pop(2), WorkerDied)
         assert out == {i: 10 * i for i in range(8) if i != 2}
+        assert "countysim: a worker process died; the process pool restarts" in capsys.readouterr().err
         assert dict(executor.imap(_times_ten, range(3))) == {0: 0, 1: 10, 2: 20}
     finally:
         executor.close()

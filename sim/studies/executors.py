@@ -72,6 +72,9 @@ class ProcessPool:
                 if not pending:
                     if not held:
                         return
+                    if self._broken:
+                        print(f"countysim: a worker process died; the process pool restarts and reruns the "
+                              f"{len(held)} run(s) it held one at a time", file=sys.stderr)
                     yield self._alone(fn, held.popleft())
                     continue
                 for fut in _wait_first(list(pending)):
