@@ -14,6 +14,8 @@ import yaml
 SMALL = Path(__file__).resolve().parent / "configs" / "exp_small.yaml"
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs", "monthly", "yearly", "facilities", "facility_monthly", "villages", "flows")
+TINY = {"geography.synthetic.population": 4000}  # a few thousand residents, 36 simulated days (exp_small)
+OUTSIDE = {"name": "City: hospitals", "doctors": 3, "beds": 12, "max_iterations": 2}
 
 
 def write_study(folder: Path, name: str, **body) -> Path:
@@ -22,6 +24,13 @@ def write_study(folder: Path, name: str, **body) -> Path:
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def write_province(folder: Path, name: str = "prov", **body) -> Path:
+    """Two tiny counties (``near`` and ``wide``) sharing small outside hospitals."""
+    return write_study(folder, name, **{"seed": 5, "replications": 2, "set": TINY, "outside": OUTSIDE,
+                                        "counties": {"near": {}, "wide": {"set": {"geography.synthetic.radius_km": 45}}},
+                                        **body})
 
 
 def small_experiment(folder: Path, name: str = "small", replications: int = 2, **extra) -> Path:

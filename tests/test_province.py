@@ -8,25 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from experiment_helpers import SMALL, TABLES, assert_same_tables, cli, resume, sigkill_after, write_study
+from experiment_helpers import (OUTSIDE, SMALL, TABLES, TINY, assert_same_tables, cli, resume, sigkill_after,
+                                write_province, write_study)
 
 from sim.outputs.cli import main
 from sim.studies.executors import InProcess
 from sim.studies.experiment import run_experiment
 from sim.studies.province import apportion, run_province
 from sim.studies.province_tables import PROVINCE
-
-TINY = {"geography.synthetic.population": 4000}  # a few thousand residents, 36 simulated days (exp_small)
-OUTSIDE = {"name": "City: hospitals", "doctors": 3, "beds": 12, "max_iterations": 2}
-
-
-def write_province(folder: Path, name: str = "prov", **body) -> Path:
-    data = {"name": name, "base": str(SMALL), "seed": 5, "replications": 2, "set": TINY, "outside": OUTSIDE,
-            "counties": {"near": {}, "wide": {"set": {"geography.synthetic.radius_km": 45}}}, **body}
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory):

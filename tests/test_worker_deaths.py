@@ -8,7 +8,7 @@ import os
 import time
 
 import distributed
-from experiment_helpers import SMALL, small_experiment
+from experiment_helpers import SMALL, small_experiment, write_province
 
 import sim.studies.batch as batch
 import sim.studies.runner as runner
@@ -16,7 +16,6 @@ from sim.outputs.cli import main
 from sim.studies.executors import ProcessPool
 from sim.studies.experiment import run_experiment
 from sim.studies.run_failures import WORKER_DIED, WorkerDied, failure_message
-from test_province import write_province
 
 _real_execute_stored = batch.execute_stored
 _real_run_one = runner._run_one
