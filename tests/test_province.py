@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from experiment_helpers import (OUTSIDE, SMALL, TABLES, TINY, assert_same_tables, cli, resume, sigkill_after,
-                                write_province, write_study)
+from experiment_helpers import (OUTSIDE, TABLES, TINY, assert_same_tables, cli, resume, sigkill_after, write_province,
+                                write_study)
 
 from sim.outputs.cli import main
 from sim.studies.executors import InProcess

@@ -10,9 +10,8 @@ import time
 import distributed
 from experiment_helpers import SMALL, small_experiment, write_province
 
-import sim.studies.batch as batch
-import sim.studies.runner as runner
 from sim.outputs.cli import main
+from sim.studies import batch, runner
 from sim.studies.executors import ProcessPool
 from sim.studies.experiment import run_experiment
 from sim.studies.run_failures import WORKER_DIED, WorkerDied, failure_message

@@ -12,7 +12,8 @@ WORKER_DIED = ("its worker process died while running it (killed or crashed: not
 
 
 class WorkerDied(RuntimeError):
-    """A run's worker process died under it, alone in its process pool (``executors.ProcessPool``)."""
+    """A run's worker process died under it: alone in ``executors.ProcessPool``, or in
+    ``runner.multiple_replications``' pool."""
 
 
 def failure_message(error: BaseException) -> str:
