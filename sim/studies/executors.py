@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 import warnings
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
@@ -45,72 +44,46 @@ class ProcessPool:
     """A local process pool; keeps at most 2 × workers items in flight to bound memory.
 
     A worker process that dies (the system's out-of-memory killer, a crash) breaks the whole pool
-    and fails every run in it, so the pool is started afresh and the runs it held are rerun one
-    at a time, alone: a run whose worker dies even then is reported (``WorkerDied``), the others
-    finish (two big runs that did not fit in memory together fit one after the other).
+    and fails every run in it, so the pool is started afresh for the next run, and the runs it
+    held are rerun one at a time, alone, after the others: a run whose worker dies even then is
+    reported (``WorkerDied``), the rest finish (two big runs that did not fit in memory together
+    fit one after the other).
     """
 
     def __init__(self, workers: int):
         self.workers = workers
         self.description = f"process pool ({workers} workers)"
         self._pool = ProcessPoolExecutor(max_workers=workers)
-        self._broken = False
 
     def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        it, held = iter(items), deque()  # held: runs a broken pool failed, to rerun alone
-        pending: dict[Future, Any] = {}
-        try:
-            while True:
-                if self._broken and not held and not pending:  # the last run alone broke it
-                    self._restart()
-                while not held and len(pending) < 2 * self.workers and (item := next(it, _END)) is not _END:
-                    try:
-                        pending[self._pool.submit(fn, item)] = item
-                    except BrokenProcessPool:  # a worker died since the last run ended
-                        self._broken = True
-                        held.append(item)
-                if not pending:
-                    if not held:
-                        return
-                    if self._broken:
-                        print(f"countysim: a worker process died; the process pool restarts and reruns the "
-                              f"{len(held)} run(s) it held one at a time", file=sys.stderr)
-                    yield self._alone(fn, held.popleft())
-                    continue
-                for fut in _wait_first(list(pending)):
-                    item = pending.pop(fut)
-                    try:
-                        yield item, fut.result()
-                    except BrokenProcessPool:
-                        self._broken = True
-                        held.append(item)
-                    except Exception as e:  # noqa: BLE001 - the task raised
-                        yield item, e
-        finally:
-            for fut in pending:
-                fut.cancel()
+        held = []  # runs a broken pool failed, to rerun alone
+        for item, out in _bounded(lambda item: self._submit(fn, item), items, 2 * self.workers):
+            if isinstance(out, BrokenProcessPool):
+                held.append(item)
+            else:
+                yield item, out
+        if held:
+            print(f"countysim: a worker process died; the process pool restarts and reruns the "
+                  f"{len(held)} run(s) it held one at a time", file=sys.stderr)
+        for item in held:
+            try:
+                yield item, self._submit(fn, item).result()
+            except BrokenProcessPool as e:
+                yield item, WorkerDied(str(e))
+            except Exception as e:  # noqa: BLE001 - the task raised
+                yield item, e
 
-    def _alone(self, fn: Callable, item: Any) -> Outcome:
-        if self._broken:
-            self._restart()
+    def _submit(self, fn: Callable, item: Any) -> Future:
+        """Submit to a working pool: one a worker's death broke is replaced first."""
         try:
-            return item, self._pool.submit(fn, item).result()
-        except BrokenProcessPool as e:
-            self._broken = True
-            return item, WorkerDied(str(e))
-        except Exception as e:  # noqa: BLE001 - the task raised
-            return item, e
-
-    def _restart(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(max_workers=self.workers)
-        self._broken = False
+            return self._pool.submit(fn, item)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            return self._pool.submit(fn, item)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-_END = object()
 
 
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
