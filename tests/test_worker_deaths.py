@@ -47,6 +47,15 @@ def _second_replication_dies(args):
     return _real_run_one(args)
 
 
+def _second_replication_dies_once(args):
+    """Dies the first time only, as a run that did not fit in memory beside another."""
+    marker = os.environ["COUNTYSIM_TEST_MARKER"]
+    if args[1] == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(9)
+    return _real_run_one(args)
+
+
 def test_process_pool_reruns_alone_the_runs_a_dead_worker_took_down(capsys):
     """A dead worker fails every future of the pool; the runs it held are rerun one at a time, so
     only the one that kills its worker alone is reported, and the pool goes on working."""
@@ -112,5 +121,19 @@ def test_run_command_says_a_replication_s_worker_died(tmp_path, monkeypatch, cap
                  "--quiet", "--no-figures"])
     _, err = capsys.readouterr()
     assert code == 1
-    assert f"countysim: a replication failed: {WORKER_DIED}" in err
+    assert f"countysim: replication 1 failed: {WORKER_DIED}" in err
     assert "Traceback" not in err
+
+
+def test_run_command_reruns_alone_a_replication_whose_worker_died(tmp_path, monkeypatch, capsys):
+    """The replication is run again on its own and the command finishes with every replication,
+    the same as a run in which no worker died."""
+    monkeypatch.setenv("COUNTYSIM_TEST_MARKER", str(tmp_path / "died"))
+    monkeypatch.setattr(runner, "_run_one", _second_replication_dies_once)
+    args = ["run", str(SMALL), "--replications", "2", "--workers", "2", "--quiet", "--no-figures"]
+    assert main([*args, "--out", str(tmp_path / "died_once")]) == 0
+    assert "the process pool restarts and reruns the" in capsys.readouterr().err
+    monkeypatch.setattr(runner, "_run_one", _real_run_one)
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    runs = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("died_once", "plain")]
+    assert runs[0] == runs[1]

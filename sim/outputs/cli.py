@@ -88,8 +88,8 @@ def _print_summary(summary: dict, scenario, runs, args: argparse.Namespace) -> N
 
 
 def _simulate(scenario, args: argparse.Namespace, out: Path | None):
+    from sim.studies.pools import default_workers
     from sim.studies.runner import (
-        default_workers,
         multiple_replications,
         runs_frame,
         summarise,
@@ -131,7 +131,7 @@ def _figures_after(out: Path, args: argparse.Namespace, status: int = 0) -> int:
 def _figure_workers(args: argparse.Namespace) -> int:
     """Local cores for drawing figures: ``--workers`` if given, else all (a remote scheduler's workers
     do not count: figures are drawn here)."""
-    from sim.studies.runner import default_workers
+    from sim.studies.pools import default_workers
 
     return getattr(args, "workers", None) or default_workers()
 

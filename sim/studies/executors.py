@@ -13,15 +13,10 @@ import logging
 import os
 import sys
 import warnings
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from sim.core.config_files import ConfigError
-from sim.studies.run_failures import WorkerDied
-from sim.studies.runner import default_workers
-
-Outcome = tuple[Any, Any]  # (item, result) or (item, BaseException)
+from sim.studies.pools import Outcome, ProcessPool, bounded, default_workers
 
 
 class InProcess:
@@ -38,52 +33,6 @@ class InProcess:
 
     def close(self) -> None:
         pass
-
-
-class ProcessPool:
-    """A local process pool; keeps at most 2 × workers items in flight to bound memory.
-
-    A worker process that dies (the system's out-of-memory killer, a crash) breaks the whole pool
-    and fails every run in it, so the pool is started afresh for the next run, and the runs it
-    held are rerun one at a time, alone, after the others: a run whose worker dies even then is
-    reported (``WorkerDied``), the rest finish (two big runs that did not fit in memory together
-    fit one after the other).
-    """
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.description = f"process pool ({workers} workers)"
-        self._pool = ProcessPoolExecutor(max_workers=workers)
-
-    def imap(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        held = []  # runs a broken pool failed, to rerun alone
-        for item, out in _bounded(lambda item: self._submit(fn, item), items, 2 * self.workers):
-            if isinstance(out, BrokenProcessPool):
-                held.append(item)
-            else:
-                yield item, out
-        if held:
-            print(f"countysim: a worker process died; the process pool restarts and reruns the "
-                  f"{len(held)} run(s) it held one at a time", file=sys.stderr)
-        for item in held:
-            try:
-                yield item, self._submit(fn, item).result()
-            except BrokenProcessPool as e:
-                yield item, WorkerDied(str(e))
-            except Exception as e:  # noqa: BLE001 - the task raised
-                yield item, e
-
-    def _submit(self, fn: Callable, item: Any) -> Future:
-        """Submit to a working pool: one a worker's death broke is replaced first."""
-        try:
-            return self._pool.submit(fn, item)
-        except BrokenProcessPool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
-            return self._pool.submit(fn, item)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
@@ -152,7 +101,7 @@ class Dask:
         # pure=False: a rerun after a failure must run again, not reuse a cached result.  priority:
         # Dask starts tasks submitted within 100 ms of each other in any order; keep the order given
         order = itertools.count()
-        yield from _bounded(lambda item: self._client.submit(fn, item, pure=False, priority=-next(order)), items,
+        yield from bounded(lambda item: self._client.submit(fn, item, pure=False, priority=-next(order)), items,
                             max(32, 4 * self.workers))  # workers may join later
 
     def prepare_workers(self) -> None:
@@ -202,41 +151,6 @@ def _process_cpu_seconds() -> float:
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _bounded(submit: Callable[[Any], Future], items: Iterable, limit: int) -> Iterator[Outcome]:
-    """Submit lazily, at most ``limit`` in flight; yield each as it completes."""
-    pending: dict[Any, Any] = {}
-    it = iter(items)
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(pending) < limit:
-                try:
-                    item = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[submit(item)] = item
-            if not pending:
-                return
-            done = _wait_first(list(pending))
-            for fut in done:
-                item = pending.pop(fut)
-                try:
-                    yield item, fut.result()
-                except Exception as e:  # noqa: BLE001 - worker died or the task raised
-                    yield item, e
-    finally:
-        for fut in pending:
-            fut.cancel()
-
-
-def _wait_first(futures: list) -> list:
-    if hasattr(futures[0], "client"):  # distributed.Future
-        from distributed import wait as dask_wait
-        return list(dask_wait(futures, return_when="FIRST_COMPLETED").done)
-    return list(wait(futures, return_when=FIRST_COMPLETED).done)
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None):

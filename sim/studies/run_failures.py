@@ -12,7 +12,7 @@ WORKER_DIED = ("its worker process died while running it (killed or crashed: not
 
 
 class WorkerDied(RuntimeError):
-    """A run's worker process died under it: alone in ``executors.ProcessPool``, or in
+    """A run's worker process died under it: alone in ``pools.ProcessPool``, or in
     ``runner.multiple_replications``' pool."""
 
 

@@ -10,8 +10,6 @@ import gc
 import os
 import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from sim.core.files import write_json, write_parquet
 from sim.core.streams import make_streams, replication_seed
 from sim.pathway import CountyModel
 from sim.studies import kpi_text
+from sim.studies.pools import ProcessPool
 from sim.studies.run_failures import WORKER_DIED, WorkerDied
 
 
@@ -154,16 +153,23 @@ def _run_one(args: tuple[Scenario, int, str | None]) -> RunResult:
 
 def multiple_replications(scenario: Scenario, replications: int | None = None, workers: int = 1,
                           progress: bool = False, event_log: str | Path | None = None) -> list[RunResult]:
+    """The replications in order.  On a process pool, replications a dead worker took down are
+    rerun alone (``ProcessPool``); one that kills its worker even then raises ``WorkerDied``."""
     n = replications or scenario.simulation.replications
     jobs = [(scenario, r, str(event_log) if event_log else None) for r in range(n)]
     if workers <= 1 or n == 1:
-        it = map(_run_one, jobs)
-        return list(_progress(it, n, progress))
-    with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
-        try:
-            return list(_progress(pool.map(_run_one, jobs), n, progress))
-        except BrokenProcessPool:
-            raise WorkerDied(f"a replication failed: {WORKER_DIED}") from None
+        return list(_progress(map(_run_one, jobs), n, progress))
+    pool, done = ProcessPool(min(workers, n)), {}
+    try:
+        for (_, rep, _), out in _progress(pool.imap(_run_one, jobs), n, progress):
+            if isinstance(out, WorkerDied):
+                raise WorkerDied(f"replication {rep} failed: {WORKER_DIED}")
+            if isinstance(out, BaseException):
+                raise out
+            done[rep] = out
+    finally:
+        pool.close()
+    return [done[r] for r in range(n)]
 
 
 def _progress(it, total: int, show: bool):
@@ -171,10 +177,6 @@ def _progress(it, total: int, show: bool):
         return it
     from tqdm import tqdm
     return tqdm(it, total=total, desc="replications", unit="run")
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------------- summaries

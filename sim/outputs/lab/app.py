@@ -19,7 +19,7 @@ from models.loading import resolved_dict
 from sim.outputs import api as cs
 from sim.outputs.figures.data import MissingResultsError
 from sim.outputs.lab import catalogue, jobs, plans, views
-from sim.studies.runner import default_workers
+from sim.studies.pools import default_workers
 
 LAB = Path(os.environ.get("COUNTYSIM_LAB_RESULTS", "results/lab")).resolve()
 TARGET_KPIS = list(plans.DEFAULT_TARGETS)
