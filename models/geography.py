@@ -121,6 +121,12 @@ class GeographySpec(Strict):
     speed_kmh: float = Field(30.0, gt=0, le=200, description="road travel speed")
     access_minutes: float = Field(10.0, ge=0, le=600, description="fixed time to reach any facility")
     nearby_townships: int = Field(1, ge=0, le=20, description="other township centres in the choice set")
+    county_physicians_per_room: float = Field(
+        7.0, ge=1, le=100, description="physicians a county hospital has for each outpatient room it staffs at once "
+                                       "(its 'doctors'): a physician stationed or posted at a township centre closes "
+                                       "1/this of a room at home and staffs a whole one there (assumed: a 1,000-bed "
+                                       "county hospital has ~300 physicians for its 45 rooms, the rest on wards, in "
+                                       "theatres or off shift)")
     communities: dict[str, CommunitySpec] = Field(
         default_factory=dict, description="several medical communities (医共体) per county; empty = one for the "
                                           "whole county")
@@ -140,6 +146,13 @@ class GeographySpec(Strict):
 
 UNLIMITED = -1
 VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = range(4)
+
+
+def rooms_vacated(physicians: int, per_room: float) -> int:
+    """Outpatient rooms a county hospital closes when ``physicians`` of its physicians work at
+    township centres (下沉): its doctors count rooms staffed at once, not its physicians, so the
+    rooms go in proportion, rounded to the nearest (halves up)."""
+    return int(np.floor(physicians / per_room + 0.5))
 
 
 @dataclass

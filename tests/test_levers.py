@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_county
 
-from models.loading import load_scenario
+from models.levers import county_under_levers
+from models.loading import county_of, load_scenario
 from sim.core.stats import confidence_interval
 from sim.studies.runner import multiple_replications, runs_frame
 
@@ -135,3 +137,24 @@ def test_every_lever_scenario_extends_the_baseline_and_is_documented():
         assert "extends: ../baseline.yaml" in text or "extends: ../huairou.yaml" in text, path
         assert path.name in levers, f"{path.name} missing from docs/levers.md"
     assert np.isfinite(runs("configs/policies/full_reform.yaml")["primary_care_share"]).all()
+
+
+@pytest.mark.parametrize("per_township, per_room, hospital, centre", [
+    (2, 7, 2, 4),  # 6 physicians at 3 centres: round(6 / 7) = 1 of the hospital's 3 rooms closes
+    (1, 7, 3, 3),  # round(3 / 7) = 0: the hospital keeps its rooms
+    (2, 1, 1, 4),  # a room per physician: 6 would close, capped to leave the hospital 1
+    (5, 3, 1, 7),  # round(15 / 3) = 5, capped the same way
+])
+def test_stationed_physicians_staff_a_room_each_and_close_the_rooms_they_stand_for(per_township, per_room,
+                                                                                 hospital, centre):
+    """下沉: each stationed physician staffs an outpatient room at a township centre; the lead county
+    hospital closes 1/``county_physicians_per_room`` of a room for each (small county: 3 centres
+    of 2 rooms, one county hospital of 3)."""
+    s = small_county(f"sinking.stationed_physicians.per_township={per_township}",
+                     f"geography.county_physicians_per_room={per_room}")
+    before, after = county_of(s), county_under_levers(s, county_of(s))
+    names = list(before.fac_names)
+    assert after.fac_doctors[names.index("County Hospital")] == hospital
+    for t in ("T01", "T02", "T03"):
+        f = names.index(f"{t} health centre")
+        assert (before.fac_doctors[f], after.fac_doctors[f]) == (2, centre)

@@ -1,8 +1,11 @@
 """Resource sinking (资源下沉, seed 001).
 
-- Stationed physicians: ``per_township`` county physicians work at every township centre,
-  leaving the largest county hospital; while there they widen the township's outpatient
-  catalogue and raise its perceived quality.  (They are stationed for the whole run.)
+- Stationed physicians: ``per_township`` county physicians work at every township centre, each
+  staffing an outpatient room there, and leave the largest county hospital, which closes the
+  rooms they stand for (``geography.county_physicians_per_room``: most of a county hospital's
+  physicians are on its wards, not at its outpatient desks); while there they widen the
+  township's outpatient catalogue and raise its perceived quality.  (They are stationed for the
+  whole run.)
 - Mobile clinics (巡回医疗): a township team tours the most remote villages on
   ``days_per_month`` days; on those days it is one more choice in that village, with the
   township's catalogue and no travel.
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field
 
-from models.geography import County, add_facility
+from models.geography import County, add_facility, rooms_vacated
 from models.tiers import TIERS
 from sim.core.config_files import Strict
 
@@ -65,11 +68,9 @@ def adjust_county(scenario: Scenario, county: County) -> None:
         hospitals = np.flatnonzero((county.fac_tier == COUNTY) & (county.fac_doctors > 0))
         if hospitals.size:
             lead = hospitals[np.argmax(county.fac_doctors[hospitals])]
-            moved = min(st.per_township * centres.size, int(county.fac_doctors[lead]) - 1)
-            county.fac_doctors[lead] -= moved
-            per = np.full(centres.size, moved // centres.size)
-            per[: moved % centres.size] += 1
-            county.fac_doctors[centres] += np.where(county.fac_doctors[centres] >= 0, per, 0)
+            closed = rooms_vacated(st.per_township * centres.size, scenario.geography.county_physicians_per_room)
+            county.fac_doctors[lead] -= min(closed, int(county.fac_doctors[lead]) - 1)
+            county.fac_doctors[centres] += np.where(county.fac_doctors[centres] >= 0, st.per_township, 0)
     mc = scenario.sinking.mobile_clinic
     if mc.village_share > 0:
         remote = _most_remote(county, mc.village_share)

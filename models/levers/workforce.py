@@ -5,8 +5,9 @@ county hospital with most doctors) to a township centre (``to``; ``all``: every 
 ``months`` months from ``start`` (YYYY-MM).  Seed 001 has county doctors stationed at townships
 serve at least six months; a posting shorter than ``minimum_months`` is a configuration error.
 
-While a posting serves, its doctors are consulting servers at the centre and missing from the
-home hospital: the stations change size on the first day of the month, as for a phased plan
+While a posting serves, its doctors are consulting servers at the centre, and the home hospital
+closes the outpatient rooms they stand for (``geography.county_physicians_per_room``: most of a
+county hospital's physicians work on its wards, not at its outpatient desks); the stations change size on the first day of the month, as for a phased plan
 (the calendar resolves with the plan, ``models/loading.py``: one scenario per distinct set of
 serving postings).  The senior doctor also widens the centre's outpatient catalogue and raises
 its perceived quality, as the stationed physicians of ``models/levers/sinking.py`` do; patients
@@ -20,6 +21,7 @@ import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
 from models.cadres import CadresSpec
+from models.geography import rooms_vacated
 from models.levers.pooling import PoolingSpec
 from models.levers.pooling import county_problems as pooling_problems
 from models.plan import MONTH_PATTERN, month_index, outside_run, run_months
@@ -144,12 +146,17 @@ def _serving(scenario: Scenario) -> list[PostingSpec]:
 
 
 def adjust_county(scenario: Scenario, county: County) -> None:
-    """Serving postings move their doctors from the home hospital to the centres."""
+    """Serving postings move their doctors to the centres, where each staffs an outpatient room;
+    their home hospitals close the rooms they stand for (``rooms_vacated``)."""
+    away: dict[int, int] = {}  # home hospital → its physicians posted out this month
     for p in _serving(scenario):
         centres = _centres(p, county)
         centres = centres[county.fac_doctors[centres] >= 0]
-        county.fac_doctors[_home(p, county)] -= p.doctors * centres.size
+        home = _home(p, county)
+        away[home] = away.get(home, 0) + p.doctors * centres.size
         county.fac_doctors[centres] += p.doctors
+    for home, physicians in away.items():
+        county.fac_doctors[home] -= rooms_vacated(physicians, scenario.geography.county_physicians_per_room)
 
 
 def adjust_capability(scenario: Scenario, county: County, cap: np.ndarray) -> None:
