@@ -35,7 +35,7 @@ from models.levers.pooling import StaffPool
 from models.levers.tcm import Tcm, tcm_probability
 from models.loading import county_of
 from models.provider_demand import ProviderDemand
-from models.referral import TREAT_HERE, ReferralModel
+from models.referral import TREAT_HERE, ReferralModel, elsewhere_when_full, overflow_hospitals
 from models.reimbursement import Reimbursement
 from models.seeking import CareSeeking, takes
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
@@ -125,6 +125,8 @@ class Care:
         # per-case tables, indexed [facility][case] and [village][tier][case]
         n_cases = len(scenario.conditions) * SEVERITY_LEVELS * 2
         self.can = self.referral.can.reshape(county.n_facilities, n_cases).tolist()
+        self.overflow = overflow_hospitals(county, self.referral.can.reshape(county.n_facilities, n_cases)).tolist()
+        self.full_bed_wait = scenario.referral.full_bed_wait_days
         self.target = self.referral.target.reshape(county.n_villages, len(TIERS), n_cases).tolist()
         self.visit_cost = np.repeat(self.costs.visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
         self.tcm_visit_cost = np.repeat(self.costs.tcm_visit.reshape(len(TIERS), -1), 2, axis=1).tolist()
@@ -369,6 +371,17 @@ class Care:
             if rf != TREAT_HERE and self.can[rf][ep.case]:
                 return rf
         return TREAT_HERE
+
+    def elsewhere_when_full(self, ep: Episode, fac: int, wait: float) -> int:
+        """Hospital an admission goes to because ``fac``'s bed wait would be ``wait`` days, longer
+        than ``referral.full_bed_wait_days`` (床位已满), or TREAT_HERE: the next capable county
+        hospital with beds, else outside the county, where the transfer is a referral up."""
+        nxt = self.overflow[fac][ep.case]
+        if not elsewhere_when_full(nxt, wait, self.full_bed_wait):
+            return TREAT_HERE
+        if self.fac_tier[nxt] == OUTSIDE:
+            ep.ups += 1
+        return nxt
 
     def acute_stay(self, ep: Episode, fac: int) -> tuple[float, float, float | None, int]:
         """(length of stay, charges, fixed fund payment or None, how the fund pays): a day case,

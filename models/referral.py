@@ -6,7 +6,9 @@ outpatient or (if it has beds) as inpatient.  The catalogue is its tier's unless
 highest severity, and a specialty hospital's ``lines`` are the only conditions it treats.  A case beyond it is referred up the configured
 tier chain to the nearest capable facility; out-of-county hospitals treat everything.
 Stable county/outside inpatients are referred down to their own township centre for
-rehabilitation with a per-condition probability.
+rehabilitation with a per-condition probability.  An admission that would wait longer than
+``referral.full_bed_wait_days`` for a bed goes to the next capable hospital instead: a smaller
+county hospital with beds, else outside the county (a transfer out counts as a referral up).
 """
 from __future__ import annotations
 
@@ -37,6 +39,32 @@ def refers_down(tier: int, u: float, prob: float) -> bool:
     """A stable county or outside inpatient goes down (下转) with probability ``prob``; plain
     arithmetic, compiled as is by ``sim/compiled_steps.py``."""
     return tier >= COUNTY_TIER and u < prob
+
+
+def elsewhere_when_full(next_hospital: int, wait: float, limit: float) -> bool:
+    """An admission goes to ``next_hospital`` (``overflow_hospitals``) when its bed wait here
+    would pass ``limit`` days and there is one; plain arithmetic, compiled as is by
+    ``sim/compiled_steps.py``."""
+    return next_hospital != TREAT_HERE and wait > limit
+
+
+def overflow_hospitals(county: County, can: np.ndarray) -> np.ndarray:
+    """overflow[f, k]: where an admission of case ``k`` goes when county hospital ``f``'s beds are
+    full (床位已满): the largest smaller county hospital with beds that admits ``k``, else the
+    nearest-listed outside hospital that does; TREAT_HERE for every other facility (township
+    centres, outside hospitals) and when none is capable.  Hospitals are ordered by beds (then
+    index), so a full hospital's patients never come back to it."""
+    n_fac, n_cases = can.shape
+    out = np.full((n_fac, n_cases), TREAT_HERE, dtype=np.int64)
+    fixed = ~county.fac_mobile
+    hospitals = np.flatnonzero((county.fac_tier == COUNTY_TIER) & (county.fac_beds > 0) & fixed)
+    hospitals = hospitals[np.lexsort((hospitals, -county.fac_beds[hospitals]))]
+    outside = np.flatnonzero((county.fac_tier == TIERS.index("outside")) & (county.fac_beds != 0) & fixed)
+    for i, f in enumerate(hospitals):
+        for g in (*hospitals[i + 1:], *outside):
+            take = (out[f] == TREAT_HERE) & can[g]
+            out[f, take] = g
+    return out
 
 
 class ReferralModel:

@@ -245,6 +245,11 @@ class ReferralSpec(Strict):
         default_factory=lambda: {"village": "township", "township": "county", "county": "outside"})
     down_prob: dict[str, float] = Field(default_factory=dict, description="share of county/outside inpatients sent down")
     rehab_days: float = Field(7.0, gt=0, le=365)
+    full_bed_wait_days: float = Field(
+        2.0, ge=0, le=365, description="an admission that would wait longer than this for a bed goes to the next "
+                                       "capable hospital: a smaller county hospital with beds, else outside the "
+                                       "county (assumed: hospitals of a 医共体 place patients where a bed is free "
+                                       "rather than queue them for days; models/referral.py)")
     target_rule: dict[Tier, Literal["nearest", "largest", "community"]] = Field(
         default_factory=lambda: {"township": "nearest", "county": "largest", "outside": "nearest"},
         description="which capable facility of a tier receives referrals and emergencies (community: the largest "

@@ -36,13 +36,13 @@ from models.levers.information import resolves_remotely
 from models.levers.medicines import out_of_stock
 from models.levers.payment import CASE, FEE_FOR_SERVICE, PER_DIEM
 from models.records import EPISODE_COLUMNS, STAY_COLUMNS, VISIT_COLUMNS
-from models.referral import TREAT_HERE, refers_down
+from models.referral import TREAT_HERE, elsewhere_when_full, refers_down
 from models.reimbursement import capped, fee_after_deductible, fee_share, inpatient_fee
 from models.seeking import return_odds_factor, takes
 from models.tiers import COUNTY, OUTSIDE
 from sim.core.jit import njit
 from sim.core.prefetch import prefetch
-from sim.core.station import serve_in_bank
+from sim.core.station import serve_in_bank, wait_in_bank
 from sim.core.tables import DTYPES
 
 COMPLETED, DECLINED = 0, 2  # episode status codes (models/episode.py)
@@ -65,6 +65,7 @@ _return_odds_factor = _inline(return_odds_factor)
 _lognormal_stay = _inline(_calling_compiled(lognormal_stay, "normal_quantile", normal_quantile))
 _inpatient_fee = _inline(inpatient_fee)
 _refers_down = _inline(refers_down)
+_elsewhere_when_full = _inline(elsewhere_when_full)
 _resolves_remotely = _inline(resolves_remotely)
 _out_of_stock = _inline(out_of_stock)
 _is_day_case = _inline(is_day_case)
@@ -108,7 +109,7 @@ I_NEXT, I_END, I_FORCED, I_MODE, I_EID, I_KN, I_NFREE, I_NV, I_NE, I_NS, I_STATU
 F_NOW, F_QTIME, F_TIMEOUT, F_CAP, F_TCM_BONUS, F_RETURN_DAYS, F_REPEAT_TESTS, F_CAP_IN, F_SIGMA, F_REHAB_MEAN, \
     F_REHAB_PER_DAY, F_TELE_SHARE, F_DAY_CASE_SHARE, F_DAY_CASE_LOS, F_KAPPA, F_TEAM_KAPPA, F_REFERRAL_SHARE, \
     F_ADMISSION_SHARE, F_STEP_DOWN_SHARE, F_STEP_DOWN_ELIGIBLE, F_SAME_PAYMENT_SHARE, F_PER_DIEM, F_WITHHELD, \
-    F_DIP_PAID = range(24)
+    F_DIP_PAID, F_FULL_WAIT = range(25)
 PREFETCH_AHEAD = 4  # arrivals: a resident's books are asked for this many consultations before they are read
 ARRIVALS, DRAIN = 0, 1  # modes: a run of a day's arrivals, or the pending steps due before SimPy's next event
 DONE, WAIT, GROW, FLUSH = 0, 1, 2, 3  # why a compiled run returns
@@ -236,7 +237,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
          can, target_of, is_primary, travel_days, admission_odds, return_prob, return_asc,
          return_terms, return_oop, wait_sum, wait_n, seen, solved, year, ledger_village, ledger_spent,
          bed_free, bed_servers, bed_held, bed_busy, per_day, in_row, in_ded, in_rate, used_in, stay_service,
-         down_prob, rehab_fac, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
+         down_prob, rehab_fac, overflow, fac_beds, in_stock, day_case_eligible, year_ded, pool_of_row, paid_primary,
          paid_hospital, fee_waived, emergency, mild_odds, sends_down, points, weights, targets, lower, keep_moves,
          dip_points, dip_order, stay_mean, team_gain, keep_value, admit_gain, step_down_gain, downshift_gain,
          case_fee, is_dip, kf, ki, kheap, kdue, keid, kfree, vrows, erows, srows):
@@ -312,6 +313,14 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                     if rf != TREAT_HERE and can[rf, k]:
                         ki[slot, K_DOWNS] += 1
                         _next(si, ki, kheap, kdue, keid, slot, ADMISSION_DOWN, rf, now + travel_days[v, rf])
+                        continue
+                nxt = overflow[fac, k]
+                if kind == ADMISSION and nxt != TREAT_HERE:  # Care.elsewhere_when_full
+                    if _elsewhere_when_full(nxt, wait_in_bank(bed_free, bed_servers, bed_held, fac, now,
+                                                              ki[slot, K_FD] != 0), sf[F_FULL_WAIT]):
+                        if fac_tier[nxt] == OUTSIDE:
+                            ki[slot, K_UPS] += 1
+                        _next(si, ki, kheap, kdue, keid, slot, ADMISSION, nxt, now + travel_days[v, nxt])
                         continue
                 acute = kind != REHABILITATION
                 fee, payment = 0.0, FEE_FOR_SERVICE
@@ -537,7 +546,7 @@ class CompiledSteps:
             perceptions._solved = np.array(perceptions._solved, dtype=np.int64)
         self.year = np.zeros(5)  # the community year's spending and visit tallies, copied in and out
         self.ledger = np.zeros(len(care.ledger.names))
-        self.si, self.sf = np.zeros(I_PER_DIEM + 1, dtype=np.int64), np.zeros(F_DIP_PAID + 1)
+        self.si, self.sf = np.zeros(I_PER_DIEM + 1, dtype=np.int64), np.zeros(F_FULL_WAIT + 1)
         n_fac = care.county.n_facilities
         self.dip_points, self.dip_order = np.zeros(n_fac), np.zeros(n_fac, dtype=np.int64)  # the year's DIP claims
         self.refresh()
@@ -585,6 +594,7 @@ class CompiledSteps:
             np.asarray(care.stay_service, dtype=np.float64), np.asarray(care.referral.down_prob, dtype=np.float64),
             np.array([care.referral.rehab_facility(care.county, v) for v in range(care.county.n_villages)],
                      dtype=np.int64),
+            np.asarray(care.overflow, dtype=np.int64),
             np.asarray(care.county.fac_beds, dtype=np.int64),
             np.asarray(care.in_stock if care.in_stock is not None else np.ones((1, 1)), dtype=np.float64),
             np.asarray(care.day_surgery.eligible, dtype=np.int64),
@@ -607,6 +617,7 @@ class CompiledSteps:
             spec.discretionary_admission_share
         self.sf[F_STEP_DOWN_SHARE], self.sf[F_STEP_DOWN_ELIGIBLE] = spec.step_down_share, spec.step_down_eligible_share
         self.sf[F_SAME_PAYMENT_SHARE] = care.case_payment.eligible_share
+        self.sf[F_FULL_WAIT] = care.full_bed_wait
         self._gains_for = None
         self._refresh_gains()
         self.si[I_HAS_CAP], self.si[I_PERCEIVE] = pay.cap_out is not None, perceptions is not None

@@ -312,6 +312,10 @@ class CountyModel:
             ep.downs += 1
             self._later(float(self.care.travel_days[ep.village, down]), self._admit_down, ep, down)
             return
+        elsewhere = self.care.elsewhere_when_full(ep, fac, self.beds[fac].wait_for(self.env.now, ep.fd))
+        if elsewhere != TREAT_HERE:
+            self._later(float(self.care.travel_days[ep.village, elsewhere]), self._admit, ep, elsewhere)
+            return
         self._acute_stay(ep, fac, NOT_DOWN)
 
     def _admit_down(self, ep: Episode, fac: int) -> None:

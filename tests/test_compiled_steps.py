@@ -45,6 +45,9 @@ SUPPORTED = {
                                       "reimbursement.county.outpatient_deductible=300"],
     "family doctors with capitation": [*SHORT, "family_doctor.coverage=0.6", "family_doctor.reserved_share=0.4",
                                        "family_doctor.capitation_cny=120", "geography.synthetic.county_hospitals.0.doctors=4"],
+    "full beds sent to a second hospital and out of county": [
+        *SHORT, "geography.synthetic.county_hospitals=[{name: County Hospital, doctors: 3, beds: 40}, "
+                "{name: County TCM Hospital, doctors: 2, beds: 8}]", "referral.full_bed_wait_days=0.5"],
     "care-seeking and adaptation off": [*SHORT, "care_seeking.enabled=false", "adaptation.habit_bonus=0",
                                         "adaptation.beta_resolved=0"],
     **(PAYMENT := {  # the payment reforms: gains that move with the stake, the assessment and the DIP price
@@ -90,6 +93,10 @@ def test_compiled_steps_give_identical_tables(case, monkeypatch):
     assert [s.busy_time for s in fast.doctors] == [s.busy_time for s in slow.doctors]
     assert fast.env.now == slow.env.now
     assert next(fast.env._eid) == next(slow.env._eid), "SimPy handed out a different number of event ids"
+    if case.startswith("full beds"):  # admissions were meant to find the hospital full, both ways out taken
+        stays, names = slow_mon.stays.arrays(), list(slow.county.fac_names)
+        assert (stays["fac"] == names.index("County TCM Hospital")).sum() > 20
+        assert (stays["fac"] == names.index("City hospitals")).sum() > 20
     if case in PAYMENT:  # the reforms' departures and payments were meant to happen
         stays = slow_mon.stays.arrays()
         assert len(fast_mon.community_budget) > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.core.station import Station
 
@@ -94,3 +96,24 @@ def test_station_wrong_capacity_differs(rng):
     ref_waits, _ = _simpy_reference(arrivals, durations, probes, 2)
     waits, _, _ = _station(arrivals, durations, probes, 3)
     assert not np.allclose(waits, ref_waits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(capacity=st.integers(1, 5), reserved=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
+def test_wait_for_is_the_wait_serve_then_gives(capacity, reserved, seed):
+    """``wait_for`` peeks at the wait ``serve`` gives the same arrival (a full hospital's patients
+    are sent on by it: referral.full_bed_wait_days), plain and banked, priority or not."""
+    from sim.core.station import StationBank
+
+    reserved = min(reserved, capacity - 1)
+    rng = np.random.default_rng(seed)
+    plain = Station(capacity, reserved, track_queue=False)
+    banked = StationBank([capacity], [reserved]).stations[0]
+    now = 0.0
+    for _ in range(300):
+        now += rng.exponential(1.0)
+        duration, priority = rng.exponential(capacity * 0.95), bool(rng.random() < 0.3)
+        for station in (plain, banked):
+            peeked = station.wait_for(now, priority)
+            assert peeked == station.serve(now, duration, priority)
+    assert plain.wait_for(now) == banked.wait_for(now)

@@ -67,6 +67,15 @@ class Station:
         heapq.heapify(self._held)
         self.capacity, self.reserved = capacity, reserved if capacity else 0
 
+    def wait_for(self, now: float, priority: bool = False) -> float:
+        """The wait ``serve`` would give an arrival now, without serving it."""
+        if self.capacity is None:
+            return 0.0
+        pool = self._free
+        if priority and self._held and (not pool or self._held[0] <= pool[0]):
+            pool = self._held
+        return max(pool[0] - now, 0.0)
+
     def would_wait(self, now: float, priority: bool = False) -> bool:
         """Whether an arrival now finds every server it may use busy."""
         if self.capacity is None:
@@ -91,6 +100,18 @@ class Station:
             return len(self._free)
         busy = sum(1 for f in self._free if f > now) + sum(1 for f in self._held if f > now)
         return busy + self.queue_length(now)
+
+
+@njit(cache=True, inline="always")
+def wait_in_bank(free: np.ndarray, servers: np.ndarray, held: np.ndarray, station: int, now: float,
+                 priority: bool) -> float:
+    """The wait ``serve_in_bank`` would give an arrival now, without serving it."""
+    c = servers[station]
+    if c < 0:
+        return 0.0
+    row = free[station]
+    first = row[c] if priority and held[station] > 0 and row[c] <= row[0] else row[0]
+    return first - now if first > now else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -164,6 +185,10 @@ class BankedStation:
     def serve(self, now: float, duration: float, priority: bool = False) -> float:
         b = self.bank
         return serve_in_bank(b.free, b.servers, b.held, b.busy, self.index, now, duration, priority)
+
+    def wait_for(self, now: float, priority: bool = False) -> float:
+        b = self.bank
+        return wait_in_bank(b.free, b.servers, b.held, self.index, now, priority)
 
     def resize(self, capacity: int | None, reserved: int, now: float) -> None:
         """``Station.resize``: the servers that free up first stay (the earliest go to the general
