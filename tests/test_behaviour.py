@@ -191,3 +191,19 @@ def test_morning_peak_means_longer_morning_waits_at_county_hospitals():
     w = single_run(s, 0).waits_by_hour
     county = w[(w["tier"] == "county") & (w["visits"] > 0)].set_index("hour")["mean_wait_min"]
     assert county.loc[[8, 9]].mean() > county.loc[[15, 16]].mean()
+
+
+@pytest.mark.parametrize("mean, low, high, published, expected", [
+    (0.0001, -0.0006, 0.0008, 0.434, "not reproduced (no effect: the model's 95 % CI includes 0)"),
+    (-0.0007, -0.0012, -0.0003, 0.34, "not reproduced (direction differs)"),
+    (0.30, 0.25, 0.35, 0.434, "consistent (within ±50 %)"),
+    (2.09, 2.05, 2.12, 0.34, "same direction, larger effect"),
+    (0.10, 0.05, 0.15, 0.434, "same direction, smaller effect"),
+])
+def test_validation_verdicts_for_a_published_point_value(mean, low, high, published, expected):
+    """A model effect whose own CI includes zero reproduces nothing, whatever the sign of its mean."""
+    from sim.outputs.validation_report import verdict
+    from sim.studies.behaviour import Estimate
+
+    row = pd.Series({"value": published, "ci_low": float("nan"), "ci_high": float("nan")})
+    assert verdict(row, Estimate(mean, low, high, 3)) == expected
