@@ -51,7 +51,7 @@ def elsewhere_when_full(next_hospital: int, wait: float, limit: float) -> bool:
 def overflow_hospitals(county: County, can: np.ndarray) -> np.ndarray:
     """overflow[f, k]: where an admission of case ``k`` goes when county hospital ``f``'s beds are
     full (床位已满): the largest smaller county hospital with beds that admits ``k``, else the
-    nearest-listed outside hospital that does; TREAT_HERE for every other facility (township
+    first outside hospital listed that does; TREAT_HERE for every other facility (township
     centres, outside hospitals) and when none is capable.  Hospitals are ordered by beds (then
     index), so a full hospital's patients never come back to it."""
     n_fac, n_cases = can.shape

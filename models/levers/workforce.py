@@ -7,11 +7,12 @@ serve at least six months; a posting shorter than ``minimum_months`` is a config
 
 While a posting serves, its doctors are consulting servers at the centre, and the home hospital
 closes the outpatient rooms they stand for (``geography.county_physicians_per_room``: most of a
-county hospital's physicians work on its wards, not at its outpatient desks); the stations change size on the first day of the month, as for a phased plan
-(the calendar resolves with the plan, ``models/loading.py``: one scenario per distinct set of
-serving postings).  The senior doctor also widens the centre's outpatient catalogue and raises
-its perceived quality, as the stationed physicians of ``models/levers/sinking.py`` do; patients
-respond to both, and to the centre's size, through the choice model.
+county hospital's physicians work on its wards, not at its outpatient desks).  The stations
+change size on the first day of the month, as for a phased plan (the calendar resolves with the
+plan, ``models/loading.py``: one scenario per distinct set of serving postings).  The senior
+doctor also widens the centre's outpatient catalogue and raises its perceived quality, as the
+stationed physicians of ``models/levers/sinking.py`` do; patients respond to both, and to the
+centre's size, through the choice model.
 """
 from __future__ import annotations
 

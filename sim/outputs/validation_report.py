@@ -63,7 +63,8 @@ def measure(replications: int, sets: list[str], workers: int) -> tuple[dict[str,
     from_baseline = [f"adaptation.starts_from={BASELINE}"]
     _, pilot = yearly_pairs(BASELINE, PILOT, replications, three, policy_sets=from_baseline, workers=workers)
     for k in ("visits_per_resident", "primary_visits_per_resident"):
-        out[f"pilot:{k}"] = (paired_change(ref, pilot, k, 2), "sichuan_ccmc_pilot.yaml vs baseline, year 3 difference")
+        out[f"pilot:{k}"] = (paired_change(ref, pilot, k, 2),
+                             "sichuan_ccmc_pilot.yaml vs baseline, year 3 difference")
     _, reform = yearly_pairs(BASELINE, REFORM, replications, three, policy_sets=from_baseline, workers=workers)
     d1 = [b["primary_visits_per_resident"].iloc[0] - a["primary_visits_per_resident"].iloc[0] for a, b in zip(ref, gate)]
     d3 = [b["primary_visits_per_resident"].iloc[2] - a["primary_visits_per_resident"].iloc[2] for a, b in zip(ref, gate)]
