@@ -381,6 +381,7 @@ class Care:
             return TREAT_HERE
         if self.fac_tier[nxt] == OUTSIDE:
             ep.ups += 1
+        ep.sent_on = True
         return nxt
 
     def acute_stay(self, ep: Episode, fac: int) -> tuple[float, float, float | None, int]:

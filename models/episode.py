@@ -41,7 +41,7 @@ class Episode:
 
     __slots__ = ("time", "village", "cond", "sev", "admit", "case", "resident", "first", "u_svc", "u_ref", "row",
                  "contracted", "visits", "ups", "downs", "stays", "cost", "fund", "oop", "fd", "ded_paid",
-                 "step_down", "returned", "scheduled", "later_times")
+                 "step_down", "returned", "scheduled", "later_times", "sent_on")
 
     def __init__(self, time, village, cond, sev, admit, case, resident, first, u_svc, u_ref, row, is_contracted,
                  scheduled=False, later_times=None):
@@ -52,6 +52,7 @@ class Episode:
         self.visits = self.ups = self.downs = self.stays = 0
         self.cost = self.fund = self.oop = self.ded_paid = 0.0
         self.fd = self.returned = False
+        self.sent_on = False  # a full hospital sent its next admission elsewhere (until that stay is logged)
         self.scheduled = scheduled  # a chronic-centre follow-up (慢病管理中心随访)
         self.later_times = later_times  # the day's unit-mean times of consultations 2.. (rows, MAX_VISITS - 1)
         self.step_down = 0.0  # bed-days moved from a county stay to the township (early step-down)

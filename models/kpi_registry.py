@@ -119,6 +119,9 @@ KPIS: tuple[Kpi, ...] = (
         "visits ending in a referral up ÷ 1000 resident-years", _per_resident("referred_up", 1000.0)),
     Kpi("downward_referrals_per_1000", "下转人次(每千人年)", "Downward referrals", "per 1000 resident-years",
         "stays begun after a referral down ÷ 1000 resident-years", _per_resident("referred_down", 1000.0)),
+    Kpi("full_hospital_transfers_per_1000", "床位已满转院(每千人年)", "Sent on by a full hospital",
+        "per 1000 resident-years", "stays begun at another hospital because the first one's bed wait would pass "
+        "referral.full_bed_wait_days ÷ 1000 resident-years", _per_resident("sent_on", 1000.0)),
     Kpi("self_treatment_share", "自我治疗比例", "Self-treatment (pharmacy)", "share of illnesses",
         "illnesses self-treated or taken to a retail pharmacy (零售药店) ÷ all illnesses (episodes + outside options)",
         lambda c, x: ratio(c["self_treated"], c["episodes"] + c["self_treated"] + c["forgone"])),

@@ -194,6 +194,7 @@ class KpiCalculator:
             out[f"los_{name}"] = los_t[t]  # bed-days asked for (stays begun), queue or not
         out["referred_up"] = _sum(g, n, mask=vin & (visits["referred_out"] == 1))
         out["referred_down"] = _sum(gs, n, mask=sin & (stays["down"] > 0))
+        out["sent_on"] = _sum(gs, n, mask=sin & (stays["sent_on"] == 1))
         contracted = sin & (stays["contracted"] == 1)
         out["contracted_admissions"] = _sum(gs, n, mask=contracted)
         out["fd_referred_admissions"] = _sum(gs, n, mask=contracted & (stays["family_doctor"] == 1))

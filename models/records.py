@@ -16,9 +16,11 @@ VISIT_COLUMNS = {"fac": "i", "village": "i", "time": "d", "wait": "d", "service"
                  "oop": "f", "service_revenue": "f", "referred_out": "b", "referred_in": "b", "family_doctor": "b",
                  "tcm": "b", "telemedicine": "b", "contracted": "b",
                  "stockout": "b"}  # stockout: the facility lacked the chronic patient's medicine (sent up)
+# payment: 0 fee-for-service, 1 case payment (DRG, DIP, same-payment), 2 per diem; sent_on: 1 when a full
+# hospital sent the admission here (床位已满转院, referral.full_bed_wait_days)
 STAY_COLUMNS = {"fac": "i", "time": "d", "wait": "d", "los": "f", "cost": "f", "fund": "f", "oop": "f",
                 "service_revenue": "f", "down": "b", "referred": "b", "contracted": "b", "family_doctor": "b",
-                "payment": "b"}  # payment: 0 fee-for-service, 1 case payment (DRG, DIP, same-payment), 2 per diem
+                "payment": "b", "sent_on": "b"}
 EPISODE_COLUMNS = {"time": "d", "village": "i", "condition": "b", "severity": "b", "first": "i", "final": "i",
                    "ups": "b", "downs": "b", "stays": "b", "cost": "f", "fund": "f", "oop": "f",
                    "contracted": "b", "finish": "d", "status": "b",

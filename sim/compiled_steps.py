@@ -125,8 +125,8 @@ K_REF_DRAWS = K_SVC_DRAWS + SVC_W
 K_LATER = K_REF_DRAWS + REF_W
 KF_WIDTH = K_LATER + LATER_W
 K_FAC, K_VILLAGE, K_COND, K_SEV, K_CASE, K_RESIDENT, K_CONTRACTED, K_SCHEDULED, K_FIRST, K_UPS, K_VISITS, \
-    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD = range(17)  # a step's event id is kept by the heap
-KI_WIDTH = 17
+    K_RETURNED, K_ADMIT, K_KIND, K_DOWNS, K_STAYS, K_FD, K_SENT_ON = range(18)  # a step's event id is kept by the heap
+KI_WIDTH = 18
 VISIT, ADMISSION, REHABILITATION, ADMISSION_DOWN = 0, 1, 2, 3  # an episode's next step (K_KIND)
 NOT_DOWN, REHAB, DOWNSHIFT = 0, 1, 2  # stays.down (sim/pathway.py)
 FD_LOCAL_DRAW, KEEP_DRAW, WITHHOLD_DRAW = DECISION_DRAWS.fd_local, DECISION_DRAWS.keep_in_county, DECISION_DRAWS.withhold
@@ -320,6 +320,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                                                               ki[slot, K_FD] != 0), sf[F_FULL_WAIT]):
                         if fac_tier[nxt] == OUTSIDE:
                             ki[slot, K_UPS] += 1
+                        ki[slot, K_SENT_ON] = 1
                         _next(si, ki, kheap, kdue, keid, slot, ADMISSION, nxt, now + travel_days[v, nxt])
                         continue
                 acute = kind != REHABILITATION
@@ -374,6 +375,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
                 rs.fac, rs.time, rs.wait, rs.los, rs.cost, rs.fund, rs.oop = fac, now, wait, los, cost, fund, oop
                 rs.service_revenue, rs.down, rs.referred = cost * stay_service[tier, c], down, referred
                 rs.contracted, rs.family_doctor, rs.payment = ki[slot, K_CONTRACTED], ki[slot, K_FD], payment
+                rs.sent_on, ki[slot, K_SENT_ON] = ki[slot, K_SENT_ON], 0
                 si[I_NS] = ns + 1
                 end = now + wait + los
                 if acute and (kf[slot, K_STEP_DOWN] > 0 or _refers_down(tier, kf[slot, K_REF_DRAWS + DOWN_DRAW],
@@ -406,6 +408,7 @@ def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, f
             ki[slot, K_FIRST], ki[slot, K_ADMIT] = day_i[i, D_FIRST], day_i[i, D_ADMIT]
             ki[slot, K_UPS], ki[slot, K_VISITS], ki[slot, K_RETURNED] = 0, 0, 0
             ki[slot, K_DOWNS], ki[slot, K_STAYS], ki[slot, K_FD], kf[slot, K_DED_PAID] = 0, 0, 0, 0.0
+            ki[slot, K_SENT_ON] = 0
             kf[slot, K_STEP_DOWN] = 0.0
             si[I_NEXT] = i + 1
             ahead = i + PREFETCH_AHEAD

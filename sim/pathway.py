@@ -72,7 +72,7 @@ class CountyModel:
              "referred_in", "family_doctor", "tcm", "telemedicine", "contracted", "stockout"))
         self.pack_stay, self.add_stay = self.monitor.stays.row_writer(
             ("fac", "time", "wait", "los", "cost", "fund", "oop", "service_revenue", "down", "referred", "contracted",
-             "family_doctor", "payment"))
+             "family_doctor", "payment", "sent_on"))
         self.pack_episode, self.add_episode = self.monitor.episodes.row_writer(
             ("time", "village", "condition", "severity", "first", "final", "ups", "downs", "stays", "cost", "fund",
              "oop", "contracted", "finish", "status", "scheduled"))
@@ -344,7 +344,8 @@ class CountyModel:
         referred = ep.ups > 0 or down != NOT_DOWN
         fund, oop, revenue = self.care.stay_bill(ep, tier, cost, referred, case_fee)
         self.add_stay(self.pack_stay(fac, now, wait, los, cost, fund, oop, revenue, down, referred, ep.contracted,
-                                     ep.fd, payment))
+                                     ep.fd, payment, ep.sent_on))
+        ep.sent_on = False
         return now + wait + los
 
     def _finish(self, ep: Episode, fac: int, when: float, status: int) -> None:

@@ -47,11 +47,14 @@ def _stays(*overrides: str, replication: int = 0):
 def test_no_county_admission_waits_longer_than_the_limit_and_without_it_some_would():
     names = list(county_of(small_county(*BUSY)).fac_names)
     hospital, outside = names.index("County Hospital"), names.index("City hospitals")
-    _, off = _stays("referral.full_bed_wait_days=365")
-    _, on = _stays("referral.full_bed_wait_days=1")
+    run_off, off = _stays("referral.full_bed_wait_days=365")
+    run_on, on = _stays("referral.full_bed_wait_days=1")
     assert off["wait"][off["fac"] == hospital].max() > 3, "the test county was meant to fill its hospital"
     assert on["wait"][on["fac"] == hospital].max() <= 1
     assert (on["fac"] == outside).sum() > (off["fac"] == outside).sum()
+    sent = on["sent_on"] == 1  # the one county hospital sends its patients to the city
+    assert sent.sum() > 20 and (on["fac"][sent] == outside).all() and not (off["sent_on"] == 1).any()
+    assert run_off.kpis["full_hospital_transfers_per_1000"] == 0 < run_on.kpis["full_hospital_transfers_per_1000"]
 
 
 def test_a_full_hospital_sends_patients_out_of_county_paired_ci():
