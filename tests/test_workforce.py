@@ -129,8 +129,9 @@ def test_rotation_raises_the_primary_care_share_paired_ci(per_room, county_wait_
     d = np.array([b.kpis["primary_care_share"] - a.kpis["primary_care_share"] for a, b in zip(base, rot)])
     half = t_halfwidth(float(d.std(ddof=1)), n)
     assert d.mean() - half > 0, f"paired effect {d.mean():.4f} ± {half:.4f} does not exclude zero"
-    w = county_wait_sign * np.array([b.kpis["wait_county_min"] - a.kpis["wait_county_min"] for a, b in zip(base, rot)])
-    assert w.mean() - t_halfwidth(float(w.std(ddof=1)), n) > 0, f"county waits do not move with sign {county_wait_sign}"
+    w = county_wait_sign * np.array([b.kpis["wait_county_min"] - a.kpis["wait_county_min"]
+                                     for a, b in zip(base, rot, strict=True)])
+    assert w.mean() - t_halfwidth(float(w.std(ddof=1)), n) > 0, f"county waits do not move as {county_wait_sign}"
 
 
 def test_the_shipped_rotation_policy_posts_a_doctor_to_every_centre_in_two_waves():

@@ -102,7 +102,7 @@ class Dask:
         # Dask starts tasks submitted within 100 ms of each other in any order; keep the order given
         order = itertools.count()
         yield from bounded(lambda item: self._client.submit(fn, item, pure=False, priority=-next(order)), items,
-                            max(32, 4 * self.workers))  # workers may join later
+                           max(32, 4 * self.workers))  # workers may join later
 
     def prepare_workers(self) -> None:
         """Have every worker import the run code now (returns at once): a fresh worker process

@@ -7,7 +7,6 @@ on the number of workers because each replication owns its seed).
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
 import time
 from contextlib import contextmanager
