@@ -68,22 +68,17 @@ class Station:
         self.capacity, self.reserved = capacity, reserved if capacity else 0
 
     def wait_for(self, now: float, priority: bool = False) -> float:
-        """The wait ``serve`` would give an arrival now, without serving it."""
+        """The wait ``serve`` would give an arrival now, without serving it (inf: no server)."""
         if self.capacity is None:
             return 0.0
         pool = self._free
         if priority and self._held and (not pool or self._held[0] <= pool[0]):
             pool = self._held
-        return max(pool[0] - now, 0.0)
+        return max(pool[0] - now, 0.0) if pool else float("inf")
 
     def would_wait(self, now: float, priority: bool = False) -> bool:
         """Whether an arrival now finds every server it may use busy."""
-        if self.capacity is None:
-            return False
-        earliest = self._free[0] if self._free else float("inf")
-        if priority and self._held:
-            earliest = min(earliest, self._held[0])
-        return earliest > now
+        return self.wait_for(now, priority) > 0
 
     def queue_length(self, now: float) -> int:
         """Arrivals so far still waiting at ``now``."""

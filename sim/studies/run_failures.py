@@ -12,8 +12,8 @@ WORKER_DIED = ("its worker process died while running it (killed or crashed: not
 
 
 class WorkerDied(RuntimeError):
-    """A run's worker process died under it: alone in ``pools.ProcessPool``, or in
-    ``runner.multiple_replications``' pool."""
+    """A run's worker process died under it even when run alone (``pools.ProcessPool``, which
+    batches and ``runner.multiple_replications`` use)."""
 
 
 def failure_message(error: BaseException) -> str:
