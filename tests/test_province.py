@@ -15,7 +15,7 @@ from sim.outputs.cli import main
 from sim.studies.executors import InProcess
 from sim.studies.experiment import run_experiment
 from sim.studies.province import apportion, run_province
-from sim.studies.province_tables import PROVINCE
+from sim.studies.province_tables import PROVINCE, format_province, overloaded_beds
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory):
@@ -67,6 +67,29 @@ def test_coupling_shares_the_outside_stock_and_reports_each_round(province):
     rank = pd.read_csv(out / "ranking.csv")
     met = rank[["county_visit_rate_met", "primary_care_share_met"]].sum(axis=1)
     assert sorted(rank["rank"]) == [1, 2, 3] and (rank["targets_met"] == met).all()
+    # the beds' offered load: bed-days asked for over bed-days there are, per county and pooled
+    counties, pooled = c[c["county"] != PROVINCE], c[c["county"] == PROVINCE].set_index(["iteration", "year"])
+    np.testing.assert_allclose(counties["bed_load"], counties["bed_days_per_year"] / (counties["beds"] * 365.0),
+                               rtol=1e-8)  # the CSV keeps 10 digits
+    sums = counties.groupby(["iteration", "year"])[["bed_days_per_year", "beds"]].sum()
+    np.testing.assert_allclose(pooled["bed_load"], sums["bed_days_per_year"] / (sums["beds"] * 365.0), rtol=1e-8)
+
+
+def _coupling(loads: dict[int, float]) -> pd.DataFrame:
+    """A coupling table's province rows: one year per round, 195 beds, the given offered loads."""
+    return pd.DataFrame([{"iteration": k, "county": PROVINCE, "year": 2027, "beds": 195, "bed_load": load,
+                          "bed_wait_outside_days": 706.0} for k, load in loads.items()])
+
+
+def test_overloaded_outside_beds_are_named_with_the_beds_they_need():
+    lines = overloaded_beds(_coupling({1: 0.9, 2: 1.6}))
+    assert max(map(len, lines)) <= 80
+    line = " ".join(part.strip() for part in lines)
+    # 1.6 × 195 = 312 beds kept full; at 85 % occupancy 312 / 0.85 = 367.06 → 368
+    assert "in 2027" in line and "160 %" in line and "195 beds" in line and "706 days" in line
+    assert "outside.beds about 368 (85 % occupied)" in line
+    assert overloaded_beds(_coupling({1: 1.6, 2: 0.99})) == []  # only the last round's runs are the results
+    assert overloaded_beds(_coupling({1: float("nan")})) == []
 
 
 def test_apportion_sums_to_the_stock_with_one_each():
@@ -234,3 +257,11 @@ def test_a_county_given_other_outside_capacity_equals_one_built_with_it(config, 
         assert np.array_equal(getattr(reused, name), value) if isinstance(value, np.ndarray) \
             else getattr(reused, name) == value, name
     assert original.fac_doctors[-1] == 50 and original.fac_beds[-1] == 900  # the cached county is untouched
+
+
+def test_province_totals_of_one_replication_say_there_is_no_ci():
+    summary = pd.DataFrame({"scenario": PROVINCE, "kpi": ["county_visit_rate", "primary_care_share"],
+                            "mean": [0.894, 0.557], "ci_low": np.nan, "ci_high": np.nan})
+    text = format_province(summary, pd.DataFrame(), pd.DataFrame(), None)
+    assert "89.4 % (no CI from one replication)   target 90 %" in text and "nan" not in text
+    assert max(map(len, text.splitlines())) <= 80

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDIES = {
     "experiment": ["reimbursement_gap", "family_doctor_coverage", "full_reform_vs_baseline", "plan_variants"],
     "plan-search": ["reach_65"],
-    "province": ["province_example"],
+    "province": ["province_example", "province_try"],
     "sensitivity": ["sobol_primary_share", "morris_screening"],
     "calibrate": ["calibrate_baseline", "calibrate_huairou"],
 }

@@ -363,7 +363,8 @@ def _by_county_year(demand: pd.DataFrame, column: str, names: list[str], years: 
 def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: dict, target: dict,
                  demand: pd.DataFrame, gap: float) -> pd.DataFrame:
     """One coupling round: per county and year, the share it ran with, what it got, what it asked
-    for; per year a ``province`` row with the totals and pooled waits."""
+    for; per year a ``province`` row with the totals and pooled waits.  ``bed_load``: bed-days asked
+    for over bed-days there are (the beds' offered load ρ; at 1 or more the queue never clears)."""
     from sim.studies.province_tables import PROVINCE, pooled_waits
 
     names, years = [d.name for d in province.defs], province.years
@@ -375,6 +376,7 @@ def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: 
                        "bed_share": cells(shares["beds"]), "beds": cells(alloc["beds"]),
                        "doctor_demand_share": cells(target["doctors"]), "bed_demand_share": cells(target["beds"])})
     df = df.merge(demand, on=["county", "year"], how="left")
+    df["bed_load"] = df["bed_days_per_year"] / (df["beds"] * province.days_per_year)
     totals = []
     for year, g in df.groupby("year", sort=True):
         wait, bed_wait = pooled_waits(g)
@@ -385,5 +387,7 @@ def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: 
                        "consult_hours_per_year": g["consult_hours_per_year"].sum(),
                        "bed_days_per_year": g["bed_days_per_year"].sum(), "wait_outside_min": wait,
                        "bed_wait_outside_days": bed_wait, "visits_outside": g["visits_outside"].sum(),
-                       "admissions_outside": g["admissions_outside"].sum(), "largest_share_gap": gap})
+                       "admissions_outside": g["admissions_outside"].sum(),
+                       "bed_load": g["bed_days_per_year"].sum() / (g["beds"].sum() * province.days_per_year),
+                       "largest_share_gap": gap})
     return pd.concat([df, pd.DataFrame(totals)], ignore_index=True)

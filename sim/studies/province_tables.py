@@ -6,6 +6,9 @@ is its counties' in-county visits over all their visits, never a mean of county 
 """
 from __future__ import annotations
 
+import math
+import textwrap
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +19,8 @@ PROVINCE = "province"  # the name of the pooled rows (a county may not take it)
 TARGET_KPIS = ("county_visit_rate", "primary_care_share")  # 县域就诊率 ≥ 90 %, 基层诊疗占比 ≥ 65 %
 ID = ("scenario", "replication", "year")
 UTILISED = ("township", "county")  # tiers whose doctor utilisation divides by open hours
+BED_OCCUPANCY = 0.85  # beds a warning suggests: this mean occupancy (Bagust, Place and Posnett, BMJ 1999;319:155:
+# above ~85 % periodic bed shortages set in)
 
 
 def pooled_sums(year_sums: pd.DataFrame, by: tuple[str, ...] = ("replication", "year")) -> pd.DataFrame:
@@ -111,6 +116,23 @@ def ranking(yearly: pd.DataFrame, population: dict[str, int]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def overloaded_beds(coupling: pd.DataFrame, occupancy: float = BED_OCCUPANCY) -> list[str]:
+    """A warning when the last round's counties asked the outside hospitals for at least as many
+    bed-days as their beds have in a year: the bed queue then grows all run (offered load ρ ≥ 1),
+    and outside bed waits, and what patients do about them, depend on how long the run is."""
+    rows = coupling[(coupling["county"] == PROVINCE) & (coupling["iteration"] == coupling["iteration"].max())]
+    worst = rows.loc[rows["bed_load"].idxmax()] if rows["bed_load"].notna().any() else None
+    if worst is None or worst["bed_load"] < 1:
+        return []
+    occupied = worst["bed_load"] * worst["beds"]  # beds the bed-days asked for would keep full
+    return textwrap.wrap(
+        f"WARNING: the outside beds are overloaded: in {int(worst['year'])} the counties asked for "
+        f"{100 * worst['bed_load']:.0f} % of the bed-days their {int(worst['beds']):,} beds have, so the queue "
+        f"for them grows all run (mean bed wait {worst['bed_wait_outside_days']:.0f} days) and results depend "
+        f"on the run's length; give outside.beds about {math.ceil(occupied / occupancy):,} "
+        f"({100 * occupancy:.0f} % occupied)", width=80, subsequent_indent="  ", break_on_hyphens=False)
+
+
 def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.DataFrame,
                     converged: str | None) -> str:
     """Plain text in 80 columns: the coupling, province totals of the two targets, and each year's ranking."""
@@ -122,10 +144,12 @@ def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.Data
                      + (f"settled ({'shares match demand' if converged == 'shares' else 'outside waits steady'})"
                         if converged else "NOT settled (raise outside.max_iterations)")
                      + f"; largest share gap {gaps.iloc[-1]:.3f}")
+        loads = coupling[coupling["county"] == PROVINCE].groupby("iteration")["bed_load"].max()
         for k, g in counties.groupby("iteration", sort=True):
             wait, bed_wait = pooled_waits(g)
-            lines.append(f"  round {k}: outside wait {wait:6.1f} min, bed wait {bed_wait:5.2f} days, "
-                         f"share gap {gaps[k]:.3f}")
+            lines.append(f"  round {k}: outside wait {wait:6.1f} min, bed wait {bed_wait:6.2f} d "
+                         f"(beds {100 * loads[k]:3.0f} % asked), gap {gaps[k]:.3f}")
+        lines += overloaded_beds(coupling)
     prov = summary[summary["scenario"] == PROVINCE].set_index("kpi") if "scenario" in summary else summary
     if prov.empty:
         lines.append("\nProvince totals: none (they need every run of every county, and some failed)")
@@ -134,8 +158,9 @@ def format_province(summary: pd.DataFrame, rank: pd.DataFrame, coupling: pd.Data
     for kpi in TARGET_KPIS:
         if kpi in prov.index:
             r = prov.loc[kpi]
-            lines.append(f"  {kpi:24s} {100 * r['mean']:5.1f} % [{100 * r['ci_low']:5.1f}, {100 * r['ci_high']:5.1f}]"
-                         f"   target {100 * REGISTRY[kpi].target.value:.0f} %")
+            ci = f"[{100 * r['ci_low']:5.1f}, {100 * r['ci_high']:5.1f}]" if np.isfinite(r["ci_low"]) \
+                else "(no CI from one replication)"
+            lines.append(f"  {kpi:24s} {100 * r['mean']:5.1f} % {ci}   target {100 * REGISTRY[kpi].target.value:.0f} %")
     if rank.empty:
         lines.append("\nCounty ranking: none (no county run finished)")
         return "\n".join(lines)
