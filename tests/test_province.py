@@ -226,6 +226,11 @@ def test_province_figure_draws_the_ranking_and_the_totals(province, tmp_path):
     total = data[data["county"] == PROVINCE].iloc[0]
     prov = pd.read_parquet(out / "province_yearly.parquet")
     assert total["county_visit_rate"] == pytest.approx(prov["county_visit_rate"].mean(), rel=1e-9)
+    from sim.outputs.figures.data import MissingResultsError
+
+    with pytest.raises(MissingResultsError, match=r"a province folder: its counties are compared by the province "
+                                                  r"figure \(11_province_targets\)"):
+        draw("01_kpi_by_scenario", out, tmp_path)
 
 
 def test_python_api_runs_a_province(province, tmp_path):

@@ -39,13 +39,18 @@ from sim.outputs.figures.style import FORMATS, FigureResult
 log = logging.getLogger("countysim.figures")
 
 SCENARIO_KINDS = ("run", "experiment", "calibration")  # folders whose scenarios are worth comparing one by one
+# what other folders draw instead of the scenario-by-scenario figures
+SUMMARISED_BY = {"province": "its counties are compared by the province figure (11_province_targets), not one "
+                             "by one", "province-iteration": "its counties are compared by the province folder's "
+                             "figure, not one by one"}
 
 
 def _scenario_figure(prepare, plot):
     def make(res: Results, out: Path) -> FigureResult:
         if res.kind not in SCENARIO_KINDS:
-            raise MissingResultsError(f"{res.root}: a {res.kind} folder's sample points are summarised by its "
-                                      f"sensitivity figures, not scenario by scenario")
+            why = SUMMARISED_BY.get(res.kind, "its sample points are summarised by its sensitivity figures, not "
+                                              "scenario by scenario")
+            raise MissingResultsError(f"{res.root}: a {res.kind} folder: {why}")
         return plot(prepare(res), out, study=res.name)
     return make
 
