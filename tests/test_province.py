@@ -270,3 +270,21 @@ def test_province_totals_of_one_replication_say_there_is_no_ci():
     text = format_province(summary, pd.DataFrame(), pd.DataFrame(), None)
     assert "89.4 % (no CI from one replication)   target 90 %" in text and "nan" not in text
     assert max(map(len, text.splitlines())) <= 80
+
+
+def test_province_report_compares_counties_with_the_province_totals(province, tmp_path):
+    import html
+    import re
+
+    from sim.outputs.figures.data import Results
+    from sim.outputs.report import write_report
+
+    _, out, _ = province
+    res = Results(out)
+    assert res.reference == PROVINCE and res.scenarios[0] == PROVINCE
+    pd.testing.assert_frame_equal(res.summary(), pd.read_csv(out / "summary.csv"))  # totals from summed counts
+    page = write_report(out, tmp_path / "p.html").read_text("utf-8")
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert "what it changes (vs province)" in text and "Δ vs province" in text
+    assert "the counties' totals: their summed visits" in text
+    assert "keys differ" not in text and "(absent)" not in text  # no diff against totals with no configuration

@@ -36,6 +36,7 @@ from sim.outputs.figures import FigureSet, make_figures
 from sim.outputs.figures import style as fstyle
 from sim.outputs.figures.data import MissingResultsError, Results
 from sim.studies import kpi_text
+from sim.studies.province_tables import PROVINCE
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page, its sections and its stylesheet
@@ -43,6 +44,7 @@ IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replicatio
 MAX_CHANGES = 60  # keys listed per scenario
 FOLDED_CHANGES = 8  # more keys than this fold into a <details>
 MAX_SCENARIOS = 60  # rows of the scenario table
+TOTALS = "the counties' totals: their summed visits, stays, costs and resident-years (never averaged shares)"
 MAX_TABLE_SCENARIOS = 40  # scenarios in the KPI tables
 SCREEN_DPI = 150  # of an embedded figure: a page-wide figure fills the page's 1100 px; 2 MB for the report
 KINDS = {"run": "single scenario run", "experiment": "scenario experiment", "sensitivity": "sensitivity analysis",
@@ -244,7 +246,7 @@ def _scenarios(res: Results) -> dict:
     rows = []
     for name in names[:MAX_SCENARIOS]:
         e = entries.get(name, {})
-        rows.append({"name": name, "description": res.descriptions.get(name, ""),
+        rows.append({"name": name, "description": res.descriptions.get(name, TOTALS if name == PROVINCE else ""),
                      "config_file": Path(e.get("config_file") or "").name,
                      "overrides": _short("; ".join(e.get("overrides") or []), 200),
                      "changes": _changes(res, name, len(names), source)})
@@ -259,7 +261,9 @@ def _changes(res: Results, name: str, n_scenarios: int, source: str) -> dict:
         return {**none, "single": f"configuration {source}" if source else "as configured"}
     if name == res.reference:
         return {**none, "reference": True}
-    diffs = config_changes(res.configs.get(res.reference, {}), res.configs.get(name, {}))
+    if res.reference not in res.configs:  # a province's totals have no configuration to differ from
+        return {**none, "single": "its config file and overrides"}
+    diffs = config_changes(res.configs[res.reference], res.configs.get(name, {}))
     return {**none, "keys": [(k, _short(a), _short(b)) for k, a, b in diffs[:MAX_CHANGES]], "total": len(diffs),
             "folded": len(diffs) > FOLDED_CHANGES}
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from models.kpis import ALL_KPI_INFO, KPI_INFO
 from sim.core.stats import confidence_interval
+from sim.studies.province_tables import PROVINCE
 
 FIRST_KPIS = ("county_visit_rate", "primary_care_share")  # the two national targets lead every figure
 MAX_KPIS = 8
@@ -80,6 +81,8 @@ class Results:
 
     @cached_property
     def scenarios(self) -> list[str]:
+        if self.kind == "province":  # its totals first: the reference its summary compares counties with
+            return [PROVINCE] + [s["name"] for s in self.manifest.get("scenarios", [])]
         if self.is_batch:
             return [s["name"] for s in self.manifest.get("scenarios", [])]
         return [self.manifest["scenario"]]
@@ -194,7 +197,7 @@ class Results:
         """Per scenario × KPI: mean, 95 % CI and the paired difference against the reference."""
         if "summary" not in self._tables:
             path = self.root / "summary.csv"
-            if self.kind == "experiment" and path.exists():
+            if self.kind in ("experiment", "province") and path.exists():  # a province's: from summed counts
                 df = _read_table(path, pd.read_csv, "CSV table")
             else:
                 from sim.studies.compare import summarise
