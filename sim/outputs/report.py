@@ -36,7 +36,6 @@ from sim.outputs.figures import FigureSet, make_figures
 from sim.outputs.figures import style as fstyle
 from sim.outputs.figures.data import MissingResultsError, Results
 from sim.studies import kpi_text
-from sim.studies.province_tables import PROVINCE
 
 MODEL_DOC = Path(sim.__file__).resolve().parent.parent / "docs" / "model.md"
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page, its sections and its stylesheet
@@ -44,7 +43,6 @@ IGNORED_KEYS = ("name", "description", "simulation.seed", "simulation.replicatio
 MAX_CHANGES = 60  # keys listed per scenario
 FOLDED_CHANGES = 8  # more keys than this fold into a <details>
 MAX_SCENARIOS = 60  # rows of the scenario table
-TOTALS = "the counties' totals: their summed visits, stays, costs and resident-years (never averaged shares)"
 MAX_TABLE_SCENARIOS = 40  # scenarios in the KPI tables
 SCREEN_DPI = 150  # of an embedded figure: a page-wide figure fills the page's 1100 px; 2 MB for the report
 KINDS = {"run": "single scenario run", "experiment": "scenario experiment", "sensitivity": "sensitivity analysis",
@@ -246,7 +244,7 @@ def _scenarios(res: Results) -> dict:
     rows = []
     for name in names[:MAX_SCENARIOS]:
         e = entries.get(name, {})
-        rows.append({"name": name, "description": res.descriptions.get(name, TOTALS if name == PROVINCE else ""),
+        rows.append({"name": name, "description": res.descriptions.get(name, ""),
                      "config_file": Path(e.get("config_file") or "").name,
                      "overrides": _short("; ".join(e.get("overrides") or []), 200),
                      "changes": _changes(res, name, len(names), source)})

@@ -376,7 +376,6 @@ def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: 
                        "bed_share": cells(shares["beds"]), "beds": cells(alloc["beds"]),
                        "doctor_demand_share": cells(target["doctors"]), "bed_demand_share": cells(target["beds"])})
     df = df.merge(demand, on=["county", "year"], how="left")
-    df["bed_load"] = df["bed_days_per_year"] / (df["beds"] * province.days_per_year)
     totals = []
     for year, g in df.groupby("year", sort=True):
         wait, bed_wait = pooled_waits(g)
@@ -387,7 +386,7 @@ def _round_table(k: int, runs_in: str, province: Province, shares: dict, alloc: 
                        "consult_hours_per_year": g["consult_hours_per_year"].sum(),
                        "bed_days_per_year": g["bed_days_per_year"].sum(), "wait_outside_min": wait,
                        "bed_wait_outside_days": bed_wait, "visits_outside": g["visits_outside"].sum(),
-                       "admissions_outside": g["admissions_outside"].sum(),
-                       "bed_load": g["bed_days_per_year"].sum() / (g["beds"].sum() * province.days_per_year),
-                       "largest_share_gap": gap})
-    return pd.concat([df, pd.DataFrame(totals)], ignore_index=True)
+                       "admissions_outside": g["admissions_outside"].sum(), "largest_share_gap": gap})
+    out = pd.concat([df, pd.DataFrame(totals)], ignore_index=True)
+    out["bed_load"] = out["bed_days_per_year"] / (out["beds"] * province.days_per_year)  # province rows: summed
+    return out

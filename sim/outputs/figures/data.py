@@ -25,6 +25,7 @@ from models.kpis import ALL_KPI_INFO, KPI_INFO
 from sim.core.stats import confidence_interval
 from sim.studies.province_tables import PROVINCE
 
+PROVINCE_TOTALS = "the counties' totals: their summed visits, stays, costs and resident-years (never averaged shares)"
 FIRST_KPIS = ("county_visit_rate", "primary_care_share")  # the two national targets lead every figure
 MAX_KPIS = 8
 MAX_SCENARIOS = 40  # more (long sweeps) → explicit scenarios first, the rest in the sweep figure
@@ -101,7 +102,8 @@ class Results:
     @property
     def descriptions(self) -> dict[str, str]:
         if self.is_batch:
-            return {s["name"]: s.get("description") or "" for s in self.manifest.get("scenarios", [])}
+            own = {s["name"]: s.get("description") or "" for s in self.manifest.get("scenarios", [])}
+            return {PROVINCE: PROVINCE_TOTALS, **own} if self.kind == "province" else own
         cfg = self.manifest["config"]
         return {self.manifest["scenario"]: (cfg.get("description") or "").strip()}
 
