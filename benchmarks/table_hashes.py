@@ -10,7 +10,9 @@ tables.  The cases switch on every lever family: the baseline, full reform, a ph
 chronic centres, medicine stock-outs, rotation, payment reform, family doctors, pooling, full
 reform with balking, lognormal service and queue sampling, Huairou (yearly outpatient
 deductibles) and the golden county.  The golden
-test compares KPIs at 1e-9; this compares the raw tables bit for bit.
+test compares KPIs at 1e-9; this compares the raw tables bit for bit.  With ``--results`` each
+case also runs ``single_run`` and fingerprints every table of its result (KPIs by month and
+year, facilities, villages, flows, ...), for speed-ups of the KPI tables themselves.
 """
 from __future__ import annotations
 
@@ -72,10 +74,29 @@ def fingerprints(config: Path, overrides: list[str]) -> dict[str, str]:
     return out
 
 
+def result_fingerprints(config: Path, overrides: list[str]) -> dict[str, str]:
+    """Replication 0's ``RunResult``: every table (values, column names and dtypes) and dict."""
+    import pandas as pd
+
+    from sim.studies.runner import single_run
+
+    result = single_run(bench.load(config, overrides))
+    out = {}
+    for name, value in sorted(vars(result).items()):
+        if isinstance(value, pd.DataFrame):
+            frame = value.reset_index()
+            out[name] = _sha(repr((list(frame.columns), [str(d) for d in frame.dtypes])).encode()
+                             + pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        elif isinstance(value, dict) and name != "logs":
+            out[name] = _sha(repr(sorted(value.items())).encode())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", help=f"subset of {', '.join(CASES)} (default: all)")
     ap.add_argument("--compare", type=Path, help="an earlier output: exit 1 unless every case is identical")
+    ap.add_argument("--results", action="store_true", help="also fingerprint each case's single_run result tables")
     args = ap.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
@@ -88,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     differ = []
     for name in args.cases or CASES:
         now = fingerprints(*CASES[name])
+        if args.results:
+            now.update({f"result.{k}": v for k, v in result_fingerprints(*CASES[name]).items()})
         print(name, json.dumps(now), flush=True)
         if args.compare and before.get(name) != now:
             differ.append(name)
