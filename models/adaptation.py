@@ -19,7 +19,7 @@ from pydantic import Field
 
 from sim.core.config_files import Strict
 from sim.core.jit import njit
-from sim.core.search import count_at_or_below
+from sim.core.search import count_at_or_below_guided, guide_table
 
 
 class AdaptationSpec(Strict):
@@ -94,17 +94,24 @@ class Habits:
     def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
                episodes: int, rng: np.random.Generator) -> None:
         """Habits formed over ``episodes`` past illnesses per resident: conditions and severities
-        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit."""
+        drawn by ``weights`` (C·S), facilities by the logit ``util`` (V, C, S, K) plus habit.
+
+        A resident's logit weights depend only on their village, illness and which option (if
+        any) is their habit, so they are computed once for every such combination (numpy's
+        ``exp``, as ``draw_logit``'s) and each round only looks them up: the same numbers as
+        computing them resident by resident, without the (N, K) arrays of every round."""
         n = len(resident_village)
         cum = np.cumsum(weights.ravel()) / weights.sum()
-        util = np.ascontiguousarray(util)
         village = np.ascontiguousarray(resident_village, dtype=np.int64)
         options = np.ascontiguousarray(choice_set, dtype=np.int64)
-        shifted, p = np.empty((n, util.shape[3])), np.empty((n, util.shape[3]))  # reused by every round
+        p = _habit_patterns(np.ascontiguousarray(util), options, self.bonus, self.enabled)
+        np.exp(p, out=p)
+        running, last_with_weight = _running_tables(p)
+        guide, pattern = guide_table(cum, 16 * len(cum)), _pattern_of_habit(options, self.enabled)
         for _ in range(episodes):
-            _burn_in_utility(util, cum, rng.random(n), village, options, self.last, self.bonus, self.enabled, shifted)
-            np.exp(shifted, out=p)  # numpy's exp on a contiguous (N, K) block, as draw_logit's
-            self.last = _burn_in_choice(p, rng.random(n), village, options)
+            illness, pick = rng.random(n), rng.random(n)
+            self.last = _burn_in_round(running, last_with_weight, cum, guide, pattern, illness, pick, village, options,
+                                       self.last)
 
 
 @njit(cache=True)
@@ -171,47 +178,101 @@ def chosen_options(p, u, choice_set, village):
 
 @njit(cache=True)
 def _inverse_cdf(p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Per row of weights ``p``: how many running sums are at or below ``u`` × the row's total,
-    capped at the last option with weight (rounding at the top of the sum).  The running sum is
-    added left to right, as ``np.cumsum`` does: the same bits, without its (N, K) temporaries."""
+    """Per row of weights ``p``: ``_pick`` at ``u``."""
     n, m = p.shape
     out = np.empty(n, dtype=np.int64)
-    cum = np.empty(m)
+    running = np.empty(m)
     for i in range(n):
-        total, last = 0.0, 0
-        for j in range(m):
-            total += p[i, j]
-            cum[j] = total
-            if p[i, j] > 0:
-                last = j
-        x = u[i] * total
-        k = 0
-        for j in range(m):
-            if x >= cum[j]:
-                k += 1
-        out[i] = k if k < last else last
+        out[i] = _pick(p[i], u[i], running)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _pick(w, u, running):
+    """How many running sums of the weights ``w`` are at or below ``u`` × their total, capped at
+    the last option with weight (rounding at the top of the sum)."""
+    last = _running_sums(w, running)
+    return _count_at_or_below(running, u * running[-1], last)
+
+
+@njit(cache=True, inline="always")
+def _running_sums(w, running):
+    """Running sums of ``w`` into ``running``, added left to right as ``np.cumsum`` does (the
+    same bits, no temporaries); returns the last option with weight."""
+    total, last = 0.0, 0
+    for j in range(len(w)):
+        total += w[j]
+        running[j] = total
+        if w[j] > 0:
+            last = j
+    return last
+
+
+@njit(cache=True, inline="always")
+def _count_at_or_below(running, x, last):
+    k = 0
+    for j in range(len(running)):
+        if x >= running[j]:
+            k += 1
+    return k if k < last else last
+
+
+@njit(cache=True)
+def _habit_patterns(util, options, bonus, habit):
+    """(V, C·S, K + 1, K): utilities less each row's maximum (as ``_less_row_max``) for every
+    village, illness and habit: pattern h < K is a habit at option h (the bonus on every option
+    of the same facility), pattern K no habit among the options; without ``habit`` every pattern
+    is the plain utility.  The same IEEE operations as adding ``bonus * (options == last)``."""
+    V, C, S, K = util.shape
+    out = np.empty((V, C * S, K + 1, K))
+    for v in range(V):
+        for cs in range(C * S):
+            row = util[v, cs // S, cs % S]
+            for h in range(K + 1):
+                x = out[v, cs, h]
+                for j in range(K):
+                    x[j] = row[j]
+                    if habit:
+                        x[j] = x[j] + bonus * (1.0 if h < K and options[v, j] == options[v, h] else 0.0)
+                _shift_rows(x.reshape((1, K)))
     return out
 
 
 @njit(cache=True)
-def _burn_in_utility(util, cum, u, village, options, last, bonus, habit, out):
-    """Into ``out`` (N, K): utilities of one burn-in illness per resident less each row's
-    maximum, as ``draw_logit`` shifts them (``_less_row_max``): the illness (condition ×
-    severity) by ``searchsorted`` on ``cum``, plus ``bonus`` on the resident's ``last`` facility
-    when ``habit``; the same IEEE operations as the numpy expression, without its temporaries."""
-    n, S, K, top = len(u), util.shape[2], util.shape[3], len(cum) - 1
-    for i in range(n):
-        cs = min(count_at_or_below(cum, u[i]), top)
-        v, c, s = village[i], cs // S, cs % S
-        for j in range(K):
-            x = util[v, c, s, j]
-            if habit:
-                x = x + bonus * (1.0 if options[v, j] == last[i] else 0.0)
-            out[i, j] = x
-    _shift_rows(out)
+def _running_tables(p):
+    """``_running_sums`` of every row of weights ``p`` (..., K): the sums in place of the weights,
+    and each row's last option with weight."""
+    rows = p.reshape((-1, p.shape[-1]))
+    last = np.empty(len(rows), dtype=np.int64)
+    for r in range(len(rows)):
+        last[r] = _running_sums(rows[r].copy(), rows[r])
+    return p, last.reshape(p.shape[:-1])
 
 
 @njit(cache=True)
-def _burn_in_choice(p, u, village, options):
-    """Each resident's facility after one burn-in illness: ``draw_logit``'s inverse CDF on ``p``."""
-    return chosen_options(p, u, options, village).astype(np.int32)
+def _pattern_of_habit(options, habit):
+    """(V, F + 1): the habit pattern (``_habit_patterns``) of a resident of village v whose last
+    facility is f, at ``[v, f + 1]`` (f = -1: none yet): the first option that is f, else K."""
+    V, K = options.shape
+    out = np.full((V, max(options.max(), -1) + 2), K, dtype=np.int64)
+    if habit:
+        for v in range(V):
+            for j in range(K - 1, -1, -1):
+                out[v, options[v, j] + 1] = j
+    return out
+
+
+@njit(cache=True)
+def _burn_in_round(running, last_with_weight, cum, guide, pattern, illness, pick, village, options, last):
+    """Each resident's facility after one burn-in illness: the illness (condition × severity) by
+    ``searchsorted`` on ``cum`` (``guide``: ``guide_table``), the habit pattern from ``last``,
+    then ``draw_logit``'s inverse CDF on that pattern's running weights (``_running_tables``)."""
+    n, K, top, F = len(illness), running.shape[3], len(cum) - 1, pattern.shape[1] - 1
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        v, f = village[i], last[i]
+        h = pattern[v, f + 1] if f < F else K
+        cs = min(count_at_or_below_guided(cum, guide, illness[i]), top)
+        row = running[v, cs, h]
+        out[i] = options[v, _count_at_or_below(row, pick[i] * row[K - 1], last_with_weight[v, cs, h])]
+    return out

@@ -114,17 +114,21 @@ def test_hourly_profile_places_arrivals_by_weight_and_none_in_a_closed_hour():
     assert not np.isin(hours, [12, 15, 16]).any()
 
 
-def test_settled_habits_match_the_numpy_burn_in():
+@pytest.mark.parametrize("bonus", [0.8, 0.0])
+def test_settled_habits_match_the_numpy_burn_in(bonus):
     """The compiled burn-in (Habits.settle) makes exactly the choices of the plain numpy rounds it
     replaced: illness by the weights' inverse CDF, facility by ``draw_logit`` on the utility plus
-    the habit bonus, one pair of draws per resident and round."""
+    the habit bonus, one pair of draws per resident and round.  Choice sets hold the same
+    facility twice and empty slots (-1, which a resident with no habit yet also "has")."""
     from models.adaptation import draw_logit
 
     rng = np.random.default_rng(2)
     util = rng.normal(size=(6, 3, 2, 4))
     util[..., 1:][rng.random((6, 3, 2, 3)) < 0.3] = -np.inf  # some options unavailable, never all
-    weights, choice_set, village = rng.random((3, 2)), rng.integers(0, 40, (6, 4)), rng.integers(0, 6, 100)
-    spec = type("HabitSpec", (), {"habit_bonus": 0.8})
+    weights, choice_set, village = rng.random((3, 2)), rng.integers(0, 6, (6, 4)), rng.integers(0, 6, 100)
+    choice_set[rng.random((6, 4)) < 0.2] = -1
+    assert (choice_set == -1).any() and any(len(set(row)) < len(row) for row in choice_set.tolist())
+    spec = type("HabitSpec", (), {"habit_bonus": bonus})
     habits = Habits(spec, len(village))
     habits.settle(util, weights, choice_set, village, 5, np.random.default_rng(9))
     draws, cum, last = np.random.default_rng(9), np.cumsum(weights.ravel()) / weights.sum(), np.full(len(village), -1)
@@ -132,7 +136,7 @@ def test_settled_habits_match_the_numpy_burn_in():
         illness, pick = draws.random(len(village)), draws.random(len(village))
         cs = np.minimum(np.searchsorted(cum, illness, side="right"), len(cum) - 1)
         options = choice_set[village]
-        u = util[village, cs // 2, cs % 2] + 0.8 * (options == last[:, None])
+        u = util[village, cs // 2, cs % 2] + bonus * (options == last[:, None])
         last = options[np.arange(len(village)), draw_logit(u, pick)]
     assert np.array_equal(habits.last, last)
     assert (habits.last[:, None] == choice_set[village]).any(axis=1).all()  # each chose one of its options
