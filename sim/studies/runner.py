@@ -103,9 +103,10 @@ def single_run(scenario: Scenario, replication: int = 0, county: County | None =
     yearly = calc.kpis(calc.aggregate(sums, "year"))
     yearly[GROWTH_KPI[0]] = yearly["cost_per_resident"].pct_change()
     budget = pd.DataFrame(mon.budget)
-    for key in BUDGET_KPIS:  # by budget year; the whole run: their mean over years
-        yearly[key] = budget[key].to_numpy()[:len(yearly)] if key in budget else np.nan
-        annual[key] = yearly[key].mean() if key in budget else np.nan
+    by_year = pd.DataFrame({key: budget[key].to_numpy()[:len(yearly)] if key in budget else np.nan
+                            for key in BUDGET_KPIS}, index=yearly.index)  # by budget year
+    annual = pd.concat([annual, pd.DataFrame([by_year.mean()], index=annual.index)], axis=1)  # mean over years
+    yearly = pd.concat([yearly, by_year], axis=1)
     annual[GROWTH_KPI[0]] = yearly[GROWTH_KPI[0]].mean()
     start = sim_spec.start_year
     yearly.insert(0, "year", start + np.arange(len(yearly)))
