@@ -85,11 +85,13 @@ class Habits:
         """(N, K) habit bonus of each option for each episode's resident."""
         return _habit_bonus(choice_set, self.last, resident, self.bonus)
 
-    def remember(self, resident: np.ndarray, facility: np.ndarray, counted: np.ndarray | None = None) -> None:
-        if counted is not None and counted.any():
-            self.returns += int((self.last[resident[counted]] == facility[counted]).sum())
-            self.choices += int(counted.sum())
-        self.last[resident] = facility
+    def remember(self, resident: np.ndarray, facility: np.ndarray, chose: np.ndarray) -> None:
+        """The first contacts of a day's episodes that chose (``chose``; emergencies go by rule)
+        become their residents' habits; those at the habit they had count as returns."""
+        returns, choices = _remember(self.last, resident, facility, chose)
+        self.returns += returns
+        self.choices += choices
+
 
     def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
                episodes: int, rng: np.random.Generator) -> None:
@@ -113,6 +115,20 @@ class Habits:
             self.last = _burn_in_round(running, last_with_weight, cum, guide, pattern, illness, pick, village, options,
                                        self.last)
 
+
+@njit(cache=True)
+def _remember(last, resident, facility, chose):
+    """Returns and choices counted against ``last`` as it was, then ``last[resident[chose]] =
+    facility[chose]`` in row order (a resident twice in a day keeps the later facility)."""
+    returns, choices = 0, 0
+    for i in range(len(resident)):
+        if chose[i]:
+            choices += 1
+            returns += last[resident[i]] == facility[i]
+    for i in range(len(resident)):
+        if chose[i]:
+            last[resident[i]] = facility[i]
+    return returns, choices
 
 @njit(cache=True)
 def _habit_bonus(choice_set, last, resident, bonus):

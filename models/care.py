@@ -189,8 +189,7 @@ class Care:
             first[em] = self.referral.emergency_first[b.village[em], b.condition[em], b.severity[em],
                                                       b.admit[em].astype(int)]
         if self.habits.enabled:
-            chose = ~em
-            self.habits.remember(b.resident[chose], first[chose], counted=np.ones(int(chose.sum()), dtype=bool))
+            self.habits.remember(b.resident, first, ~em)
         return first, is_contracted
 
     def seeking_options(self, b: DayBatch, u: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ class Table:
         self._packer = struct.Struct("<" + "".join(columns.values()))  # little-endian, standard sizes, no padding
         self._record = np.dtype([(k, "<" + DTYPES[code]) for k, code in columns.items()])
         self._rows: list[bytes] = []  # packed rows since the last commit
+        self._counted, self._bytes = 0, 0  # of them, the pieces store_due has counted, and their bytes
         self._maps: list[mmap.mmap | None] = [None] * len(self.dtypes)  # one per column
         self._capacity = 0  # rows every column's map has room for
         self._stored = 0
@@ -77,7 +78,10 @@ class Table:
         """``commit`` once the buffered rows fill a batch (the buffer's size is its bytes, or its
         pieces when rows come one at a time); rows are stored in the order logged either way."""
         rows = self._rows
-        if len(rows) >= self.BATCH_PIECES or sum(map(len, rows)) >= self.BATCH_BYTES:
+        if len(rows) > self._counted:  # bytes of the pieces logged since the last call
+            self._bytes += sum(map(len, rows[self._counted:]))
+            self._counted = len(rows)
+        if len(rows) >= self.BATCH_PIECES or self._bytes >= self.BATCH_BYTES:
             self.commit()
 
     def commit(self) -> None:
@@ -86,6 +90,7 @@ class Table:
             return
         records = np.frombuffer(b"".join(self._rows), dtype=self._record)
         self._rows.clear()
+        self._counted = self._bytes = 0
         self._store([records[k] for k in self.names])
 
     def _store(self, arrays: list[np.ndarray]) -> None:
