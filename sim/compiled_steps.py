@@ -136,6 +136,15 @@ DOWN_DRAW, TELE_DRAW, STOCK_DRAW, DAY_CASE_DRAW = DECISION_DRAWS.down, DECISION_
     DECISION_DRAWS.stock, DECISION_DRAWS.day_surgery
 
 
+# RUN_WITHOUT_NRT: ``_run`` is compiled without numba's reference counting (NRT).  It allocates
+# nothing, and every array it touches is the caller's; but with NRT each step inlined from
+# elsewhere (``serve_in_bank``, ``_spend``, ...) takes and drops a reference to every array it
+# is given, an atomic increment and decrement (~7 ns each on a 2026 Xeon), about 15 for each
+# consultation: a tenth of the engine benchmark's run.  Without NRT the steps are the same
+# arithmetic on the same arrays, so results cannot change; an allocation added to the loop fails
+# to compile rather than leak.
+
+
 @njit(cache=True, inline="always")
 def _before(t1, p1, e1, t2, p2, e2):
     """SimPy's event order: (time, priority, event id)."""
@@ -231,7 +240,7 @@ def _finish(si, kf, ki, kfree, erows, slot, fac, when, status):
     _free(kfree, si, slot)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counts: see RUN_WITHOUT_NRT
 def _run(si, sf, day_f, day_i, u_svc, u_ref, later, consult_days, tcm_by_case, free, servers, held, busy,
          fac_tier, visit_cost, tcm_visit_cost, visit_service, gatekept, sched_row, out_ded, out_rate, used_out,
          can, target_of, is_primary, travel_days, admission_odds, return_prob, return_asc,
