@@ -128,7 +128,6 @@ def _day_marks(u, r, day, rate_cum, village_cum, village_guide, all_day, hour_cu
     element by the same IEEE operations as the numpy expressions they replace (``searchsorted``
     side right, ``np.minimum``, ``np.clip``, a stable sort)."""
     n = len(r)
-    C, V = len(rate_cum), len(village_cum)
     cond = np.empty(n, dtype=np.int64)
     village = np.empty(n, dtype=np.int64)
     tod = np.empty(n)
@@ -136,7 +135,21 @@ def _day_marks(u, r, day, rate_cum, village_cum, village_guide, all_day, hour_cu
     admit = np.empty(n, dtype=np.bool_)
     resident = np.empty(n, dtype=np.int64)
     kept = np.empty(n, dtype=np.bool_)
-    for i in range(n):
+    _mark_each(u, r, rate_cum, village_cum, village_guide, all_day, hour_cum, hour_weight, by_hour, open_start,
+               open_len, sev_cum, admission_prob, offsets, village_pop, keep, cond, village, tod, sev, admit, resident,
+               kept)
+    order = stable_order(tod)
+    order = order[kept[order]]
+    return day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order]
+
+
+@njit(cache=True, _nrt=False)  # allocates nothing: no reference counts (sim/compiled_steps.py, RUN_WITHOUT_NRT)
+def _mark_each(u, r, rate_cum, village_cum, village_guide, all_day, hour_cum, hour_weight, by_hour, open_start,
+               open_len, sev_cum, admission_prob, offsets, village_pop, keep, cond, village, tod, sev, admit, resident,
+               kept):
+    """``_day_marks``' episodes one by one, into the arrays after ``keep``."""
+    C, V = len(rate_cum), len(village_cum)
+    for i in range(len(r)):
         c = min(count_at_or_below(rate_cum, u[i, 0]), C - 1)
         v = min(count_at_or_below_guided(village_cum, village_guide, u[i, 1]), V - 1)
         x = u[i, 2]
@@ -157,6 +170,3 @@ def _day_marks(u, r, day, rate_cum, village_cum, village_guide, all_day, hour_cu
         admit[i] = u[i, 4] < admission_prob[c, s]
         resident[i] = offsets[v] + np.int64(r[i] * village_pop[v])
         kept[i] = u[i, 5] < keep[c]
-    order = stable_order(tod)
-    order = order[kept[order]]
-    return day + tod[order], village[order], cond[order], sev[order], admit[order], resident[order]

@@ -8,7 +8,7 @@ from sim.core.jit import njit
 SHORT = 64  # up to this many values a branch-free count beats a binary search (measured)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_at_or_below(sorted_values, x):
     """``np.searchsorted(sorted_values, x, side="right")`` for one value ``x`` (not NaN): how
     many values are at or below it."""
