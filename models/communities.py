@@ -69,7 +69,7 @@ def community_indicators(county: County, visits: dict, episodes: dict, warmup: f
     """Per community: residents, visits, primary-care share, county visit rate, the share of its
     residents' in-county visits made in another community, and fund spending per resident-year."""
     n = len(county.community_names)
-    nv, inc, prim, other = _visit_sums(visits["time"], visits["village"], visits["fac"], warmup, end,
+    nv, inc, prim, other = visit_sums(visits["time"], visits["village"], visits["fac"], warmup, end,
                                        county.village_community, county.fac_community, county.fac_tier,
                                        in_county, primary, n)
     fund = _fund_sums(episodes["time"], episodes["village"], episodes["fund"], warmup, end,
@@ -95,9 +95,10 @@ def _community(village_community, village, n):
 
 
 @njit(cache=True)
-def _visit_sums(time, village, fac, warmup, end, village_community, fac_community, fac_tier, in_county,
+def visit_sums(time, village, fac, warmup, end, village_community, fac_community, fac_tier, in_county,
                 primary, n):
-    """Per residents' community, one pass over the visits from ``warmup`` to ``end``: visits,
+    """Per residents' community (or any grouping of villages, ``village_community``: each village
+    its own for the village table), one pass over the visits from ``warmup`` to ``end``: visits,
     in-county visits, primary-care visits and in-county visits to another community's facility
     (counts as floats, as ``np.bincount`` of masks gave them, without the masked copies)."""
     visits, inc, prim, other = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)

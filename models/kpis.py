@@ -14,6 +14,7 @@ import pandas as pd
 from models import cadres
 from models.geography import County
 from models.kpi_registry import GROWTH, KPIS, REGISTRY
+from models.communities import visit_sums
 from models.kpi_registry import ratio as _ratio
 from models.tiers import TIERS
 from sim.core.jit import njit
@@ -107,6 +108,46 @@ def _months(t, warmup, length):
     out = np.empty(len(t), dtype=np.int32)
     for i in range(len(t)):
         out[i] = np.int32(np.floor((t[i] - warmup) / length))
+    return out
+
+
+@njit(cache=True)
+def _flow_counts(time, status, first, final, ups, downs, tier, warmup, end, T):
+    """Completed episodes from ``warmup`` to ``end`` by (first tier, final tier, referred up,
+    referred down), flattened in that order."""
+    out = np.zeros(T * T * 4, dtype=np.int64)
+    for i in range(len(time)):
+        if time[i] >= warmup and time[i] < end and status[i] == 0:
+            out[((tier[first[i]] * T + tier[final[i]]) * 2 + (ups[i] > 0)) * 2 + (downs[i] > 0)] += 1
+    return out
+
+
+@njit(cache=True)
+def _hour_sums(time, fac, wait, tier, warmup, end, T):
+    """Visits from ``warmup`` to ``end`` and their waits by (tier, hour of the day asked for):
+    ``_sum`` over the key ``tier · 24 + min(floor((t mod 1) · 24), 23)``, in one pass."""
+    n, total = np.zeros(T * 24), np.zeros(T * 24)
+    for i in range(len(time)):
+        t = time[i]
+        if t >= warmup and t < end:
+            key = tier[fac[i]] * 24 + min(np.int64(np.floor((t % 1.0) * 24.0)), 23)
+            n[key] += 1.0
+            total[key] += np.float64(wait[i])
+    return n, total
+
+
+@njit(cache=True)
+def _cell_keys(t, fac, warmup, end, length, n, F):
+    """``month · F + facility`` per row, the month exactly as ``_months`` and kept in 0 .. n - 1
+    (a float sliver at the very end stays in the last month); rows outside [warm-up, end) go to
+    the discard bin ``n · F``."""
+    out = np.empty(len(t), dtype=np.intp)
+    top = float(max(n - 1, 0))
+    for i in range(len(t)):
+        if t[i] < warmup or t[i] >= end:
+            out[i] = n * F
+        else:
+            out[i] = np.intp(min(max(np.floor((t[i] - warmup) / length), 0.0), top)) * F + fac[i]
     return out
 
 
@@ -408,15 +449,8 @@ class KpiCalculator:
         out = [np.zeros(size + 1) for _ in range(len(columns) + 1)]
         t_all, fac_all = log["time"], log["fac"]
         for s in range(0, len(t_all), self.CHUNK_ROWS):
-            t = t_all[s:s + self.CHUNK_ROWS]
-            key = np.subtract(t, self.warmup)  # month exactly as _month: floor((t - warm-up) / length)
-            key /= length
-            np.floor(key, out=key)
-            np.clip(key, 0, max(n - 1, 0), out=key)  # a float sliver at the very end stays in the last month
-            key = key.astype(np.intp)
-            key *= F
-            key += fac_all[s:s + self.CHUNK_ROWS]
-            key[(t < self.warmup) | (t >= self.end)] = size  # the discard bin
+            key = _cell_keys(t_all[s:s + self.CHUNK_ROWS], fac_all[s:s + self.CHUNK_ROWS], float(self.warmup),
+                             float(self.end), length, n, F)
             out[0] += np.bincount(key, minlength=size + 1)
             for acc, col in zip(out[1:], columns):
                 acc += np.bincount(key, weights=log[col][s:s + self.CHUNK_ROWS], minlength=size + 1)
@@ -451,11 +485,8 @@ class KpiCalculator:
     def waits_by_hour(self, visits: dict) -> pd.DataFrame:
         """Outpatient visits and mean wait for a doctor by tier and hour of the day the
         consultation was asked for (after the warm-up)."""
-        t = visits["time"]
-        vin = (t >= self.warmup) & (t < self.end)
-        hour = np.floor((t % 1.0) * 24.0).astype(np.int64)
-        key = self.tier[visits["fac"]].astype(np.int64) * 24 + np.minimum(hour, 23)
-        n, wait = (_sum(key, 24 * len(TIERS), w, vin) for w in (None, visits["wait"]))
+        n, wait = _hour_sums(visits["time"], visits["fac"], visits["wait"], self.tier, self.warmup, self.end,
+                             len(TIERS))
         return pd.DataFrame({"tier": np.repeat(np.array(TIERS, dtype=object), 24),
                              "hour": np.tile(np.arange(24), len(TIERS)), "visits": n,
                              "mean_wait_min": _ratio(wait, n) * 1440.0})
@@ -464,10 +495,9 @@ class KpiCalculator:
         """Per village (for equity maps): visits, primary-care share, out-of-pocket per episode."""
         c = self.county
         V = c.n_villages
-        vin = (visits["time"] >= self.warmup) & (visits["time"] < self.end)
         ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end)
-        vv, vt = visits["village"], self.tier[visits["fac"]]  # counts of 1.0s: the bincounts of 0/1 weights
-        nv, prim, inc = (_sum(vv, V, mask=m) for m in (vin, vin & PRIMARY[vt], vin & IN_COUNTY[vt]))
+        nv, inc, prim, _ = visit_sums(visits["time"], visits["village"], visits["fac"], self.warmup, self.end,
+                                       np.arange(V), np.full(c.n_facilities, -1), c.fac_tier, IN_COUNTY, PRIMARY, V)
         ne, oop = _sum(episodes["village"], V, mask=ein), _sum(episodes["village"], V, episodes["oop"], ein)
         return pd.DataFrame({
             "village": c.village_names,
@@ -480,11 +510,9 @@ class KpiCalculator:
 
     def flows(self, episodes: dict) -> pd.DataFrame:
         """Episodes by first-contact tier, final tier and whether they were referred up or down."""
-        ein = (episodes["time"] >= self.warmup) & (episodes["time"] < self.end) & (episodes["status"] == 0)
         T = len(TIERS)
-        code = ((self.tier[episodes["first"][ein]].astype(np.int32) * T + self.tier[episodes["final"][ein]]) * 2
-                + (episodes["ups"][ein] > 0)) * 2 + (episodes["downs"][ein] > 0)
-        counts = np.bincount(code, minlength=T * T * 4)
+        counts = _flow_counts(episodes["time"], episodes["status"], episodes["first"], episodes["final"],
+                              episodes["ups"], episodes["downs"], self.tier, self.warmup, self.end, T)
         idx = np.flatnonzero(counts)
         return pd.DataFrame({
             "first_tier": np.array(TIERS)[idx // (4 * T)],

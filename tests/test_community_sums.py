@@ -25,7 +25,7 @@ def test_compiled_community_sums_are_bincounts():
                 np.bincount(com, weights=in_county[tier].astype(float), minlength=n),
                 np.bincount(com, weights=primary[tier].astype(float), minlength=n),
                 np.bincount(com, weights=other.astype(float), minlength=n))
-    got = communities._visit_sums(time, village, fac, warmup, end, village_community, fac_community, fac_tier,
+    got = communities.visit_sums(time, village, fac, warmup, end, village_community, fac_community, fac_tier,
                                   in_county, primary, n)
     for g, e in zip(got, expected):
         assert g.dtype == e.dtype and np.array_equal(g, e)
