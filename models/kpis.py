@@ -218,7 +218,8 @@ class KpiCalculator:
         out["admissions_in_county"] = _sum(gs, n, mask=sin & IN_COUNTY[st])
         out["bed_days_stayed"] = _sum(gs, n, stays["los"], sin)
         out["oop_stays"] = _sum(gs, n, stays["oop"], sin)
-        for name, tiers, visit_mask in (("fund_in_county", IN_COUNTY, vin_county), ("fund_primary", PRIMARY, vin_primary),
+        for name, tiers, visit_mask in (("fund_in_county", IN_COUNTY, vin_county),
+                                        ("fund_primary", PRIMARY, vin_primary),
                                         ("fund", np.ones(len(TIERS), bool), vin)):
             out[name] = (_sum(g, n, visits["fund"], visit_mask) + _sum(gs, n, stays["fund"], sin & tiers[st])
                          + _sum(gt, n, transfers["fund"], tin & tiers[tt]))
