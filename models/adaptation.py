@@ -92,7 +92,6 @@ class Habits:
         self.returns += returns
         self.choices += choices
 
-
     def settle(self, util: np.ndarray, weights: np.ndarray, choice_set: np.ndarray, resident_village: np.ndarray,
                episodes: int, rng: np.random.Generator) -> None:
         """Habits formed over ``episodes`` past illnesses per resident: conditions and severities
@@ -129,6 +128,7 @@ def _remember(last, resident, facility, chose):
         if chose[i]:
             last[resident[i]] = facility[i]
     return returns, choices
+
 
 @njit(cache=True)
 def _habit_bonus(choice_set, last, resident, bonus):
@@ -208,7 +208,7 @@ def _pick(w, u, running):
     """How many running sums of the weights ``w`` are at or below ``u`` × their total, capped at
     the last option with weight (rounding at the top of the sum)."""
     last = _running_sums(w, running)
-    return _count_at_or_below(running, u * running[-1], last)
+    return _capped_count(running, u * running[-1], last)
 
 
 @njit(cache=True, inline="always")
@@ -225,7 +225,8 @@ def _running_sums(w, running):
 
 
 @njit(cache=True, inline="always")
-def _count_at_or_below(running, x, last):
+def _capped_count(running, x, last):
+    """How many of the running sums are at or below ``x``, at most ``last``."""
     k = 0
     for j in range(len(running)):
         if x >= running[j]:
@@ -290,5 +291,5 @@ def _burn_in_round(running, last_with_weight, cum, guide, pattern, illness, pick
         h = pattern[v, f + 1] if f < F else K
         cs = min(count_at_or_below_guided(cum, guide, illness[i]), top)
         row = running[v, cs, h]
-        out[i] = options[v, _count_at_or_below(row, pick[i] * row[K - 1], last_with_weight[v, cs, h])]
+        out[i] = options[v, _capped_count(row, pick[i] * row[K - 1], last_with_weight[v, cs, h])]
     return out
