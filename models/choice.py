@@ -30,6 +30,7 @@ from models.referral import ReferralModel
 from models.reimbursement import Reimbursement
 from models.tiers import PRIMARY_TIERS, TIERS
 from sim.core.jit import njit
+from sim.core.sums import last_axis_sums
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -100,8 +101,8 @@ class ChoiceModel:
         if closed is not None and len(closed):
             dyn = np.where(np.isin(self._fac, closed) & self.valid, -np.inf, dyn)
         self.util, top = _static_plus(self.static, dyn)  # static + dyn less the row maximum (and it)
-        e = np.exp(self.util)  # numpy's exp, sum and log on the arrays they always had
-        total = e.sum(axis=-1, keepdims=True)
+        e = np.exp(self.util)  # numpy's exp and log on the arrays they always had, its sum's bits
+        total = last_axis_sums(e)
         self.prob, self.cum, self.inclusive_value = _shares(e, total, top, np.log(total))
 
     def deductible_utility(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray,

@@ -41,6 +41,7 @@ from pydantic import Field, field_validator
 from models.tiers import TIERS, Tier
 from sim.core.config_files import Strict
 from sim.core.jit import njit
+from sim.core.sums import last_axis_sums
 
 if TYPE_CHECKING:
     from models.scenario import ChoiceSpec
@@ -131,7 +132,7 @@ class CareSeeking:
             return
         # formal care, self-treatment, forgone (0) less their maximum; numpy's exp and sum
         p = np.exp(_option_utility(self.asc_formal, self.spec.nest_scale, inclusive_value, self.self_util))
-        self.prob, self.cum = _option_shares(p, p.sum(axis=-1, keepdims=True), self.emergency)
+        self.prob, self.cum = _option_shares(p, last_axis_sums(p), self.emergency)
 
     def options(self, village: np.ndarray, condition: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
         """FORMAL, SELF_TREATMENT or FORGONE for each episode, by inverse CDF on its own uniform."""
