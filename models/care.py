@@ -40,6 +40,7 @@ from models.reimbursement import Reimbursement
 from models.seeking import CareSeeking, takes
 from models.tiers import COUNTY, OUTSIDE, SEVERITY_LEVELS, TIERS
 from models.volumes import price_raise_scale
+from sim.core.jit import njit
 
 if TYPE_CHECKING:
     from models.scenario import Scenario
@@ -493,15 +494,13 @@ class Care:
     def end_of_day(self, day: int, now: float) -> None:
         """Perceived waits (smoothed daily) and touring mobile clinics update choice; annual caps
         restart each insurance year; the community's stake follows its projected balance."""
-        n = np.array(self._wait_n, dtype=float)
         if self.pool.active:
-            self.pool.count(n)
+            self.pool.count(np.array(self._wait_n, dtype=float))
         closed = sinking.unavailable_today(self.scenario, self.county, day)
-        if n.any() or len(closed):
-            alpha = self.smoothing
-            today = np.divide(np.array(self._wait_sum), n, out=np.zeros_like(n), where=n > 0) * HOURS_PER_DAY
-            self.perceived_wait = np.where(n > 0, (1 - alpha) * self.perceived_wait + alpha * today,
-                                           self.perceived_wait)
+        perceived, seen = _smoothed_waits(self.perceived_wait, np.asarray(self._wait_sum, dtype=np.float64),
+                                          np.asarray(self._wait_n, dtype=np.int64), self.smoothing)
+        if seen or len(closed):
+            self.perceived_wait = perceived
             if self.perceptions is not None and now >= self._next_perception - 1e-9:
                 self.perceptions.month_end()
                 self._next_perception += self.days_per_year / 12.0
@@ -575,3 +574,18 @@ def expected_resolved(prob: np.ndarray, choice_set: np.ndarray, can: np.ndarray,
     seen = np.bincount(fac.ravel(), weights=w.sum(axis=(2, 3)).ravel(), minlength=can.shape[0])
     solved = np.bincount(fac.ravel(), weights=(w * r).sum(axis=(2, 3)).ravel(), minlength=can.shape[0])
     return np.divide(solved, seen, out=np.full(can.shape[0], np.nan), where=seen > 0)
+
+
+@njit(cache=True)
+def _smoothed_waits(perceived, wait_sum, wait_n, alpha):
+    """Perceived waits (hours) smoothed with today's mean wait at each facility that saw
+    patients today, ``(1 − alpha) · perceived + alpha · today``, and whether any did; the
+    operations of the numpy expressions, in one pass."""
+    out = perceived.copy()
+    seen = False
+    for f in range(len(out)):
+        if wait_n[f] > 0:
+            today = wait_sum[f] / np.float64(wait_n[f]) * HOURS_PER_DAY
+            out[f] = (1 - alpha) * perceived[f] + alpha * today
+            seen = True
+    return out, seen

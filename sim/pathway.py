@@ -129,7 +129,7 @@ class CountyModel:
         option = care.seeking_options(b, self.seek_draws.random(n))
         if (option != FORMAL).any():
             self._outside(b, option)
-            keep = np.flatnonzero(option == FORMAL)
+            keep = (option == FORMAL).nonzero()[0]
             b, u_choice, u_svc, u_ref = b.take(keep), u_choice[keep], u_svc[keep], u_ref[keep]
         first, is_contracted = care.first_contacts(b, u_choice)
         arrivals = (b, first, is_contracted, u_svc, u_ref, np.zeros(len(b), dtype=bool))
@@ -160,7 +160,7 @@ class CountyModel:
 
     def _outside(self, b, option: np.ndarray) -> None:
         """Illnesses self-treated or left untreated (after the warm-up they count in the KPIs)."""
-        i = np.flatnonzero((option != FORMAL) & (b.time < self.end))
+        i = ((option != FORMAL) & (b.time < self.end)).nonzero()[0]
         self.monitor.outside.add_block(time=b.time[i], village=b.village[i], option=option[i])
 
     def _arrivals(self):
@@ -177,7 +177,7 @@ class CountyModel:
             later = self.unit_times(u_svc[:, SERVICE_DRAWS.consultation + 1:SERVICE_DRAWS.consultation + MAX_VISITS])
             cases = care.case_keys(b)
             tcm0 = care.tcm_visits(first, cases, u_svc[:, SERVICE_DRAWS.tcm])
-            late = np.flatnonzero(b.time >= end)
+            late = (b.time >= end).nonzero()[0]
             m = late[0] if len(late) else n  # arrivals before the end of the run
             mon.arrival_times(b.time[:m])
             if self.compiled is not None:

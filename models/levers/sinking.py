@@ -112,7 +112,7 @@ def quality_boost(scenario: Scenario, county: County) -> np.ndarray:
 
 def unavailable_today(scenario: Scenario, county: County, day: int) -> np.ndarray:
     """Mobile clinics not touring their village today."""
-    mobile = np.flatnonzero(county.fac_mobile)
+    mobile = county.fac_mobile.nonzero()[0]
     if mobile.size == 0:
         return mobile
     offset = np.arange(mobile.size)

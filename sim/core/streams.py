@@ -74,4 +74,4 @@ def unit_sampler(distribution: str, cv: float):
     if distribution == "deterministic":
         return lambda u: 1.0 + 0.0 * u
     sigma = math.sqrt(math.log1p(cv * cv))
-    return lambda u: np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)) - 0.5 * sigma * sigma)
+    return lambda u: np.exp(sigma * ndtri(np.minimum(np.maximum(u, 1e-12), 1 - 1e-12)) - 0.5 * sigma * sigma)
