@@ -101,13 +101,19 @@ def _masked_sums(group, n, key, k, weights, mask):
     return out
 
 
+@njit(cache=True, inline="always")
+def _month_of(t, warmup, length):
+    """The month after the warm-up of time ``t``, as a float: ``floor((t - warmup) / length)``."""
+    return np.floor((t - warmup) / length)
+
+
 @njit(cache=True)
 def _months(t, warmup, length):
     """``np.floor((t - warmup) / length).astype(np.int32)`` in one pass: the same IEEE operations
     on float64 times, without numpy's three temporaries."""
     out = np.empty(len(t), dtype=np.int32)
     for i in range(len(t)):
-        out[i] = np.int32(np.floor((t[i] - warmup) / length))
+        out[i] = np.int32(_month_of(t[i], warmup, length))
     return out
 
 
@@ -138,7 +144,7 @@ def _hour_sums(time, fac, wait, tier, warmup, end, T):
 
 @njit(cache=True)
 def _cell_keys(t, fac, warmup, end, length, n, F):
-    """``month · F + facility`` per row, the month exactly as ``_months`` and kept in 0 .. n - 1
+    """``month · F + facility`` per row, the month (``_month_of``) kept in 0 .. n - 1
     (a float sliver at the very end stays in the last month); rows outside [warm-up, end) go to
     the discard bin ``n · F``."""
     out = np.empty(len(t), dtype=np.intp)
@@ -147,7 +153,7 @@ def _cell_keys(t, fac, warmup, end, length, n, F):
         if t[i] < warmup or t[i] >= end:
             out[i] = n * F
         else:
-            out[i] = np.intp(min(max(np.floor((t[i] - warmup) / length), 0.0), top)) * F + fac[i]
+            out[i] = np.intp(min(max(_month_of(t[i], warmup, length), 0.0), top)) * F + fac[i]
     return out
 
 
